@@ -1,0 +1,50 @@
+//! The `genuq` command line: train the models, fit the posterior, generate, evaluate.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> anyhow::Result<()> {
+    use clap::{Parser, Subcommand};
+    use genuq::train::{self, TrainArgs};
+
+    #[derive(Parser)]
+    #[command(
+        version,
+        about = "Generative uncertainty for a distilled diffusion model"
+    )]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Train one model on Fashion-MNIST (CPU); resumes from its checkpoint.
+        Train {
+            #[command(subcommand)]
+            stage: Stage,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum Stage {
+        /// The evaluation classifier (CNN).
+        Classifier(TrainArgs),
+        /// The rectified-flow teacher (UNet).
+        Teacher(TrainArgs),
+        /// The tiny CLIP (ViT + text transformer).
+        Clip(TrainArgs),
+        /// The one-step student, distilled from the teacher.
+        Student(train::student::DistillArgs),
+    }
+
+    match Cli::parse().command {
+        Command::Train { stage } => match stage {
+            Stage::Classifier(args) => train::classifier::train(&args),
+            Stage::Teacher(args) => train::teacher::train(&args),
+            Stage::Clip(args) => train::clip::train(&args),
+            Stage::Student(args) => train::student::train(&args),
+        },
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

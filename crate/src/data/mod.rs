@@ -1,0 +1,69 @@
+//! Fashion-MNIST: the IDX reader and batching. Native only (training and evaluation).
+
+pub mod captions;
+mod idx;
+
+pub use idx::{Dataset, IdxError, Split, default_dir};
+
+/// The ten Fashion-MNIST classes, in label order.
+pub const CLASS_NAMES: [&str; 10] = [
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
+];
+
+/// Side of the images the models see: 28x28 padded by two pixels of background.
+pub const IMAGE_SIZE: usize = 32;
+
+/// Looks a class up by its name (as in [`CLASS_NAMES`], case-insensitive, `_` or ` ` for `-`)
+/// or by its label number.
+pub fn class_index(name: &str) -> Option<usize> {
+    let norm = name.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+    if let Ok(n) = norm.parse::<usize>() {
+        return (n < CLASS_NAMES.len()).then_some(n);
+    }
+    let alias = match norm.as_str() {
+        "tshirt" | "t-shirt/top" | "top" => "t-shirt",
+        "boot" | "ankleboot" => "ankle-boot",
+        other => other,
+    };
+    CLASS_NAMES.iter().position(|c| *c == alias)
+}
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+impl Dataset {
+    /// The first `limit` examples (all if `None`).
+    pub fn limit(mut self, limit: Option<usize>) -> Self {
+        if let Some(n) = limit.filter(|&n| n < self.len()) {
+            self.images.truncate(n * IMAGE_SIZE * IMAGE_SIZE);
+            self.labels.truncate(n);
+        }
+        self
+    }
+
+    /// Images `idx` as `[B, 1, 32, 32]`.
+    pub fn images_tensor(&self, idx: &[usize], device: &Device) -> Tensor<4> {
+        let mut v = Vec::with_capacity(idx.len() * IMAGE_SIZE * IMAGE_SIZE);
+        for &i in idx {
+            v.extend_from_slice(self.image(i));
+        }
+        Tensor::from_data(
+            TensorData::new(v, [idx.len(), 1, IMAGE_SIZE, IMAGE_SIZE]),
+            device,
+        )
+    }
+
+    /// Labels `idx` as `[B]`.
+    pub fn labels_tensor(&self, idx: &[usize], device: &Device) -> Tensor<1, Int> {
+        let v: Vec<i64> = idx.iter().map(|&i| self.labels[i] as i64).collect();
+        Tensor::from_data(TensorData::new(v, [idx.len()]), device)
+    }
+}

@@ -1,0 +1,8 @@
+//! The networks, one file each, as `XConfig` + `X` pairs (burn's convention). Shared by
+//! training (native), inference (native and wasm) and the tests.
+
+pub mod classifier;
+pub mod clip;
+pub mod unet;
+
+pub use unet::{UNet, UNetConfig};

@@ -1,0 +1,79 @@
+//! `genuq train clip`: InfoNCE on (image, caption) pairs; zero-shot test accuracy at the end.
+
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::{Batches, Plan, TrainArgs, run, train_device, write_weights};
+use crate::data::captions::{self, Tokenizer};
+use crate::data::{self, Dataset, Split};
+use crate::model::clip::{Clip, ClipConfig, normalize};
+
+pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    let device = train_device(args.seed);
+    let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
+    let tokenizer = Tokenizer::default();
+    let config = ClipConfig::new(tokenizer.vocab());
+    let plan = Plan {
+        name: "clip",
+        steps: args.steps.unwrap_or(3000),
+        lr: args.lr.unwrap_or(1e-3),
+        warmup: 200,
+        ema: None,
+    };
+    let batch = args.batch.unwrap_or(128);
+    let mut batches = Batches::new(data.len(), args.seed);
+    let tones: Vec<&str> = (0..data.len())
+        .map(|i| captions::tone(data.image(i)))
+        .collect();
+    let (model, _) = run(args, &plan, config.init(&device), |model, step| {
+        let idx = batches.batch(step, batch);
+        let ids: Vec<i64> = idx
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &i)| {
+                let draw = (step * batch + k) as u32;
+                let text =
+                    captions::caption(data.labels[i] as usize, tones[i], args.seed as u32, draw);
+                tokenizer.encode(&text)
+            })
+            .collect();
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new(ids, [idx.len(), tokenizer.max_len]),
+            &device,
+        );
+        model.loss(data.images_tensor(&idx, &device), ids)
+    });
+    let test = Dataset::load(&data::default_dir(), Split::Test)?;
+    let acc = zero_shot_accuracy(&model, &tokenizer, &test, &Device::flex());
+    eprintln!("clip zero-shot test accuracy {acc:.4}");
+    write_weights(&args.out, "clip.safetensors", &crate::store::save(&model)?);
+    write_weights(
+        &args.out,
+        "clip_image.safetensors",
+        &crate::store::save(&model.image)?,
+    );
+    Ok(())
+}
+
+/// Fraction of `data` whose nearest class prompt ("a photo of a {class}") is the right one.
+pub fn zero_shot_accuracy(
+    model: &Clip,
+    tokenizer: &Tokenizer,
+    data: &Dataset,
+    device: &Device,
+) -> f64 {
+    let model = model.clone().to_device(device);
+    let ids: Vec<i64> = (0..10)
+        .flat_map(|c| tokenizer.encode(&captions::prompt(c)))
+        .collect();
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [10, tokenizer.max_len]), device);
+    let classes = normalize(model.text.forward(ids));
+    let mut correct = 0usize;
+    for chunk in (0..data.len()).collect::<Vec<_>>().chunks(500) {
+        let img = normalize(model.image.forward(data.images_tensor(chunk, device)));
+        let pred = img.matmul(classes.clone().transpose()).argmax(1);
+        let truth = data.labels_tensor(chunk, device).reshape([chunk.len(), 1]);
+        correct += pred.equal(truth).int().sum().into_scalar::<i64>() as usize;
+    }
+    correct as f64 / data.len() as f64
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# genuq's one entry point: sets up what is missing (idempotent), then
+#   ./dev.sh demo   build the wasm package and the static site, serve it on http://127.0.0.1:8080/genuq/
+#   ./dev.sh test   native tests (lavapipe), wasm tests in headless Chrome (WebGPU), browser e2e tests
+#   ./dev.sh build  only build dist/
+#   ./dev.sh setup  only install what is missing
+# Builds are cached outside the clone (GENUQ_CACHE, default ~/.cache/genuq), so repeated runs are fast.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${GENUQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/genuq}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/target}
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
+TOOLS=$CACHE/tools
+PORT=${PORT:-8080}
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, "", $0); print; exit}' "$ROOT/Cargo.lock")
+WASM_PACK_VERSION=0.15.1
+NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1)
+
+log() { printf '\033[1m[genuq]\033[0m %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# rustup's cargo for native builds and `cargo install`.
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+# Ordinary path: rustup with the wasm32 target. Offline Debian path: Debian's rustc-web builds
+# std for wasm32 itself (-Zbuild-std), since rustup cannot download the target here.
+wasm_mode() {
+  if have rustup && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo rustup
+  else
+    echo debian
+  fi
+}
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! have apt-get; then
+    log "missing packages (${missing[*]}); install them with your package manager"; return 1
+  fi
+  log "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+setup() {
+  if have dpkg; then
+    # Browser + driver, a CPU Vulkan adapter for native wgpu, the data set.
+    apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist
+    if [ "$(wasm_mode)" = debian ]; then
+      apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+    fi
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked: the locked webpki-roots is missing from some registry mirrors.
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+    log "cargo install wasm-pack $WASM_PACK_VERSION"
+    cargo install -q wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+  fi
+  if [ ! -f "$TOOLS/.installed" ] || [ "$(cat "$TOOLS/.installed")" != "${NPM_TOOLS[*]}" ]; then
+    log "npm install ${NPM_TOOLS[*]} (into $TOOLS)"
+    mkdir -p "$TOOLS"
+    (cd "$TOOLS" && { [ -f package.json ] || npm init -y >/dev/null; } &&
+      npm install --no-audit --no-fund --silent "${NPM_TOOLS[@]}")
+    echo "${NPM_TOOLS[*]}" >"$TOOLS/.installed"
+  fi
+  # npm's binaryen first: Debian's binaryen 108 wasm-opt emits modules that fail to load.
+  export PATH="$TOOLS/node_modules/.bin:$PATH"
+  export NODE_PATH="$TOOLS/node_modules"
+  # Mesa only warns without it; a private one keeps logs clean.
+  if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    export XDG_RUNTIME_DIR="$CACHE/xdg"; mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  fi
+}
+
+# cargo for the wasm32 target, in whichever mode this machine supports: `wasm_cargo build ...`.
+wasm_cargo() {
+  local sub=$1; shift
+  if [ "$(wasm_mode)" = rustup ]; then
+    cargo "$sub" --target wasm32-unknown-unknown "$@"
+  else
+    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$sub" \
+      -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown "$@"
+  fi
+}
+
+# dist/: the static site (web/ + wasm package + models), servable from any sub-path.
+build() {
+  log "building the wasm package (release)"
+  (cd "$ROOT" && wasm_cargo build --release -p genuq --lib)
+  local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/genuq.wasm"
+  rm -rf "$ROOT/dist" && mkdir -p "$ROOT/dist/pkg"
+  wasm-bindgen --target web --remove-name-section --out-dir "$ROOT/dist/pkg" "$raw"
+  # wasm-opt is slow (minutes); cache its output by the hash of its input.
+  local bg="$ROOT/dist/pkg/genuq_bg.wasm" key opt
+  key=$(sha256sum "$bg" | cut -c1-32)
+  opt="$CACHE/wasm-opt/$key.wasm"
+  if [ ! -f "$opt" ]; then
+    log "wasm-opt -Oz ($(du -h "$bg" | cut -f1) in)"
+    mkdir -p "$CACHE/wasm-opt"
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
+  fi
+  cp "$opt" "$bg"
+  cp -r "$ROOT/web/." "$ROOT/dist/"
+  mkdir -p "$ROOT/dist/models" && cp -r "$ROOT/models/." "$ROOT/dist/models/"
+  log "dist/ ready: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped"
+}
+
+# Serves dist/ under /genuq/ (as a project page would be) on 127.0.0.1:$PORT.
+serve() {
+  python3 "$ROOT/tests/e2e/serve.py" "$ROOT/dist" "$PORT"
+}
+
+test_native() {
+  log "native tests (burn + wgpu on $(vulkaninfo --summary 2>/dev/null | awk -F= '/deviceName/ {gsub(/^ /,"",$2); print $2; exit}' || echo 'the default adapter'))"
+  (cd "$ROOT" && cargo fmt --all --check && cargo test --release --workspace)
+}
+
+test_wasm() {
+  log "wasm tests in headless Chrome (WebGPU)"
+  export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
+  export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
+  cd "$ROOT/crate"
+  if [ "$(wasm_mode)" = rustup ]; then
+    wasm-pack test --headless --chrome --release -- --test web
+  else
+    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 \
+      wasm-pack test --headless --chrome --release --mode no-install -- -Zbuild-std=std,panic_abort --test web
+  fi
+}
+
+test_e2e() {
+  log "browser end-to-end tests (playwright-core + $(chromium --version 2>/dev/null | head -1))"
+  build
+  (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node --test tests/e2e/)
+}
+
+cmd=${1:-help}
+case "$cmd" in
+  setup) setup ;;
+  build) setup; build ;;
+  demo)
+    setup; build
+    log "demo on http://127.0.0.1:$PORT/genuq/ (Ctrl-C to stop; needs a WebGPU browser)"
+    serve ;;
+  test)
+    setup
+    test_native
+    test_wasm
+    test_e2e
+    log "all tests passed" ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac

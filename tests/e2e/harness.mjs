@@ -1,0 +1,38 @@
+// Shared by the e2e tests: serve dist/ under /genuq/, launch Debian's chromium headless.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+// playwright-core lives in the tools cache (dev.sh sets NODE_PATH), or in a local node_modules.
+const { chromium } = require(require.resolve("playwright-core", {
+  paths: [process.cwd(), ...(process.env.NODE_PATH ?? "").split(path.delimiter).filter(Boolean)],
+}));
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const root = path.resolve(here, "../..");
+export const outDir = path.join(root, "test-output");
+
+export async function serve() {
+  const dist = process.env.GENUQ_DIST ?? path.join(root, "dist");
+  const port = 18000 + Math.floor(Math.random() * 2000);
+  const proc = spawn("python3", [path.join(here, "serve.py"), dist, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    proc.stdout.once("data", resolve);
+    proc.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/genuq`, kill: () => proc.kill() };
+}
+
+export async function launch({ webgpu }) {
+  const args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run"];
+  if (webgpu) args.push("--enable-unsafe-webgpu");
+  return chromium.launch({ executablePath: process.env.CHROME ?? "/usr/bin/chromium", headless: true, args });
+}
+
+export async function shoot(page, name) {
+  mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,40 @@
+//! Browser tests: the same checks as `native.rs`, on WebGPU in headless Chrome
+//! (`./dev.sh test`, or `wasm-pack test --headless --chrome --release -- --test web`).
+#![cfg(target_arch = "wasm32")]
+
+mod checks;
+
+use burn::tensor::Device;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn gpu() -> Device {
+    genuq::gpu::gpu_async()
+        .await
+        .expect("a WebGPU adapter")
+        .device
+}
+
+#[wasm_bindgen_test]
+async fn rng_bits_match_cpu() {
+    checks::rng_bits_match_cpu(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn rng_gaussians_match_cpu() {
+    checks::rng_gaussians_match_cpu(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn rng_statistics() {
+    checks::rng_statistics(&gpu().await).await;
+}
+
+/// The smoke UNet on WebGPU matches burn's CPU backend run natively (the fixture).
+#[wasm_bindgen_test]
+async fn unet_webgpu_matches_native_cpu_backend() {
+    let out = checks::smoke_output(&gpu().await).await;
+    let d = checks::max_abs_diff(&out, &checks::smoke_reference());
+    assert!(d < 1e-4, "WebGPU vs native CPU backend: max |diff| = {d:e}");
+}
