@@ -4,6 +4,7 @@
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use genuq::kernels::perturbed_head::HeadWeights;
 use genuq::kernels::{philox, rng};
 use genuq::model::{UNet, UNetConfig};
 
@@ -146,4 +147,143 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+fn philox_floats(seed: u32, stream: u32, n: usize, scale: f64) -> Vec<f32> {
+    philox::gaussians(seed, stream, n)
+        .into_iter()
+        .map(|v| (v * scale) as f32)
+        .collect()
+}
+
+fn assert_close(gpu: &[f32], cpu: &[f64], tol: f64, what: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+    let worst = gpu
+        .iter()
+        .zip(cpu)
+        .map(|(g, c)| (*g as f64 - c).abs() / c.abs().max(1.0))
+        .fold(0.0, f64::max);
+    assert!(
+        worst < tol,
+        "{what}: max relative error {worst:e} >= {tol:e}"
+    );
+}
+
+/// Trunk features `[b, 16, 32, 32]` and a head with its posterior stds, from the counter RNG.
+fn head_fixture(device: &Device, b: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, HeadWeights) {
+    let c = 16;
+    let h = philox_floats(1, 0, b * c * 1024, 1.0);
+    let weight = philox_floats(1, 1, c * 9 + 1, 0.3);
+    let stddev: Vec<f32> = philox_floats(1, 2, c * 9 + 1, 0.05)
+        .iter()
+        .map(|v| v.abs())
+        .collect();
+    let head = HeadWeights {
+        weight: Tensor::from_floats(weight.as_slice(), device),
+        stddev: Tensor::from_floats(stddev.as_slice(), device),
+        channels: c,
+    };
+    (h, weight, stddev, head)
+}
+
+/// The fused perturbed head equals the CPU f64 reference (MAP + 8 samples, noise in-kernel).
+pub async fn perturbed_head_matches_reference(device: &Device) {
+    use genuq::kernels::perturbed_head::{perturbed_head, reference};
+    let (b, c, s) = (2, 16, 9);
+    let (h, weight, stddev, head) = head_fixture(device, b);
+    let ht = Tensor::<4>::from_data(TensorData::new(h.clone(), [b, c, 32, 32]), device);
+    let gpu = floats(perturbed_head(ht, &head, s, 77).unwrap()).await;
+    let cpu = reference(&h, [b, c, 32, 32], &weight, &stddev, s, 77);
+    assert_close(&gpu, &cpu, 1e-4, "perturbed_head");
+    // the samples really differ from the MAP
+    assert!((gpu[1024 * 3] - gpu[3]).abs() > 1e-3);
+}
+
+pub async fn moments_match_reference(device: &Device) {
+    let (b, s, n) = (3, 9, 1024);
+    let x = philox_floats(2, 0, b * s * n, 2.0);
+    let t = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, s, n]), device);
+    let (mean, var) = genuq::kernels::moments::moments(t).unwrap();
+    let (m, v) = genuq::kernels::moments::reference(&x, [b, s, n]);
+    assert_close(&floats(mean).await, &m, 1e-5, "moments mean");
+    assert_close(&floats(var).await, &v, 1e-5, "moments variance");
+}
+
+pub async fn semantic_entropy_matches_reference(device: &Device) {
+    let (b, s, d) = (3, 9, 64);
+    // three generations with very different spreads
+    let emb: Vec<f32> = (0..b)
+        .flat_map(|i| philox_floats(3, i as u32, s * d, [1e-3, 0.1, 3.0][i]))
+        .collect();
+    let t = Tensor::<3>::from_data(TensorData::new(emb.clone(), [b, s, d]), device);
+    let u = floats(genuq::kernels::semantic_entropy::semantic_entropy(t).unwrap()).await;
+    let cpu: Vec<f64> = (0..b)
+        .map(|i| {
+            genuq::kernels::semantic_entropy::reference(&emb[i * s * d..(i + 1) * s * d], s, d)
+        })
+        .collect();
+    assert_close(&u, &cpu, 1e-5, "semantic entropy");
+    assert!(u[0] < u[1] && u[1] < u[2], "u grows with the spread: {u:?}");
+}
+
+pub async fn colormap_matches_reference(device: &Device) {
+    let n = 1000;
+    let var: Vec<f32> = (0..2 * n)
+        .map(|i| (i % n) as f32 / n as f32 * 4.0)
+        .collect();
+    let scale = [2.0f32, 1.0];
+    let t = Tensor::<2>::from_data(TensorData::new(var.clone(), [2, n]), device);
+    let rgba = genuq::kernels::colormap::colormap(t, Tensor::from_floats(scale, device)).unwrap();
+    let gpu: Vec<u32> = rgba
+        .into_data_async()
+        .await
+        .unwrap()
+        .iter::<i64>()
+        .map(|v| v as u32)
+        .collect();
+    for (i, &px) in gpu.iter().enumerate() {
+        let cpu = genuq::kernels::colormap::reference(var[i] as f64, scale[i / n] as f64);
+        let got = px.to_le_bytes();
+        for ch in 0..4 {
+            assert!(
+                (got[ch] as i32 - cpu[ch] as i32).abs() <= 1,
+                "pixel {i}: gpu {got:?} cpu {cpu:?}"
+            );
+        }
+    }
+}
+
+/// The fused head equals the naive path that materialises the M perturbed weight copies.
+pub async fn fused_head_matches_materialised_weights(device: &Device) {
+    let (h, _, _, head) = head_fixture(device, 1);
+    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, 32, 32]), device);
+    let fused = genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, 9, 5).unwrap();
+    let naive = genuq::uncertainty::naive_head(ht, &head, 9, 5);
+    let d = max_abs_diff(&floats(fused).await, &floats(naive).await);
+    assert!(d < 1e-4, "fused vs materialised: max |diff| = {d:e}");
+}
+
+/// With M = 2048 weight samples the sampled per-pixel variance approaches the closed form
+/// sum_p std_p^2 in_p^2 + std_b^2 (times M / (M + 1), as the MAP is one of the M + 1 images):
+/// each pixel within 6 standard errors of a variance estimate, sqrt(2 / M).
+pub async fn sampled_variance_converges_to_exact(device: &Device) {
+    let (h, _, _, head) = head_fixture(device, 1);
+    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, 32, 32]), device);
+    let m = 2048;
+    let heads =
+        genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, m + 1, 9).unwrap();
+    let (_, var) = genuq::kernels::moments::moments(heads.reshape([1, m + 1, 1024])).unwrap();
+    let exact = floats(genuq::uncertainty::exact_variance(ht, &head)).await;
+    let var = floats(var).await;
+    let bound = 6.0 * (2.0 / m as f64).sqrt();
+    let factor = m as f64 / (m + 1) as f64;
+    let mut worst = 0.0f64;
+    for (v, e) in var.iter().zip(&exact) {
+        assert!(*e > 0.0);
+        worst = worst.max((*v as f64 / (*e as f64 * factor) - 1.0).abs());
+    }
+    assert!(
+        worst < bound,
+        "worst relative error {worst:.4} >= {bound:.4}"
+    );
 }

@@ -53,3 +53,33 @@ fn unet_wgpu_matches_cpu_backend() {
         "CPU backend vs fixture: max |diff| = {d:e} (rerun with GENUQ_BLESS=1?)"
     );
 }
+
+#[test]
+fn perturbed_head_matches_reference() {
+    block_on(checks::perturbed_head_matches_reference(&gpu()));
+}
+
+#[test]
+fn moments_match_reference() {
+    block_on(checks::moments_match_reference(&gpu()));
+}
+
+#[test]
+fn semantic_entropy_matches_reference() {
+    block_on(checks::semantic_entropy_matches_reference(&gpu()));
+}
+
+#[test]
+fn colormap_matches_reference() {
+    block_on(checks::colormap_matches_reference(&gpu()));
+}
+
+#[test]
+fn fused_head_matches_materialised_weights() {
+    block_on(checks::fused_head_matches_materialised_weights(&gpu()));
+}
+
+#[test]
+fn sampled_variance_converges_to_exact() {
+    block_on(checks::sampled_variance_converges_to_exact(&gpu()));
+}

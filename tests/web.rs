@@ -38,3 +38,33 @@ async fn unet_webgpu_matches_native_cpu_backend() {
     let d = checks::max_abs_diff(&out, &checks::smoke_reference());
     assert!(d < 1e-4, "WebGPU vs native CPU backend: max |diff| = {d:e}");
 }
+
+#[wasm_bindgen_test]
+async fn perturbed_head_matches_reference() {
+    checks::perturbed_head_matches_reference(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn moments_match_reference() {
+    checks::moments_match_reference(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn semantic_entropy_matches_reference() {
+    checks::semantic_entropy_matches_reference(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn colormap_matches_reference() {
+    checks::colormap_matches_reference(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn fused_head_matches_materialised_weights() {
+    checks::fused_head_matches_materialised_weights(&gpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn sampled_variance_converges_to_exact() {
+    checks::sampled_variance_converges_to_exact(&gpu().await).await;
+}

@@ -1,18 +1,26 @@
 //! genuq: generative uncertainty (Jazbec et al., UAI 2025) for a distilled diffusion model,
 //! on WebGPU through burn, natively and in the browser.
 //!
-//! The data flows through the modules in this order:
-//! [`data`] (native) -> [`model`] -> [`kernels`] -> [`gpu`] -> `wasm` (browser API).
+//! The data flows through the modules in this order: [`data`] (native) -> [`model`] ->
+//! [`diffusion`] -> [`posterior`] -> [`kernels`] -> [`uncertainty`] -> `wasm` (browser API);
+//! [`train`], [`eval`] and [`cli`] are the native-only commands around them.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod diffusion;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod gpu;
 pub mod kernels;
+pub mod manifest;
 pub mod model;
+pub mod posterior;
 pub mod store;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+pub mod uncertainty;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -22,6 +22,12 @@ fn main() -> anyhow::Result<()> {
             #[command(subcommand)]
             stage: Stage,
         },
+        /// Fit the last-layer Laplace posterior of the student (models/posterior.json).
+        FitLaplace(genuq::cli::FitArgs),
+        /// Generate one image with its uncertainty heatmap and score.
+        Generate(genuq::cli::GenerateArgs),
+        /// Measure the models (FID, class accuracy, zero-shot accuracy) and update models/manifest.json.
+        EvalModels(genuq::eval::models::EvalModelsArgs),
     }
 
     #[derive(Subcommand)]
@@ -43,6 +49,9 @@ fn main() -> anyhow::Result<()> {
             Stage::Clip(args) => train::clip::train(&args),
             Stage::Student(args) => train::student::train(&args),
         },
+        Command::EvalModels(args) => genuq::eval::models::eval_models(&args),
+        Command::FitLaplace(args) => genuq::cli::fit_laplace(&args),
+        Command::Generate(args) => genuq::cli::generate(&args),
     }
 }
 

@@ -6,8 +6,12 @@
 //! `Tensor`, dispatches the WGSL through burn's `SourceKernel`, and hands a burn `Tensor` back,
 //! so kernels and burn ops chain on one device and queue without copies.
 
+pub mod colormap;
+pub mod moments;
+pub mod perturbed_head;
 pub mod philox;
 pub mod rng;
+pub mod semantic_entropy;
 
 use burn::backend::wgpu::{CubeTensor, SourceKernel};
 use burn::backend::{Wgpu, wgpu::KernelSource};
@@ -30,11 +34,54 @@ where
     Ok(burn::backend::wgpu::into_contiguous(t))
 }
 
-/// Dispatches `source` over `groups` workgroups of [`WORKGROUP`] threads, with `buffers` bound
-/// to `@binding(0..)` in order and a trailing `info` buffer of `u32` parameters.
+/// Workgroups to cover `n` invocations in one dimension.
+pub(crate) fn groups_for(n: usize) -> [u32; 3] {
+    [n.div_ceil(WORKGROUP as usize) as u32, 1, 1]
+}
+
+/// A `u32` parameter, or a clear error when a size does not fit.
+pub(crate) fn param(value: usize, what: &str) -> Result<u32, Error> {
+    u32::try_from(value).map_err(|_| {
+        Error::InvalidInput(format!("{what} = {value} is too large for the GPU kernels"))
+    })
+}
+
+/// A WGSL kernel: `shaders/NAME.wgsl` (optionally after `philox.wgsl`), with its template
+/// values. The id covers the values, so each variant compiles once.
+pub(crate) struct Wgsl {
+    pub name: &'static str,
+    pub source: &'static str,
+    pub philox: bool,
+    pub values: Vec<(&'static str, String)>,
+}
+
+impl KernelSource for Wgsl {
+    fn source(&self) -> burn::backend::wgpu::SourceTemplate {
+        let mut t = burn::backend::wgpu::SourceTemplate::new(self.source);
+        if self.philox {
+            t = t.add_template(include_str!("../../../shaders/philox.wgsl"));
+        }
+        t = t.register("workgroup", WORKGROUP.to_string());
+        for (k, v) in &self.values {
+            t = t.register(*k, v.clone());
+        }
+        t
+    }
+
+    fn id(&self) -> burn::cubecl::prelude::KernelId {
+        burn::cubecl::prelude::KernelId::new::<Self>().info((self.name, self.values.clone()))
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Dispatches `source` over `groups` (x, y, z) workgroups, with `buffers` bound to
+/// `@binding(0..)` in order and a trailing `info` buffer of `u32` parameters.
 pub(crate) fn launch<S: KernelSource>(
     source: S,
-    groups: u32,
+    groups: [u32; 3],
     buffers: &[&CubeTensor],
     info: &[u32],
 ) {
@@ -47,7 +94,7 @@ pub(crate) fn launch<S: KernelSource>(
     args = args.with_buffer(info.binding());
     client.launch(
         Box::new(SourceKernel::new(source, CubeDim::new_1d(WORKGROUP))),
-        CubeCount::Static(groups, 1, 1),
+        CubeCount::Static(groups[0], groups[1], groups[2]),
         args,
     );
 }

@@ -81,6 +81,11 @@ impl Classifier {
 
     /// Class logits `[B, 10]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        self.out.forward(self.features(x))
+        self.forward_features(self.features(x))
+    }
+
+    /// Class logits `[B, 10]` from penultimate features `[B, 128]`.
+    pub fn forward_features(&self, features: Tensor<2>) -> Tensor<2> {
+        self.out.forward(features)
     }
 }

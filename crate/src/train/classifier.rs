@@ -31,7 +31,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             loss_fn.forward(logits, data.labels_tensor(&idx, &device))
         },
     );
-    let test = Dataset::load(&data::default_dir(), Split::Test)?;
+    let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(args.limit);
     let acc = accuracy(&model, &test, &Device::flex());
     eprintln!("classifier test accuracy {acc:.4}");
     write_weights(

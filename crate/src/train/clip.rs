@@ -43,7 +43,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         );
         model.loss(data.images_tensor(&idx, &device), ids)
     });
-    let test = Dataset::load(&data::default_dir(), Split::Test)?;
+    let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(args.limit);
     let acc = zero_shot_accuracy(&model, &tokenizer, &test, &Device::flex());
     eprintln!("clip zero-shot test accuracy {acc:.4}");
     write_weights(&args.out, "clip.safetensors", &crate::store::save(&model)?);

@@ -136,7 +136,17 @@ where
         bar.set_message(format!("loss {:.4}", sum / count as f64));
         let last = state.step == plan.steps;
         if last || last_checkpoint.elapsed().as_secs_f64() > args.checkpoint_minutes * 60.0 {
-            state.losses.push((state.step, (sum / count as f64) as f32));
+            let mean = (sum / count as f64) as f32;
+            state.losses.push((state.step, mean));
+            if bar.is_hidden() {
+                eprintln!(
+                    "{} step {}/{} loss {mean:.4} ({:.0} s)",
+                    plan.name,
+                    state.step,
+                    plan.steps,
+                    seconds_before + started.elapsed().as_secs_f64()
+                );
+            }
             (sum, count) = (0.0, 0);
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
             checkpoint(&dir, &model, ema.as_ref(), &optim, &state);

@@ -33,25 +33,75 @@ pub struct DistillArgs {
 
 const PX: usize = 32 * 32;
 
-/// One teacher pair: noise, class, the teacher's sample.
-struct Pairs {
+/// Teacher pairs: noise, class, the teacher's sample (`[N * 1024]`, `[N]`, `[N * 1024]`).
+pub struct Pairs {
     z: Vec<f32>,
     class: Vec<i64>,
     x: Vec<f32>,
 }
 
-/// The teacher's weights from `dir/teacher.safetensors`.
-pub fn load_teacher(dir: &Path, device: &Device) -> anyhow::Result<UNet> {
-    let bytes = std::fs::read(dir.join("teacher.safetensors")).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e} (run `genuq train teacher` first)",
-            dir.join("teacher.safetensors").display()
-        )
-    })?;
+impl Pairs {
+    pub fn len(&self) -> usize {
+        self.class.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.class.is_empty()
+    }
+
+    /// (z, class, x) in batches of `size`.
+    pub fn batches(
+        &self,
+        size: usize,
+    ) -> impl Iterator<Item = (Vec<f32>, Vec<i64>, Vec<f32>)> + '_ {
+        (0..self.len()).step_by(size).map(move |i| {
+            let j = (i + size).min(self.len());
+            (
+                self.z[i * PX..j * PX].to_vec(),
+                self.class[i..j].to_vec(),
+                self.x[i * PX..j * PX].to_vec(),
+            )
+        })
+    }
+}
+
+const RECORD: usize = 4 + 2 * PX * 4;
+
+/// The first `limit` pairs cached at `path`.
+pub fn read_pairs(path: &Path, limit: usize) -> anyhow::Result<Pairs> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e} (run `genuq train student` first)", path.display()))?
+        .read_to_end(&mut bytes)?;
+    let floats = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let mut pairs = Pairs {
+        z: Vec::new(),
+        class: Vec::new(),
+        x: Vec::new(),
+    };
+    for r in bytes.chunks_exact(RECORD).take(limit) {
+        pairs
+            .class
+            .push(u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as i64);
+        pairs.z.extend(floats(&r[4..4 + PX * 4]));
+        pairs.x.extend(floats(&r[4 + PX * 4..]));
+    }
+    Ok(pairs)
+}
+
+/// A UNet's weights from `dir/name`.
+pub fn load_unet(dir: &Path, name: &str, device: &Device) -> anyhow::Result<UNet> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e} (train it first)", path.display()))?;
     Ok(crate::store::load(
         UNetConfig::new().init(device),
         bytes,
-        "teacher",
+        name,
     )?)
 }
 
@@ -67,7 +117,7 @@ fn generate_pairs(args: &DistillArgs, teacher: &UNet, path: &Path) -> anyhow::Re
     let device = Device::flex();
     let teacher = teacher.clone().to_device(&device);
     let seed = args.train.seed as u32 ^ 0x5eed;
-    let record = 4 + 2 * PX * 4;
+    let record = RECORD;
     let mut done = std::fs::read(path).unwrap_or_default();
     done.truncate(done.len() / record * record);
     let mut file = std::fs::OpenOptions::new()
@@ -101,32 +151,13 @@ fn generate_pairs(args: &DistillArgs, teacher: &UNet, path: &Path) -> anyhow::Re
         bar.set_position(i as u64);
     }
     bar.finish();
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    let floats = |b: &[u8]| -> Vec<f32> {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    };
-    let mut pairs = Pairs {
-        z: Vec::new(),
-        class: Vec::new(),
-        x: Vec::new(),
-    };
-    for r in bytes.chunks_exact(record).take(args.pairs) {
-        pairs
-            .class
-            .push(u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as i64);
-        pairs.z.extend(floats(&r[4..4 + PX * 4]));
-        pairs.x.extend(floats(&r[4 + PX * 4..]));
-    }
-    Ok(pairs)
+    read_pairs(path, args.pairs)
 }
 
 pub fn train(args: &DistillArgs) -> anyhow::Result<()> {
     let t = &args.train;
     let device = train_device(t.seed);
-    let teacher = load_teacher(&t.out, &device)?;
+    let teacher = load_unet(&t.out, "teacher.safetensors", &device)?;
     std::fs::create_dir_all(t.runs.join("student"))?;
     let pairs = generate_pairs(args, &teacher.valid(), &t.runs.join("student/pairs.bin"))?;
     let n = pairs.class.len();

@@ -1,0 +1,173 @@
+//! Sample-quality metrics in the evaluation classifier's feature space (f64 throughout):
+//! FID (Heusel et al. 2017), precision and recall with k-NN manifolds (Kynkäänniemi et al.
+//! 2019, k = 3), and AUROC.
+
+use nalgebra::{DMatrix, DVector, SymmetricEigen};
+
+/// Rows of features, `n x d`.
+pub struct Features {
+    pub rows: DMatrix<f64>,
+}
+
+impl Features {
+    pub fn new(values: &[f32], d: usize) -> Self {
+        let n = values.len() / d;
+        Self {
+            rows: DMatrix::from_row_iterator(n, d, values.iter().map(|&v| v as f64)),
+        }
+    }
+
+    /// A subset of the rows.
+    pub fn select(&self, idx: &[usize]) -> Self {
+        Self {
+            rows: self.rows.select_rows(idx),
+        }
+    }
+
+    fn mean_cov(&self) -> (DVector<f64>, DMatrix<f64>) {
+        let n = self.rows.nrows() as f64;
+        let mean = self.rows.row_mean().transpose();
+        let centred = DMatrix::from_fn(self.rows.nrows(), self.rows.ncols(), |i, j| {
+            self.rows[(i, j)] - mean[j]
+        });
+        let cov = centred.transpose() * &centred / (n - 1.0);
+        (mean, cov)
+    }
+}
+
+/// Fréchet distance between Gaussians fitted to `a` and `b`:
+/// `|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)`.
+pub fn fid(a: &Features, b: &Features) -> f64 {
+    let (ma, sa) = a.mean_cov();
+    let (mb, sb) = b.mean_cov();
+    let sqrt_a = psd_sqrt(&sa);
+    let inner = &sqrt_a * &sb * &sqrt_a;
+    let inner = (&inner + inner.transpose()) / 2.0;
+    let tr_sqrt: f64 = SymmetricEigen::new(inner)
+        .eigenvalues
+        .iter()
+        .map(|&l| l.max(0.0).sqrt())
+        .sum();
+    (ma - mb).norm_squared() + sa.trace() + sb.trace() - 2.0 * tr_sqrt
+}
+
+fn psd_sqrt(m: &DMatrix<f64>) -> DMatrix<f64> {
+    let e = SymmetricEigen::new(m.clone());
+    let d = DMatrix::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt()));
+    &e.eigenvectors * d * e.eigenvectors.transpose()
+}
+
+/// Squared distances between all rows of `a` and all rows of `b`.
+fn sq_dists(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
+    let na: Vec<f64> = a.row_iter().map(|r| r.norm_squared()).collect();
+    let nb: Vec<f64> = b.row_iter().map(|r| r.norm_squared()).collect();
+    let mut d = a * b.transpose() * -2.0;
+    for i in 0..d.nrows() {
+        for j in 0..d.ncols() {
+            d[(i, j)] = (d[(i, j)] + na[i] + nb[j]).max(0.0);
+        }
+    }
+    d
+}
+
+/// Squared distance of each row to its k-th nearest other row.
+fn knn_radii(x: &DMatrix<f64>, k: usize) -> Vec<f64> {
+    let d = sq_dists(x, x);
+    d.row_iter()
+        .map(|r| {
+            let mut v: Vec<f64> = r.iter().copied().collect();
+            v.sort_by(f64::total_cmp);
+            v[k] // v[0] is the row itself
+        })
+        .collect()
+}
+
+/// Fraction of `points` inside the union of the k-NN balls of `support`.
+fn coverage(support: &DMatrix<f64>, radii: &[f64], points: &DMatrix<f64>) -> f64 {
+    let d = sq_dists(points, support);
+    let inside = d
+        .row_iter()
+        .filter(|r| r.iter().zip(radii).any(|(&dist, &rad)| dist <= rad))
+        .count();
+    inside as f64 / points.nrows() as f64
+}
+
+/// (precision, recall) of `generated` against `real` with k-NN manifolds.
+pub fn precision_recall(real: &Features, generated: &Features, k: usize) -> (f64, f64) {
+    let real_radii = knn_radii(&real.rows, k);
+    let gen_radii = knn_radii(&generated.rows, k);
+    (
+        coverage(&real.rows, &real_radii, &generated.rows),
+        coverage(&generated.rows, &gen_radii, &real.rows),
+    )
+}
+
+/// Area under the ROC curve of `scores` for telling positives (`true`) from negatives
+/// (Mann-Whitney U, ties counted half).
+pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += (i..=j).filter(|&k| positive[idx[k]]).count() as f64 * avg_rank;
+        i = j + 1;
+    }
+    let p = positive.iter().filter(|&&b| b).count() as f64;
+    let n = positive.len() as f64 - p;
+    (rank_sum - p * (p + 1.0) / 2.0) / (p * n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::philox::gaussians;
+
+    fn gaussian_features(n: usize, d: usize, shift: f64, scale: f64, stream: u32) -> Features {
+        let v: Vec<f32> = gaussians(5, stream, n * d)
+            .iter()
+            .map(|x| (x * scale + shift) as f32)
+            .collect();
+        Features::new(&v, d)
+    }
+
+    /// FID of N(0, I) vs N(m, s^2 I) in d dims is d m^2 + d (1 - s)^2; sampling error shrinks with n.
+    #[test]
+    fn fid_matches_closed_form() {
+        let (n, d) = (20_000, 4);
+        let a = gaussian_features(n, d, 0.0, 1.0, 1);
+        let b = gaussian_features(n, d, 0.5, 2.0, 2);
+        let exact = d as f64 * 0.25 + d as f64 * 1.0;
+        let got = fid(&a, &b);
+        assert!((got - exact).abs() < 0.1, "fid {got} vs {exact}");
+        assert!(fid(&a, &gaussian_features(n, d, 0.0, 1.0, 3)) < 0.01);
+    }
+
+    #[test]
+    fn precision_recall_of_same_and_disjoint() {
+        let a = gaussian_features(1000, 2, 0.0, 1.0, 1);
+        let same = gaussian_features(1000, 2, 0.0, 1.0, 2);
+        let far = gaussian_features(1000, 2, 50.0, 1.0, 3);
+        let (p, r) = precision_recall(&a, &same, 3);
+        assert!(p > 0.9 && r > 0.9, "{p} {r}");
+        assert_eq!(precision_recall(&a, &far, 3), (0.0, 0.0));
+    }
+
+    #[test]
+    fn auroc_closed_forms() {
+        assert_eq!(
+            auroc(&[1.0, 2.0, 3.0, 4.0], &[false, false, true, true]),
+            1.0
+        );
+        assert_eq!(
+            auroc(&[1.0, 2.0, 3.0, 4.0], &[true, true, false, false]),
+            0.0
+        );
+        assert_eq!(auroc(&[1.0, 1.0], &[true, false]), 0.5);
+    }
+}

@@ -1,0 +1,46 @@
+//! Launcher of `shaders/moments.wgsl`: per-pixel mean and (unbiased) variance across samples.
+
+use burn::backend::Wgpu;
+use burn::tensor::Tensor;
+
+use super::{Wgsl, cube, groups_for, launch, param};
+use crate::Error;
+
+/// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S - 1).
+pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
+    let [b, s, n] = x.dims();
+    let device = x.device();
+    let info = [param(b, "batch")?, param(s, "samples")?, param(n, "n")?];
+    let x = cube(x)?;
+    let mean = cube(Tensor::<2>::empty([b, n], &device))?;
+    let var = cube(Tensor::<2>::empty([b, n], &device))?;
+    let kernel = Wgsl {
+        name: "moments",
+        source: include_str!("../../../shaders/moments.wgsl"),
+        philox: false,
+        values: vec![],
+    };
+    launch(kernel, groups_for(b * n), &[&x, &mean, &var], &info);
+    Ok((
+        Tensor::from_primitive::<Wgpu>(mean),
+        Tensor::from_primitive::<Wgpu>(var),
+    ))
+}
+
+/// CPU f64 reference: (mean, variance) of `[B, S, N]` data.
+pub fn reference(x: &[f32], [b, s, n]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
+    let (mut mean, mut var) = (vec![0.0; b * n], vec![0.0; b * n]);
+    for bi in 0..b {
+        for k in 0..n {
+            let v: Vec<f64> = (0..s).map(|si| x[(bi * s + si) * n + k] as f64).collect();
+            let m = v.iter().sum::<f64>() / s as f64;
+            mean[bi * n + k] = m;
+            var[bi * n + k] = if s > 1 {
+                v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s - 1) as f64
+            } else {
+                0.0
+            };
+        }
+    }
+    (mean, var)
+}

@@ -1,0 +1,111 @@
+//! Launcher of `shaders/perturbed_head.wgsl`: the student's last layer (3x3 conv, C -> 1) for
+//! the MAP weights and M Laplace samples in one dispatch, noise drawn in-kernel.
+
+use burn::backend::Wgpu;
+use burn::tensor::Tensor;
+
+use super::philox;
+use super::{Wgsl, cube, launch, param};
+use crate::Error;
+
+/// The last layer flattened for the kernel: `[C * 9 + 1]` values, bias last, and the
+/// posterior's standard deviations in the same order.
+#[derive(Debug, Clone)]
+pub struct HeadWeights {
+    pub weight: Tensor<1>,
+    pub stddev: Tensor<1>,
+    pub channels: usize,
+}
+
+/// `h` `[B, C, H, W]` -> `[B, S, H, W]`: sample 0 with the MAP weights, sample s >= 1 with
+/// `W + std * eps_s`, `eps_s[p] = gaussian(seed, s, p)`.
+pub fn perturbed_head(
+    h: Tensor<4>,
+    head: &HeadWeights,
+    samples: usize,
+    seed: u32,
+) -> Result<Tensor<4>, Error> {
+    let [b, c, height, width] = h.dims();
+    if c != head.channels {
+        return Err(Error::InvalidInput(format!(
+            "head expects {} channels, got {c}",
+            head.channels
+        )));
+    }
+    let device = h.device();
+    let info = [
+        param(c, "channels")?,
+        param(height, "height")?,
+        param(width, "width")?,
+        param(samples, "samples")?,
+        seed,
+    ];
+    let h = cube(h)?;
+    let weight = cube(head.weight.clone())?;
+    let stddev = cube(head.stddev.clone())?;
+    let out = cube(Tensor::<4>::empty([b, samples, height, width], &device))?;
+    let kernel = Wgsl {
+        name: "perturbed_head",
+        source: include_str!("../../../shaders/perturbed_head.wgsl"),
+        philox: true,
+        values: vec![("params", (c * 9 + 1).to_string())],
+    };
+    let groups = [
+        (height * width).div_ceil(super::WORKGROUP as usize) as u32,
+        param(samples, "samples")?,
+        param(b, "batch")?,
+    ];
+    launch(kernel, groups, &[&h, &weight, &stddev, &out], &info);
+    Ok(Tensor::from_primitive::<Wgpu>(out))
+}
+
+/// CPU f64 reference of [`perturbed_head`] on `[B, C, H, W]` data: `[B, S, H, W]`.
+pub fn reference(
+    h: &[f32],
+    dims: [usize; 4],
+    weight: &[f32],
+    stddev: &[f32],
+    samples: usize,
+    seed: u32,
+) -> Vec<f64> {
+    let [b, c, height, width] = dims;
+    let params = c * 9 + 1;
+    let mut out = vec![0.0; b * samples * height * width];
+    for s in 0..samples {
+        let w: Vec<f64> = (0..params)
+            .map(|p| {
+                let eps = if s == 0 {
+                    0.0
+                } else {
+                    philox::gaussian(seed, s as u32, p as u32)
+                };
+                weight[p] as f64 + stddev[p] as f64 * eps
+            })
+            .collect();
+        for bi in 0..b {
+            for y in 0..height {
+                for x in 0..width {
+                    let mut acc = w[params - 1];
+                    for ci in 0..c {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (yy, xx) = (y as isize + ky - 1, x as isize + kx - 1);
+                                if yy >= 0
+                                    && xx >= 0
+                                    && (yy as usize) < height
+                                    && (xx as usize) < width
+                                {
+                                    let v = h[((bi * c + ci) * height + yy as usize) * width
+                                        + xx as usize];
+                                    acc += w[ci * 9 + (ky * 3 + kx) as usize] * v as f64;
+                                }
+                            }
+                        }
+                    }
+                    out[((bi * samples + s) * height + y) * width + x] = acc;
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,44 @@
+//! Launcher of `shaders/semantic_entropy.wgsl`: the paper's uncertainty score u from the
+//! M + 1 CLIP image embeddings of each generation.
+
+use burn::backend::Wgpu;
+use burn::tensor::Tensor;
+
+use super::{WORKGROUP, Wgsl, cube, launch, param};
+use crate::Error;
+
+/// `emb` `[B, S, D]` -> u `[B]` (D <= 256).
+pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
+    let [b, s, d] = emb.dims();
+    if d > WORKGROUP as usize {
+        return Err(Error::InvalidInput(format!(
+            "embedding width {d} > {WORKGROUP}"
+        )));
+    }
+    let device = emb.device();
+    let info = [param(s, "samples")?, param(d, "dims")?];
+    let emb = cube(emb)?;
+    let u = cube(Tensor::<1>::empty([b], &device))?;
+    let kernel = Wgsl {
+        name: "semantic_entropy",
+        source: include_str!("../../../shaders/semantic_entropy.wgsl"),
+        philox: false,
+        values: vec![],
+    };
+    launch(kernel, [param(b, "batch")?, 1, 1], &[&emb, &u], &info);
+    Ok(Tensor::from_primitive::<Wgpu>(u))
+}
+
+/// CPU f64 reference: `u = 0.5 sum_d log(v_d + 1e-3) + 0.5 D (log 2pi + 1)` for one
+/// generation's `[S, D]` embeddings (unbiased variance).
+pub fn reference(emb: &[f32], s: usize, d: usize) -> f64 {
+    let sum: f64 = (0..d)
+        .map(|k| {
+            let v: Vec<f64> = (0..s).map(|i| emb[i * d + k] as f64).collect();
+            let m = v.iter().sum::<f64>() / s as f64;
+            let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.max(2) - 1) as f64;
+            (var + 1e-3).ln()
+        })
+        .sum();
+    0.5 * sum + 0.5 * d as f64 * ((2.0 * std::f64::consts::PI).ln() + 1.0)
+}

@@ -1,0 +1,224 @@
+//! The `generate()` pipeline, shared by the CLI and the browser: one trunk pass of the student,
+//! MAP + M perturbed heads in one kernel, CLIP on the M + 1 images, the paper's score u, a
+//! per-pixel heatmap, and the percentile of u against reference generations.
+
+mod exact;
+pub mod load;
+mod naive;
+
+pub use exact::exact_variance;
+pub use naive::naive_head;
+
+use burn::tensor::{Device, Int, Tensor, Transaction};
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::Error;
+use crate::kernels::perturbed_head::{HeadWeights, perturbed_head};
+use crate::kernels::{
+    colormap::colormap, moments::moments, rng, semantic_entropy::semantic_entropy,
+};
+use crate::model::UNet;
+use crate::model::clip::ClipImage;
+use crate::posterior::Posterior;
+
+/// Most weight samples one generation may ask for.
+pub const MAX_SAMPLES: usize = 32;
+/// Sampling steps the distilled student supports.
+pub const STUDENT_STEPS: usize = 1;
+const PIXELS: usize = 32 * 32;
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub class: usize,
+    pub seed: u32,
+    /// M: weight samples besides the MAP.
+    pub samples: usize,
+    pub steps: usize,
+}
+
+impl Request {
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.class >= 10 {
+            return Err(Error::InvalidInput(format!(
+                "class {} is not in 0..10",
+                self.class
+            )));
+        }
+        if !(1..=MAX_SAMPLES).contains(&self.samples) {
+            return Err(Error::InvalidInput(format!(
+                "samples = {} is not in 1..={MAX_SAMPLES}",
+                self.samples
+            )));
+        }
+        if self.steps != STUDENT_STEPS {
+            return Err(Error::InvalidInput(format!(
+                "steps = {}: the distilled student samples in {STUDENT_STEPS} step",
+                self.steps
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds spent in each stage (measured on the host; GPU work is waited for at the end).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub trunk_ms: f64,
+    pub heads_ms: f64,
+    pub clip_ms: f64,
+    pub readback_ms: f64,
+    pub total_ms: f64,
+}
+
+/// One generation and its uncertainty.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generation {
+    /// The MAP image, `[32 * 32]` in [-1, 1].
+    pub image: Vec<f32>,
+    /// The M perturbed images, `[M * 32 * 32]`.
+    pub samples: Vec<f32>,
+    /// Per-pixel variance across the M + 1 images, `[32 * 32]`.
+    pub variance: Vec<f32>,
+    /// The heatmap, RGBA8 `[32 * 32 * 4]`.
+    pub heatmap: Vec<u8>,
+    /// The M + 1 CLIP image embeddings, `[(M + 1) * D]` (MAP first).
+    pub embeddings: Vec<f32>,
+    /// The paper's generative uncertainty.
+    pub u: f32,
+    /// Percentage of reference generations with a lower u (if a reference table is loaded).
+    pub percentile: Option<f32>,
+    pub timings: Timings,
+}
+
+/// The loaded models on one device.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    pub student: UNet,
+    pub clip: ClipImage,
+    pub head: HeadWeights,
+    /// Sorted u of reference generations (for percentiles), possibly empty.
+    pub reference_u: Vec<f32>,
+    pub device: Device,
+}
+
+impl Generator {
+    pub fn new(
+        student: UNet,
+        clip: ClipImage,
+        posterior: &Posterior,
+        reference_u: Vec<f32>,
+        device: &Device,
+    ) -> Self {
+        let weight = student.conv_out.weight.val().flatten::<1>(0, 3);
+        let bias = student
+            .conv_out
+            .bias
+            .as_ref()
+            .expect("conv_out has a bias")
+            .val();
+        let channels = weight.dims()[0] / 9;
+        let head = HeadWeights {
+            weight: Tensor::cat(vec![weight, bias], 0),
+            stddev: Tensor::from_floats(posterior.flat().as_slice(), device),
+            channels,
+        };
+        let mut reference_u = reference_u;
+        reference_u.sort_by(f32::total_cmp);
+        Self {
+            student,
+            clip,
+            head,
+            reference_u,
+            device: device.clone(),
+        }
+    }
+
+    /// The initial noise of `seed`, `[1, 1, 32, 32]`, drawn on the GPU (stream 0).
+    pub fn noise(&self, seed: u32) -> Result<Tensor<4>, Error> {
+        Ok(rng::gaussian(&self.device, PIXELS, seed, 0)?.reshape([1, 1, 32, 32]))
+    }
+
+    /// MAP + M images `[S, 1, 32, 32]` from the same noise (clamped to [-1, 1]).
+    pub fn images(&self, req: &Request) -> Result<Tensor<4>, Error> {
+        let z = self.noise(req.seed)?;
+        let t = Tensor::ones([1], &self.device);
+        let class = Tensor::<1, Int>::from_ints([req.class as i32], &self.device);
+        let h = self.student.trunk(z.clone(), t, class);
+        let heads = perturbed_head(h, &self.head, req.samples + 1, req.seed)?;
+        Ok((z - heads)
+            .clamp(-1.0, 1.0)
+            .reshape([req.samples + 1, 1, 32, 32]))
+    }
+
+    /// The MAP image alone (the plain generation without uncertainty), `[1, 1, 32, 32]`.
+    pub fn plain(&self, class: usize, seed: u32) -> Result<Tensor<4>, Error> {
+        let z = self.noise(seed)?;
+        let class = Tensor::<1, Int>::from_ints([class as i32], &self.device);
+        Ok(crate::diffusion::flow::student_sample(&self.student, z, class).clamp(-1.0, 1.0))
+    }
+
+    pub fn percentile(&self, u: f32) -> Option<f32> {
+        if self.reference_u.is_empty() {
+            return None;
+        }
+        let below = self.reference_u.partition_point(|&r| r < u);
+        Some(100.0 * below as f32 / self.reference_u.len() as f32)
+    }
+
+    /// The whole pipeline, read back in one transaction.
+    pub async fn generate(&self, req: &Request) -> Result<Generation, Error> {
+        req.validate()?;
+        let start = Instant::now();
+        let s = req.samples + 1;
+        let images = self.images(req)?;
+        let heads_done = Instant::now();
+        let emb = self.clip.forward(images.clone());
+        let d = emb.dims()[1];
+        let u = semantic_entropy(emb.clone().reshape([1, s, d]))?;
+        let (_, var) = moments(images.clone().reshape([1, s, PIXELS]))?;
+        let scale = var.clone().max_dim(1).sqrt().reshape([1]);
+        let rgba = colormap(var.clone(), scale)?;
+        let clip_done = Instant::now();
+        let data = Transaction::default()
+            .register(images)
+            .register(var)
+            .register(rgba)
+            .register(emb)
+            .register(u)
+            .execute_async()
+            .await
+            .map_err(|e| Error::Device(format!("reading the results back failed: {e:?}")))?;
+        let done = Instant::now();
+        let [images, var, rgba, emb, u]: [_; 5] = data
+            .try_into()
+            .map_err(|_| Error::Device("readback".into()))?;
+        let images: Vec<f32> = images.iter::<f32>().collect();
+        let heatmap: Vec<u8> = rgba
+            .iter::<i64>()
+            .flat_map(|v| (v as u32).to_le_bytes())
+            .collect();
+        let u = u
+            .iter::<f32>()
+            .next()
+            .ok_or_else(|| Error::Device("empty score".into()))?;
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        Ok(Generation {
+            image: images[..PIXELS].to_vec(),
+            samples: images[PIXELS..].to_vec(),
+            variance: var.iter::<f32>().collect(),
+            heatmap,
+            embeddings: emb.iter::<f32>().collect(),
+            u,
+            percentile: self.percentile(u),
+            timings: Timings {
+                trunk_ms: 0.0,
+                heads_ms: ms(start, heads_done),
+                clip_ms: ms(heads_done, clip_done),
+                readback_ms: ms(clip_done, done),
+                total_ms: ms(start, done),
+            },
+        })
+    }
+}

@@ -1,0 +1,34 @@
+// Per-pixel mean and variance across the S images of each batch entry (two passes, f32):
+//   mean[b, n] = sum_s x[b, s, n] / S,  var[b, n] = sum_s (x[b, s, n] - mean)^2 / (S - 1)
+// One invocation per (b, n). Dispatch: (ceil(B * N / 256), 1, 1).
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;     // [B, S, N]
+@group(0) @binding(1) var<storage, read_write> mean: array<f32>;  // [B, N]
+@group(0) @binding(2) var<storage, read_write> var_: array<f32>;  // [B, N]
+@group(0) @binding(3) var<storage, read_write> info: array<u32>;  // [B, S, N]
+
+@compute @workgroup_size({{ workgroup }}, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let batch = info[0];
+    let samples = info[1];
+    let n = info[2];
+    let i = gid.x;
+    if (i >= batch * n) {
+        return;
+    }
+    let b = i / n;
+    let k = i % n;
+    let base = b * samples * n + k;
+    var sum = 0.0;
+    for (var s = 0u; s < samples; s = s + 1u) {
+        sum = sum + x[base + s * n];
+    }
+    let m = sum / f32(samples);
+    var sq = 0.0;
+    for (var s = 0u; s < samples; s = s + 1u) {
+        let d = x[base + s * n] - m;
+        sq = sq + d * d;
+    }
+    mean[i] = m;
+    var_[i] = select(0.0, sq / f32(samples - 1u), samples > 1u);
+}
