@@ -44,13 +44,45 @@ fn philox_block(seed: u32, stream: u32, block: u32) -> vec4<u32> {
     return philox4x32_10(vec4<u32>(block, stream, 0u, 0u), vec2<u32>(seed, 0u));
 }
 
-// Two standard normals from two words. u1 in (0, 1], angle in [-pi, pi): WGSL only
-// bounds cos/sin error on [-pi, pi].
+// ln(x) for x in (0, 1], to ~1e-7 on every adapter: WGSL lets log() be off by 3 ULP or
+// 2^-21, and SwiftShader's is, so the RNG computes its own from the float's bits.
+fn precise_log(x: f32) -> f32 {
+    let bits = bitcast<u32>(x);
+    var e = f32(i32((bits >> 23u) & 0xFFu) - 126);
+    var f = bitcast<f32>((bits & 0x007FFFFFu) | 0x3F000000u); // x = f * 2^e, f in [0.5, 1)
+    if (f < 0.70710678) {
+        f = f * 2.0;
+        e = e - 1.0;
+    }
+    let s = (f - 1.0) / (f + 1.0); // |s| < 0.172
+    let s2 = s * s;
+    let ln_f = s * (2.0 + s2 * (0.6666666667 + s2 * (0.4 + s2 * (0.2857142857 + s2 * 0.2222222222))));
+    return ln_f + e * 0.693145752 + e * 1.42860677e-6; // ln 2, split so e * hi is exact
+}
+
+// (sin x, cos x) for x in [-pi, pi], to ~1e-7 on every adapter (WGSL only promises 2^-11):
+// reduce by multiples of pi/2 (split in two so q * hi is exact), then Taylor on [-pi/4, pi/4].
+fn precise_sincos(x: f32) -> vec2<f32> {
+    let q = round(x * 0.63661977236);
+    let r = (x - q * 1.5703125) - q * 4.83826794897e-4;
+    let r2 = r * r;
+    let s = r * (1.0 + r2 * (-0.16666666667 + r2 * (0.0083333333333 + r2 * (-0.000198412698 + r2 * 2.7557319e-6))));
+    let c = 1.0 + r2 * (-0.5 + r2 * (0.041666666667 + r2 * (-0.0013888888889 + r2 * (2.4801587e-5 - r2 * 2.7557319e-7))));
+    switch (i32(q) & 3) {
+        case 0: { return vec2<f32>(s, c); }
+        case 1: { return vec2<f32>(c, -s); }
+        case 2: { return vec2<f32>(-s, -c); }
+        default: { return vec2<f32>(-c, s); }
+    }
+}
+
+// Two standard normals from two words: u1 in (0, 1] (exact in f32), angle in [-pi, pi).
 fn box_muller(a: u32, b: u32) -> vec2<f32> {
     let u1 = (f32(a >> 8u) + 1.0) * 5.9604645e-8;
     let angle = (f32(b >> 8u) * 5.9604645e-8 * 2.0 - 1.0) * 3.14159265358979;
-    let r = sqrt(-2.0 * log(u1));
-    return vec2<f32>(r * cos(angle), r * sin(angle));
+    let r = sqrt(-2.0 * precise_log(u1));
+    let sc = precise_sincos(angle);
+    return vec2<f32>(r * sc.y, r * sc.x);
 }
 
 // The four normals of one Philox block.

@@ -83,3 +83,66 @@ fn clip_trains() {
     assert!(dir.join("models/clip_image.safetensors").exists());
     assert_eq!(state(&dir, "clip").losses.len(), 2);
 }
+
+/// The analytic per-example last-layer gradients of the Laplace fit equal burn's autodiff
+/// gradients of the same loss, `0.5 * sum (x0 - x)^2`.
+#[test]
+fn last_layer_gradients_match_autodiff() {
+    use burn::module::Module;
+    use burn::tensor::{Int, Tensor, TensorData};
+    use genuq::kernels::philox::gaussians;
+    let device = Device::flex().autodiff();
+    let unet = UNetConfig::new().init(&device);
+    let noise = |stream| -> Vec<f32> {
+        gaussians(3, stream, 1024)
+            .iter()
+            .map(|&v| v as f32)
+            .collect()
+    };
+    let z = Tensor::<4>::from_data(TensorData::new(noise(0), [1, 1, 32, 32]), &device);
+    let x = Tensor::<4>::from_data(TensorData::new(noise(1), [1, 1, 32, 32]), &device);
+    let c = Tensor::<1, Int>::from_ints([3], &device);
+    let loss = (genuq::diffusion::flow::student_sample(&unet, z.clone(), c.clone()) - x.clone())
+        .powi_scalar(2)
+        .sum()
+        * 0.5;
+    let grads = loss.backward();
+    let mut autodiff: Vec<f32> = unet
+        .conv_out
+        .weight
+        .val()
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let bias = unet
+        .conv_out
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .grad(&grads)
+        .unwrap();
+    autodiff.extend(bias.into_data().iter::<f32>());
+    let plain = unet.valid();
+    let inner = Device::flex();
+    let g = genuq::posterior::fit::per_example_gradients(
+        &plain,
+        z.without_autodiff().to_device(&inner),
+        c.to_device(&inner),
+        x.without_autodiff().to_device(&inner),
+    );
+    let ours: Vec<f32> = g.into_data().iter::<f32>().collect();
+    assert_eq!(ours.len(), autodiff.len());
+    let scale = autodiff.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let worst = ours
+        .iter()
+        .zip(&autodiff)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        scale > 1e-3 && worst < 1e-4 * scale.max(1.0),
+        "worst {worst} (scale {scale})"
+    );
+}

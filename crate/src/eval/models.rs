@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -172,6 +173,13 @@ pub fn eval_models(args: &EvalModelsArgs) -> anyhow::Result<()> {
         "clip_zero_shot_accuracy": clip_acc,
         "classifier_test_accuracy": classifier_acc,
         "samples": n,
+        "parameters": {
+            "unet": teacher.num_params(),
+            "clip": clip.num_params(),
+            "clip_image": clip.image.num_params(),
+            "classifier": classifier.num_params(),
+        },
+        "unet_mflops_per_image": UNetConfig::new().flops() as f64 / 1e6,
         "fid_features": "evaluation classifier, 128-d penultimate layer, vs the 10k test split",
     });
     eprintln!("{}", serde_json::to_string_pretty(&metrics)?);
