@@ -16,6 +16,16 @@ pub async fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .collect()
 }
 
+/// A tensor of `u32` words (held as `i32` bit patterns), read back.
+pub async fn words<const D: usize>(t: Tensor<D, Int>) -> Vec<u32> {
+    t.into_data_async()
+        .await
+        .expect("readback")
+        .iter::<i64>()
+        .map(|v| v as u32)
+        .collect()
+}
+
 /// The raw Philox words from the GPU equal the CPU twin's, bit for bit.
 pub async fn rng_bits_match_cpu(device: &Device) {
     for (seed, stream) in [
@@ -25,14 +35,7 @@ pub async fn rng_bits_match_cpu(device: &Device) {
         (u32::MAX, u32::MAX),
     ] {
         let blocks = 1000;
-        let gpu = rng::bits(device, blocks, seed, stream).unwrap();
-        let gpu: Vec<u32> = gpu
-            .into_data_async()
-            .await
-            .unwrap()
-            .iter::<i64>()
-            .map(|v| v as u32)
-            .collect();
+        let gpu = words(rng::bits(device, blocks, seed, stream).unwrap()).await;
         let cpu: Vec<u32> = (0..blocks as u32)
             .flat_map(|b| philox::philox_block(seed, stream, b))
             .collect();
@@ -234,13 +237,7 @@ pub async fn colormap_matches_reference(device: &Device) {
     let scale = [2.0f32, 1.0];
     let t = Tensor::<2>::from_data(TensorData::new(var.clone(), [2, n]), device);
     let rgba = genuq::kernels::colormap::colormap(t, Tensor::from_floats(scale, device)).unwrap();
-    let gpu: Vec<u32> = rgba
-        .into_data_async()
-        .await
-        .unwrap()
-        .iter::<i64>()
-        .map(|v| v as u32)
-        .collect();
+    let gpu = words(rgba).await;
     for (i, &px) in gpu.iter().enumerate() {
         let cpu = genuq::kernels::colormap::reference(var[i] as f64, scale[i / n] as f64);
         let got = px.to_le_bytes();

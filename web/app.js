@@ -15,10 +15,19 @@ async function main() {
     fail("This browser has no WebGPU (navigator.gpu is missing). Try a recent Chrome or Edge, or Firefox Nightly.");
     return;
   }
+  // Browsers hide the adapter's name from wgpu; ask for the description they do give.
+  const browserAdapter = await navigator.gpu.requestAdapter();
+  if (!browserAdapter) {
+    fail("WebGPU is there but offers no adapter (is it disabled, or blocked for this GPU?).");
+    return;
+  }
   await init();
   const info = await adapterInfo();
+  const b = browserAdapter.info ?? {};
+  info.browser = { vendor: b.vendor, architecture: b.architecture, device: b.device, description: b.description };
   adapter.textContent = JSON.stringify(info, null, 2);
-  status.textContent = `WebGPU adapter: ${info.name} (${info.backend})`;
+  const name = b.description || [b.vendor, b.architecture].filter(Boolean).join(" ") || "unnamed adapter";
+  status.textContent = `WebGPU adapter: ${name} (${info.backend}, ${info.device_type})`;
   document.body.dataset.state = "ready";
 }
 

@@ -45,9 +45,20 @@ const TEMPLATES: [&str; 8] = [
     "a photo of a {tone} {}",
 ];
 
-/// The zero-shot prompt for class `c`.
-pub fn prompt(c: usize) -> String {
-    format!("a photo of a {}", CLASS_NAMES[c].replace('-', " "))
+/// The zero-shot prompts for class `c`: every template with every name of the class (no
+/// tone), whose embeddings are averaged (prompt ensembling, as in CLIP).
+pub fn prompts(c: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for template in TEMPLATES {
+        for name in SYNONYMS[c] {
+            let text = template
+                .replace("{cat}", CATEGORY[c])
+                .replace("{tone}", "")
+                .replace("{}", name);
+            out.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    out
 }
 
 /// "dark", "light" or "" from the mean brightness of a 32x32 image in [-1, 1] (item pixels only).
@@ -150,7 +161,9 @@ mod tests {
                     assert!(ids[0] > 1);
                 }
             }
-            assert!(!tok.encode(&prompt(c)).contains(&1));
+            for p in prompts(c) {
+                assert!(!tok.encode(&p).contains(&1), "unknown word in {p:?}");
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fraction of `data` whose nearest class prompt ("a photo of a {class}") is the right one.
+/// Fraction of `data` whose nearest class (the mean embedding of its prompts) is the right one.
 pub fn zero_shot_accuracy(
     model: &Clip,
     tokenizer: &Tokenizer,
@@ -63,11 +63,18 @@ pub fn zero_shot_accuracy(
     device: &Device,
 ) -> f64 {
     let model = model.clone().to_device(device);
-    let ids: Vec<i64> = (0..10)
-        .flat_map(|c| tokenizer.encode(&captions::prompt(c)))
+    let classes: Vec<Tensor<2>> = (0..10)
+        .map(|c| {
+            let prompts = captions::prompts(c);
+            let ids: Vec<i64> = prompts.iter().flat_map(|p| tokenizer.encode(p)).collect();
+            let ids = Tensor::<2, Int>::from_data(
+                TensorData::new(ids, [prompts.len(), tokenizer.max_len]),
+                device,
+            );
+            normalize(model.text.forward(ids)).mean_dim(0)
+        })
         .collect();
-    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [10, tokenizer.max_len]), device);
-    let classes = normalize(model.text.forward(ids));
+    let classes = normalize(Tensor::cat(classes, 0));
     let mut correct = 0usize;
     for chunk in (0..data.len()).collect::<Vec<_>>().chunks(500) {
         let img = normalize(model.image.forward(data.images_tensor(chunk, device)));
