@@ -47,7 +47,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 fn drop_labels(labels: Tensor<1, Int>, step: usize, seed: u64, device: &Device) -> Tensor<1, Int> {
     let [b] = labels.dims();
     let keep: Vec<i64> = (0..b as u32)
-        .map(|i| (philox::philox_block(seed as u32 ^ 0x7ea, step as u32, i)[0] % 10 != 0) as i64)
+        .map(|i| {
+            !philox::philox_block(seed as u32 ^ 0x7ea, step as u32, i)[0].is_multiple_of(10) as i64
+        })
         .collect();
     let keep = Tensor::<1, Int>::from_data(TensorData::new(keep, [b]), device);
     let null = Tensor::<1, Int>::full([b], NULL_CLASS as i64, device);
