@@ -55,14 +55,3 @@ fn drop_labels(labels: Tensor<1, Int>, step: usize, seed: u64, device: &Device) 
     let null = Tensor::<1, Int>::full([b], NULL_CLASS as i64, device);
     labels * keep.clone() + null * (keep.neg() + 1)
 }
-
-/// Draws teacher samples `[B, 1, 32, 32]` for `classes` from noise `z` (Heun, guidance `w`).
-pub fn sample(
-    model: &crate::model::UNet,
-    z: Tensor<4>,
-    classes: Tensor<1, Int>,
-    steps: usize,
-    w: f32,
-) -> Tensor<4> {
-    flow::sample_heun(model, z, classes, steps, w)
-}

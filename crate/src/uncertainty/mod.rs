@@ -62,10 +62,10 @@ impl Request {
     }
 }
 
-/// Milliseconds spent in each stage (measured on the host; GPU work is waited for at the end).
+/// Host milliseconds per stage: `heads_ms` (noise, trunk, perturbed heads) and `clip_ms` only
+/// enqueue GPU work; `readback_ms` waits for all of it. `total_ms` is the wall time.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
-    pub trunk_ms: f64,
     pub heads_ms: f64,
     pub clip_ms: f64,
     pub readback_ms: f64,
@@ -213,7 +213,6 @@ impl Generator {
             u,
             percentile: self.percentile(u),
             timings: Timings {
-                trunk_ms: 0.0,
                 heads_ms: ms(start, heads_done),
                 clip_ms: ms(heads_done, clip_done),
                 readback_ms: ms(clip_done, done),
