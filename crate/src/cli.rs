@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::data;
 use crate::manifest::Manifest;
 use crate::posterior::fit;
-use crate::uncertainty::load::{POSTERIOR, REFERENCE, REQUIRED};
+use crate::uncertainty::load::{OPTIONAL, POSTERIOR, REQUIRED};
 use crate::uncertainty::{Generator, Request, STUDENT_STEPS};
 
 fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
@@ -22,14 +22,15 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 pub fn load_generator(dir: &Path) -> anyhow::Result<Generator> {
     let manifest = read_manifest(dir)?;
     let mut files = HashMap::new();
-    for name in REQUIRED.iter().chain([&REFERENCE]) {
-        match std::fs::read(dir.join(name)) {
-            Ok(bytes) => {
-                files.insert(name.to_string(), bytes);
-            }
-            Err(e) if *name != REFERENCE => anyhow::bail!("{}: {e}", dir.join(name).display()),
-            Err(_) => {}
-        }
+    for name in REQUIRED {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        files.insert(name.to_string(), bytes);
+    }
+    for name in OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok()) {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        files.insert(name.to_string(), bytes);
     }
     let gpu = crate::gpu::gpu()?;
     Ok(Generator::from_files(&manifest, &files, &gpu.device)?)
@@ -105,6 +106,9 @@ pub struct GenerateArgs {
     pub models: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
+    /// Also write heatmap_exact.png: the closed-form variance (no sampling).
+    #[arg(long)]
+    pub exact: bool,
 }
 
 fn save_gray(path: &Path, pixels: &[f32]) -> anyhow::Result<()> {
@@ -140,6 +144,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     image::RgbaImage::from_raw(32, 32, g.heatmap.clone())
         .expect("32x32")
         .save(args.out.join("heatmap.png"))?;
+    if args.exact {
+        let (_, rgba) = pollster::block_on(generator.exact_heatmap(&req))?;
+        image::RgbaImage::from_raw(32, 32, rgba)
+            .expect("32x32")
+            .save(args.out.join("heatmap_exact.png"))?;
+    }
     for (m, s) in g.samples.chunks(1024).enumerate() {
         save_gray(&args.out.join(format!("sample_{:02}.png", m + 1)), s)?;
     }
@@ -163,5 +173,94 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
             .unwrap_or_default(),
         args.out.display()
     );
+    Ok(())
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Runs per measurement (the report holds medians).
+    #[arg(long, default_value_t = 10)]
+    pub repeats: usize,
+    /// The report; its "native" entry is replaced, a "browser" entry (from `./dev.sh bench`) kept.
+    #[arg(long, default_value = "reports/bench.json")]
+    pub out: PathBuf,
+    /// The built wasm (for its size), if there is one.
+    #[arg(long, default_value = "dist/pkg/genuq_bg.wasm")]
+    pub wasm: PathBuf,
+    /// Run the networks on burn's CPU backend (`flex`) and only our kernels on wgpu.
+    #[arg(long)]
+    pub nets_on_cpu: bool,
+}
+
+/// Bytes of the model files the demo downloads.
+pub fn demo_weight_bytes(manifest: &Manifest) -> u64 {
+    REQUIRED
+        .iter()
+        .chain(OPTIONAL.iter())
+        .filter_map(|n| manifest.entry(n).ok())
+        .map(|f| f.bytes)
+        .sum()
+}
+
+pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let mut generator = load_generator(&args.models)?;
+    if args.nets_on_cpu {
+        generator = generator.with_nets_on(&burn::tensor::Device::flex());
+    }
+    let req = Request {
+        class: 7,
+        seed: 1,
+        samples: crate::bench::SAMPLES,
+        steps: STUDENT_STEPS,
+    };
+    pollster::block_on(generator.generate(&req))?;
+    let first_result_ms = start.elapsed().as_secs_f64() * 1e3;
+    eprintln!(
+        "first result after {first_result_ms:.0} ms; measuring ({} repeats) ...",
+        args.repeats
+    );
+    let report = pollster::block_on(crate::bench::run(&generator, args.repeats.max(1)))?;
+    let adapter = crate::gpu::gpu()?.adapter;
+    let wasm = std::fs::read(&args.wasm).ok();
+    let gz = wasm.as_ref().map(|w| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(w).expect("in memory");
+        e.finish().expect("in memory").len()
+    });
+    let mut entry = serde_json::to_value(&report)?;
+    let extra = json!({
+        "adapter": format!("{} ({}){}", adapter.name, adapter.backend, if args.nets_on_cpu { ", networks on the flex CPU backend" } else { "" }),
+        "wasm_bytes": wasm.as_ref().map(|w| w.len()),
+        "wasm_gzip_bytes": gz,
+        "weights_bytes": demo_weight_bytes(&read_manifest(&args.models)?),
+        "first_result_ms": first_result_ms,
+        "first_result_note": "native: process start to the first generate() result (load, shader compilation, one generation)",
+    });
+    if let (Some(e), serde_json::Value::Object(x)) = (entry.as_object_mut(), extra) {
+        e.extend(x);
+    }
+    println!("{}", serde_json::to_string_pretty(&entry)?);
+    let mut all: serde_json::Map<String, serde_json::Value> = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    all.insert(
+        if args.nets_on_cpu {
+            "native_cpu_nets"
+        } else {
+            "native"
+        }
+        .into(),
+        entry,
+    );
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&all)? + "\n")?;
+    eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -3,11 +3,12 @@
 //!
 //! The data flows through the modules in this order: [`data`] (native) -> [`model`] ->
 //! [`diffusion`] -> [`posterior`] -> [`kernels`] -> [`uncertainty`] -> `wasm` (browser API);
-//! [`train`], [`eval`] and [`cli`] are the native-only commands around them.
+//! [`train`], [`eval`] and [`cli`] are the native-only commands around them; [`bench`]
+//! measures the pipeline natively and in the browser alike.
 
+pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod diffusion;
 #[cfg(not(target_arch = "wasm32"))]

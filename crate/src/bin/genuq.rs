@@ -28,6 +28,12 @@ fn main() -> anyhow::Result<()> {
         Generate(genuq::cli::GenerateArgs),
         /// Measure the models (FID, class accuracy, zero-shot accuracy) and update models/manifest.json.
         EvalModels(genuq::eval::models::EvalModelsArgs),
+        /// The paper's evaluation: drop the most uncertain generations, compare with random
+        /// (FID, precision/recall, class accuracy, AUROC); writes reports/eval.json and figures.
+        Eval(genuq::eval::protocol::EvalArgs),
+        /// Time plain vs uncertain generation, the naive path, the fused head, CLIP, matmul
+        /// (medians); writes reports/bench.json.
+        Bench(genuq::cli::BenchArgs),
     }
 
     #[derive(Subcommand)]
@@ -50,6 +56,8 @@ fn main() -> anyhow::Result<()> {
             Stage::Student(args) => train::student::train(&args),
         },
         Command::EvalModels(args) => genuq::eval::models::eval_models(&args),
+        Command::Eval(args) => genuq::eval::protocol::eval(&args),
+        Command::Bench(args) => genuq::cli::bench(&args),
         Command::FitLaplace(args) => genuq::cli::fit_laplace(&args),
         Command::Generate(args) => genuq::cli::generate(&args),
     }

@@ -1,8 +1,12 @@
-//! Fashion-MNIST: the IDX reader and batching. Native only (training and evaluation).
+//! Fashion-MNIST: the class names (everywhere), the IDX reader, captions and batching (native
+//! only: training and evaluation).
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod captions;
+#[cfg(not(target_arch = "wasm32"))]
 mod idx;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use idx::{Dataset, IdxError, Split, default_dir};
 
 /// The ten Fashion-MNIST classes, in label order.
@@ -37,8 +41,10 @@ pub fn class_index(name: &str) -> Option<usize> {
     CLASS_NAMES.iter().position(|c| *c == alias)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Dataset {
     /// The first `limit` examples (all if `None`).
     pub fn limit(mut self, limit: Option<usize>) -> Self {

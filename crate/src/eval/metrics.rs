@@ -70,35 +70,49 @@ fn sq_dists(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
     d
 }
 
-/// Squared distance of each row to its k-th nearest other row.
-fn knn_radii(x: &DMatrix<f64>, k: usize) -> Vec<f64> {
-    let d = sq_dists(x, x);
-    d.row_iter()
-        .map(|r| {
-            let mut v: Vec<f64> = r.iter().copied().collect();
-            v.sort_by(f64::total_cmp);
-            v[k] // v[0] is the row itself
-        })
-        .collect()
+/// A k-NN manifold: the union of balls around each support row reaching its k-th nearest
+/// neighbour in the support.
+pub struct Manifold<'a> {
+    support: &'a DMatrix<f64>,
+    radii: Vec<f64>,
 }
 
-/// Fraction of `points` inside the union of the k-NN balls of `support`.
-fn coverage(support: &DMatrix<f64>, radii: &[f64], points: &DMatrix<f64>) -> f64 {
-    let d = sq_dists(points, support);
-    let inside = d
-        .row_iter()
-        .filter(|r| r.iter().zip(radii).any(|(&dist, &rad)| dist <= rad))
-        .count();
-    inside as f64 / points.nrows() as f64
+impl<'a> Manifold<'a> {
+    pub fn new(support: &'a Features, k: usize) -> Self {
+        let d = sq_dists(&support.rows, &support.rows);
+        let radii = d
+            .row_iter()
+            .map(|r| {
+                let mut v: Vec<f64> = r.iter().copied().collect();
+                // v[0] is the row itself
+                *v.select_nth_unstable_by(k, f64::total_cmp).1
+            })
+            .collect();
+        Self {
+            support: &support.rows,
+            radii,
+        }
+    }
+
+    /// For each row of `points`: is it inside the manifold?
+    pub fn contains(&self, points: &Features) -> Vec<bool> {
+        let d = sq_dists(&points.rows, self.support);
+        d.row_iter()
+            .map(|r| r.iter().zip(&self.radii).any(|(&dist, &rad)| dist <= rad))
+            .collect()
+    }
+}
+
+/// Fraction of `true`s.
+pub fn fraction(flags: &[bool]) -> f64 {
+    flags.iter().filter(|&&b| b).count() as f64 / flags.len() as f64
 }
 
 /// (precision, recall) of `generated` against `real` with k-NN manifolds.
 pub fn precision_recall(real: &Features, generated: &Features, k: usize) -> (f64, f64) {
-    let real_radii = knn_radii(&real.rows, k);
-    let gen_radii = knn_radii(&generated.rows, k);
     (
-        coverage(&real.rows, &real_radii, &generated.rows),
-        coverage(&generated.rows, &gen_radii, &real.rows),
+        fraction(&Manifold::new(real, k).contains(generated)),
+        fraction(&Manifold::new(generated, k).contains(real)),
     )
 }
 

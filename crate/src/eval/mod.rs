@@ -1,4 +1,7 @@
-//! Evaluation (native): metrics, and `genuq eval-models` for the manifest's numbers.
+//! Evaluation (native): metrics, `genuq eval-models` for the manifest's numbers, and
+//! `genuq eval` for the paper's protocol (with its figures).
 
 pub mod metrics;
 pub mod models;
+mod plots;
+pub mod protocol;

@@ -68,7 +68,11 @@ fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Features and predicted labels of `images` (`[N * 1024]`) under the classifier.
-fn classify(model: &Classifier, images: &[f32], device: &Device) -> (Vec<f32>, Vec<i64>) {
+pub(crate) fn classify(
+    model: &Classifier,
+    images: &[f32],
+    device: &Device,
+) -> (Vec<f32>, Vec<i64>) {
     let n = images.len() / 1024;
     let (mut feats, mut preds) = (Vec::new(), Vec::new());
     for start in (0..n).step_by(500) {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use burn::tensor::Device;
 
-use super::Generator;
+use super::{Generator, ReferenceTable};
 use crate::Error;
 use crate::manifest::Manifest;
 use crate::model::UNetConfig;
@@ -15,10 +15,12 @@ use crate::posterior::Posterior;
 pub const STUDENT: &str = "student.safetensors";
 pub const CLIP_IMAGE: &str = "clip_image.safetensors";
 pub const POSTERIOR: &str = "posterior.json";
-/// Optional: u of reference generations, for percentiles.
+/// Optional: quantiles of u over reference generations, for percentiles.
 pub const REFERENCE: &str = "reference_u.json";
-/// The files a generator needs, besides the optional reference.
+/// The files a generator needs.
 pub const REQUIRED: [&str; 3] = [STUDENT, CLIP_IMAGE, POSTERIOR];
+/// The files it uses when the manifest lists them.
+pub const OPTIONAL: [&str; 1] = [REFERENCE];
 
 impl Generator {
     /// `files` maps file names to their bytes; every one is verified against `manifest`.
@@ -46,9 +48,8 @@ impl Generator {
         )?;
         let posterior = Posterior::parse(&text(POSTERIOR)?, config.channels[0])?;
         let reference = match files.contains_key(REFERENCE) {
-            true => serde_json::from_str(&text(REFERENCE)?)
-                .map_err(|e| Error::Model(format!("{REFERENCE}: {e}")))?,
-            false => Vec::new(),
+            true => ReferenceTable::parse(&text(REFERENCE)?)?,
+            false => ReferenceTable::default(),
         };
         Ok(Generator::new(student, clip, &posterior, reference, device))
     }

@@ -5,10 +5,13 @@
 mod exact;
 pub mod load;
 mod naive;
+pub mod reference;
 
 pub use exact::exact_variance;
-pub use naive::naive_head;
+pub use naive::{conv_head, naive_head, naive_weights};
+pub use reference::ReferenceTable;
 
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, Transaction};
 use serde::Serialize;
 use web_time::Instant;
@@ -87,20 +90,23 @@ pub struct Generation {
     pub embeddings: Vec<f32>,
     /// The paper's generative uncertainty.
     pub u: f32,
-    /// Percentage of reference generations with a lower u (if a reference table is loaded).
+    /// Percentage of reference generations (with the nearest M) with a lower u, if a
+    /// reference table is loaded.
     pub percentile: Option<f32>,
     pub timings: Timings,
 }
 
-/// The loaded models on one device.
+/// The loaded models. Our kernels run on `device` (wgpu); the networks (the student's trunk
+/// and CLIP) on `nets`, which is the same device unless [`Generator::with_nets_on`] moved them.
 #[derive(Debug, Clone)]
 pub struct Generator {
     pub student: UNet,
     pub clip: ClipImage,
     pub head: HeadWeights,
-    /// Sorted u of reference generations (for percentiles), possibly empty.
-    pub reference_u: Vec<f32>,
+    /// Quantiles of u over reference generations (for percentiles), possibly empty.
+    pub reference: ReferenceTable,
     pub device: Device,
+    pub nets: Device,
 }
 
 impl Generator {
@@ -108,7 +114,7 @@ impl Generator {
         student: UNet,
         clip: ClipImage,
         posterior: &Posterior,
-        reference_u: Vec<f32>,
+        reference: ReferenceTable,
         device: &Device,
     ) -> Self {
         let weight = student.conv_out.weight.val().flatten::<1>(0, 3);
@@ -124,15 +130,30 @@ impl Generator {
             stddev: Tensor::from_floats(posterior.flat().as_slice(), device),
             channels,
         };
-        let mut reference_u = reference_u;
-        reference_u.sort_by(f32::total_cmp);
         Self {
             student,
             clip,
             head,
-            reference_u,
+            reference,
             device: device.clone(),
+            nets: device.clone(),
         }
+    }
+
+    /// Runs the networks on `nets` (e.g. burn's CPU backend where it beats the wgpu adapter,
+    /// as on lavapipe) and keeps the kernels on the wgpu device; tensors cross between them.
+    pub fn with_nets_on(mut self, nets: &Device) -> Self {
+        self.student = self.student.to_device(nets);
+        self.clip = self.clip.to_device(nets);
+        self.nets = nets.clone();
+        self
+    }
+
+    /// CLIP image embeddings of `images` `[N, 1, 32, 32]`: `[N, D]` on the kernels' device.
+    pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
+        self.clip
+            .forward(images.to_device(&self.nets))
+            .to_device(&self.device)
     }
 
     /// The initial noise of `seed`, `[1, 1, 32, 32]`, drawn on the GPU (stream 0).
@@ -142,29 +163,70 @@ impl Generator {
 
     /// MAP + M images `[S, 1, 32, 32]` from the same noise (clamped to [-1, 1]).
     pub fn images(&self, req: &Request) -> Result<Tensor<4>, Error> {
-        let z = self.noise(req.seed)?;
-        let t = Tensor::ones([1], &self.device);
-        let class = Tensor::<1, Int>::from_ints([req.class as i32], &self.device);
-        let h = self.student.trunk(z.clone(), t, class);
-        let heads = perturbed_head(h, &self.head, req.samples + 1, req.seed)?;
-        Ok((z - heads)
-            .clamp(-1.0, 1.0)
+        Ok(self
+            .images_batch(&[req.class], &[req.seed], req.samples, req.seed)?
             .reshape([req.samples + 1, 1, 32, 32]))
+    }
+
+    /// MAP + M images of a batch of generations, `[B, S, 32, 32]` (clamped to [-1, 1]): image b
+    /// starts from the noise of `seeds[b]` with class `classes[b]`; the M weight samples are
+    /// drawn under `weight_seed` and shared by the batch.
+    pub fn images_batch(
+        &self,
+        classes: &[usize],
+        seeds: &[u32],
+        samples: usize,
+        weight_seed: u32,
+    ) -> Result<Tensor<4>, Error> {
+        let noise = seeds
+            .iter()
+            .map(|&s| self.noise(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let z = Tensor::cat(noise, 0);
+        let t = Tensor::ones([seeds.len()], &self.nets);
+        let class: Vec<i32> = classes.iter().map(|&c| c as i32).collect();
+        let class = Tensor::<1, Int>::from_ints(class.as_slice(), &self.nets);
+        let h = self
+            .student
+            .trunk(z.clone().to_device(&self.nets), t, class)
+            .to_device(&self.device);
+        let heads = perturbed_head(h, &self.head, samples + 1, weight_seed)?;
+        Ok((z - heads).clamp(-1.0, 1.0))
     }
 
     /// The MAP image alone (the plain generation without uncertainty), `[1, 1, 32, 32]`.
     pub fn plain(&self, class: usize, seed: u32) -> Result<Tensor<4>, Error> {
-        let z = self.noise(seed)?;
-        let class = Tensor::<1, Int>::from_ints([class as i32], &self.device);
+        let z = self.noise(seed)?.to_device(&self.nets);
+        let class = Tensor::<1, Int>::from_ints([class as i32], &self.nets);
         Ok(crate::diffusion::flow::student_sample(&self.student, z, class).clamp(-1.0, 1.0))
     }
 
-    pub fn percentile(&self, u: f32) -> Option<f32> {
-        if self.reference_u.is_empty() {
-            return None;
-        }
-        let below = self.reference_u.partition_point(|&r| r < u);
-        Some(100.0 * below as f32 / self.reference_u.len() as f32)
+    /// The heatmap's exact mode: the closed-form per-pixel variance of the one-step student
+    /// under the posterior (no sampling), `[32 * 32]`, and its viridis RGBA8 `[32 * 32 * 4]`.
+    pub async fn exact_heatmap(&self, req: &Request) -> Result<(Vec<f32>, Vec<u8>), Error> {
+        req.validate()?;
+        let z = self.noise(req.seed)?.to_device(&self.nets);
+        let t = Tensor::ones([1], &self.nets);
+        let class = Tensor::<1, Int>::from_ints([req.class as i32], &self.nets);
+        let h = self.student.trunk(z, t, class).to_device(&self.device);
+        let var = exact_variance(h, &self.head).reshape([1, PIXELS]);
+        let scale = var.clone().max_dim(1).sqrt().reshape([1]);
+        let rgba = colormap(var.clone(), scale)?;
+        let data = Transaction::default()
+            .register(var)
+            .register(rgba)
+            .execute_async()
+            .await
+            .map_err(|e| Error::Device(format!("reading the results back failed: {e:?}")))?;
+        let [var, rgba]: [_; 2] = data
+            .try_into()
+            .map_err(|_| Error::Device("readback".into()))?;
+        Ok((
+            var.iter::<f32>().collect(),
+            rgba.iter::<i64>()
+                .flat_map(|v| (v as u32).to_le_bytes())
+                .collect(),
+        ))
     }
 
     /// The whole pipeline, read back in one transaction.
@@ -174,7 +236,7 @@ impl Generator {
         let s = req.samples + 1;
         let images = self.images(req)?;
         let heads_done = Instant::now();
-        let emb = self.clip.forward(images.clone());
+        let emb = self.embed(images.clone());
         let d = emb.dims()[1];
         let u = semantic_entropy(emb.clone().reshape([1, s, d]))?;
         let (_, var) = moments(images.clone().reshape([1, s, PIXELS]))?;
@@ -211,7 +273,7 @@ impl Generator {
             heatmap,
             embeddings: emb.iter::<f32>().collect(),
             u,
-            percentile: self.percentile(u),
+            percentile: self.reference.percentile(u, req.samples),
             timings: Timings {
                 heads_ms: ms(start, heads_done),
                 clip_ms: ms(heads_done, clip_done),

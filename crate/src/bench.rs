@@ -1,0 +1,222 @@
+//! What genuq costs, measured the same way natively (`genuq bench`) and in the browser
+//! (`Genuq.bench()`): medians over `repeats` runs in one process, each run ending in a
+//! readback so GPU time is counted.
+//!
+//! - `plain_ms`: the MAP image alone (noise, one student forward, readback).
+//! - `uncertainty_ms`: the whole `generate()` with M = 8 (trunk once, fused perturbed head,
+//!   CLIP on M + 1 images, moments, entropy, colormap, one readback).
+//! - `naive_ms`: the paper's released code's way in this binary: M + 1 full student forwards,
+//!   each with its own materialised copy of the perturbed last layer, then the same CLIP and
+//!   kernels.
+//! - `head_*`: the fused `perturbed_head` kernel vs M + 1 convolutions with materialised
+//!   weight copies (burn ops) on the same trunk features.
+
+use burn::tensor::{Distribution, Int, Tensor};
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::Error;
+use crate::kernels::colormap::colormap;
+use crate::kernels::moments::moments;
+use crate::kernels::perturbed_head::perturbed_head;
+use crate::kernels::semantic_entropy::semantic_entropy;
+use crate::model::UNetConfig;
+use crate::uncertainty::{Generator, Request, STUDENT_STEPS, conv_head, naive_head, naive_weights};
+
+/// The M of the benchmark (the demo's default).
+pub const SAMPLES: usize = 8;
+/// Side of the square matmul that measures the adapter's f32 throughput.
+pub const MATMUL: usize = 512;
+/// Batch of the student forward whose achieved GFLOP/s is reported.
+pub const STUDENT_BATCH: usize = 16;
+
+/// Medians in milliseconds (and what follows from them).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub repeats: usize,
+    pub samples: usize,
+    pub plain_ms: f64,
+    pub uncertainty_ms: f64,
+    pub naive_ms: f64,
+    pub overhead_ratio: f64,
+    pub naive_over_fused: f64,
+    /// Each stage's share of a staged run (a readback after each stage).
+    pub stage_share: StageShare,
+    pub clip_ms_per_image: f64,
+    pub head_fused_ms: f64,
+    pub head_naive_ms: f64,
+    pub head_fused_speedup: f64,
+    pub student_mflops: f64,
+    pub student_gflops: f64,
+    pub matmul_gflops: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageShare {
+    pub trunk_and_heads: f64,
+    pub clip: f64,
+    pub moments_entropy_colormap: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Waits for everything queued before `t` (by reading one value of it).
+async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
+    t.flatten::<1>(0, D - 1)
+        .slice(0..1)
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Device(format!("readback failed: {e:?}")))?;
+    Ok(())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+/// The paper's way: `S` full forwards, each with its own perturbed weight copy: `[S, 1, 32, 32]`.
+fn naive_images(g: &Generator, req: &Request) -> Result<Tensor<4>, Error> {
+    let z = g.noise(req.seed)?.to_device(&g.nets);
+    let t = Tensor::ones([1], &g.nets);
+    let class = Tensor::<1, Int>::from_ints([req.class as i32], &g.nets);
+    let outs = (0..=req.samples)
+        .map(|s| {
+            let h = g.student.trunk(z.clone(), t.clone(), class.clone());
+            let (w, b) = naive_weights(&g.head, s, req.seed);
+            z.clone() - conv_head(h, (w.to_device(&g.nets), b.to_device(&g.nets)))
+        })
+        .collect();
+    Ok(Tensor::cat(outs, 0).clamp(-1.0, 1.0).to_device(&g.device))
+}
+
+/// u, moments and colormap of `images` `[S, 1, 32, 32]` and CLIP embeddings `[S, D]`: what
+/// `generate` does after CLIP. Returns the last tensor queued (the heatmap, as floats).
+fn kernels(images: Tensor<4>, emb: Tensor<2>) -> Result<Tensor<2>, Error> {
+    let [s, d] = emb.dims();
+    let u = semantic_entropy(emb.reshape([1, s, d]))?;
+    let (_, var) = moments(images.reshape([1, s, 32 * 32]))?;
+    let scale = var.clone().max_dim(1).sqrt().reshape([1]);
+    let rgba = colormap(var, scale)?;
+    Ok(rgba.float() + u.reshape([1, 1]))
+}
+
+/// CLIP and the kernels on `images`: the naive path's score.
+fn score(g: &Generator, images: Tensor<4>) -> Result<Tensor<2>, Error> {
+    kernels(images.clone(), g.embed(images))
+}
+
+pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
+    let req = Request {
+        class: 7,
+        seed: 42,
+        samples: SAMPLES,
+        steps: STUDENT_STEPS,
+    };
+    let s = SAMPLES + 1;
+    // one warm-up of every path: shader compilation and autotuning are not what we time
+    sync(g.plain(req.class, req.seed)?).await?;
+    g.generate(&req).await?;
+    sync(score(g, naive_images(g, &req)?)?).await?;
+
+    let (mut plain, mut full, mut naive) = (vec![], vec![], vec![]);
+    let (mut heads, mut clip, mut rest) = (vec![], vec![], vec![]);
+    for i in 0..repeats {
+        let seed = req.seed + i as u32;
+        let r = Request { seed, ..req };
+        let t = Instant::now();
+        sync(g.plain(r.class, seed)?).await?;
+        plain.push(ms(t));
+
+        let t = Instant::now();
+        g.generate(&r).await?;
+        full.push(ms(t));
+
+        let t = Instant::now();
+        sync(score(g, naive_images(g, &r)?)?).await?;
+        naive.push(ms(t));
+
+        let t = Instant::now();
+        let images = g.images(&r)?;
+        sync(images.clone()).await?;
+        heads.push(ms(t));
+        let t = Instant::now();
+        let emb = g.embed(images.clone());
+        sync(emb.clone()).await?;
+        clip.push(ms(t));
+        let t = Instant::now();
+        sync(kernels(images, emb)?).await?;
+        rest.push(ms(t));
+    }
+
+    // the last layer alone, on fixed trunk features
+    let z = g.noise(req.seed)?.to_device(&g.nets);
+    let class = Tensor::<1, Int>::from_ints([req.class as i32], &g.nets);
+    let h = g
+        .student
+        .trunk(z, Tensor::ones([1], &g.nets), class)
+        .to_device(&g.device);
+    sync(h.clone()).await?;
+    let (mut fused, mut copies) = (vec![], vec![]);
+    sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        sync(perturbed_head(h.clone(), &g.head, s, req.seed)?).await?;
+        fused.push(ms(t));
+        let t = Instant::now();
+        sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
+        copies.push(ms(t));
+    }
+
+    // the student's achieved throughput on a batch, and the adapter's matmul throughput
+    let x = Tensor::<4>::random([STUDENT_BATCH, 1, 32, 32], Distribution::Default, &g.nets);
+    let tb = Tensor::ones([STUDENT_BATCH], &g.nets);
+    let cb = Tensor::<1, Int>::zeros([STUDENT_BATCH], &g.nets);
+    let a = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
+    let b = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
+    sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
+    sync(a.clone().matmul(b.clone())).await?;
+    let (mut student, mut matmul) = (vec![], vec![]);
+    for _ in 0..repeats {
+        let t = Instant::now();
+        sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
+        student.push(ms(t));
+        let t = Instant::now();
+        sync(a.clone().matmul(b.clone())).await?;
+        matmul.push(ms(t));
+    }
+
+    let flops = UNetConfig::new().flops() as f64;
+    let (plain_ms, uncertainty_ms, naive_ms) = (median(plain), median(full), median(naive));
+    let (heads_ms, clip_ms, rest_ms) = (median(heads), median(clip), median(rest));
+    let staged = heads_ms + clip_ms + rest_ms;
+    let (head_fused_ms, head_naive_ms) = (median(fused), median(copies));
+    Ok(BenchReport {
+        repeats,
+        samples: SAMPLES,
+        plain_ms,
+        uncertainty_ms,
+        naive_ms,
+        overhead_ratio: uncertainty_ms / plain_ms,
+        naive_over_fused: naive_ms / uncertainty_ms,
+        stage_share: StageShare {
+            trunk_and_heads: heads_ms / staged,
+            clip: clip_ms / staged,
+            moments_entropy_colormap: rest_ms / staged,
+        },
+        clip_ms_per_image: clip_ms / s as f64,
+        head_fused_ms,
+        head_naive_ms,
+        head_fused_speedup: head_naive_ms / head_fused_ms,
+        student_mflops: flops / 1e6,
+        student_gflops: STUDENT_BATCH as f64 * flops / (median(student) * 1e6),
+        matmul_gflops: 2.0 * (MATMUL as f64).powi(3) / (median(matmul) * 1e6),
+    })
+}
