@@ -1,34 +1,194 @@
-// The demo page. All numbers come from the wasm API; this file only lays them out.
-import init, { adapterInfo } from "./pkg/genuq.js";
+// The demo page. All numbers come from the wasm API (through the widget module's shared
+// loader); this file only lays them out.
+import { checkWebGPU, describe, isFatal, loadGenuq, paint, resetGenuq } from "./genuq-widget.js";
 
-const status = document.getElementById("status");
-const adapter = document.getElementById("adapter");
+const $ = (id) => document.getElementById(id);
+let model = null;
+let batchResults = [];
 
-function fail(message) {
-  status.textContent = message;
-  status.className = "error";
-  document.body.dataset.state = "error";
+function setState(state) {
+  document.body.dataset.state = state;
 }
 
-async function main() {
-  if (!("gpu" in navigator)) {
-    fail("This browser has no WebGPU (navigator.gpu is missing). Try a recent Chrome or Edge, or Firefox Nightly.");
-    return;
-  }
-  // Browsers hide the adapter's name from wgpu; ask for the description they do give.
-  const browserAdapter = await navigator.gpu.requestAdapter();
-  if (!browserAdapter) {
-    fail("WebGPU is there but offers no adapter (is it disabled, or blocked for this GPU?).");
-    return;
-  }
-  await init();
-  const info = await adapterInfo();
-  const b = browserAdapter.info ?? {};
-  info.browser = { vendor: b.vendor, architecture: b.architecture, device: b.device, description: b.description };
-  adapter.textContent = JSON.stringify(info, null, 2);
-  const name = b.description || [b.vendor, b.architecture].filter(Boolean).join(" ") || "unnamed adapter";
-  status.textContent = `WebGPU adapter: ${name} (${info.backend}, ${info.device_type})`;
-  document.body.dataset.state = "ready";
+function fatal(e) {
+  const lost = isFatal(e);
+  if (lost) resetGenuq();
+  $("loading").hidden = false;
+  $("app").hidden = !model || lost;
+  $("progress").hidden = true;
+  $("status").textContent = lost
+    ? `The GPU device was lost or genuq stopped (${e?.message ?? e}). Retry starts it again.`
+    : `genuq could not start: ${e?.message ?? e}`;
+  $("status").className = "error";
+  $("fatal").hidden = false;
+  if (lost) model = null;
+  setState("error");
 }
 
-main().catch((e) => fail(`genuq could not start: ${e?.message ?? e}`));
+function showError(e) {
+  if (isFatal(e)) return fatal(e);
+  $("error").textContent = e?.message ?? String(e);
+  $("error").hidden = false;
+  setState("input-error");
+}
+
+function randomSeed() {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/** The form as a request; the wasm API checks every field and says what is wrong. */
+function request() {
+  const seed = $("seed").value.trim();
+  return {
+    class: Number($("class").value),
+    seed: seed === "" ? undefined : Number(seed),
+    samples: Number($("samples").value),
+    steps: Number($("steps").value),
+    withSamples: $("show-samples").checked,
+  };
+}
+
+function flagged(g, threshold) {
+  return g.percentile != null && g.percentile > threshold;
+}
+
+function show(g) {
+  paint($("image"), g.image);
+  paint($("heatmap"), g.heatmap);
+  $("legend").textContent = `dark: none, yellow: std ${g.maxStd.toFixed(3)}`;
+  $("u").textContent = `u = ${g.u.toFixed(2)}`;
+  $("percentile").textContent = describe(g);
+  const threshold = Number($("threshold").value);
+  $("verdict").textContent = flagged(g, threshold) ? `⚠ flagged (above the ${threshold}th percentile)` : "not flagged";
+  $("verdict").className = flagged(g, threshold) ? "flag" : "";
+  const t = g.timings;
+  $("timings").innerHTML = [
+    ["trunk + perturbed heads", t.heads_ms], ["CLIP (enqueue)", t.clip_ms], ["GPU wait + readback", t.readback_ms],
+    ["total", t.total_ms], ["queued", t.queued_ms],
+  ].map(([k, v]) => `<tr><td>${k}</td><td>${v.toFixed(1)} ms</td></tr>`).join("");
+  const row = $("samples-row");
+  row.replaceChildren(...g.perturbed.map((rgba, i) => {
+    const c = document.createElement("canvas");
+    c.className = "px";
+    c.title = `weight sample ${i + 1}`;
+    paint(c, rgba);
+    return c;
+  }));
+  row.hidden = g.perturbed.length === 0;
+  $("result").hidden = false;
+  $("result").dataset.u = String(g.u);
+}
+
+async function generate() {
+  $("error").hidden = true;
+  $("generate").disabled = true;
+  try {
+    show(await model.generate(request()));
+    setState("ready");
+    if (window.genuqFirstResultMs === undefined) window.genuqFirstResultMs = performance.now();
+  } catch (e) {
+    showError(e);
+  } finally {
+    $("generate").disabled = false;
+  }
+}
+
+function applyThreshold() {
+  const threshold = Number($("threshold").value);
+  $("threshold-out").textContent = threshold;
+  const n = batchResults.length;
+  let rejected = 0;
+  document.querySelectorAll("#batch .cell").forEach((cell, rank) => {
+    const g = batchResults[rank];
+    // without a reference table, fall back to the rank within the batch
+    const p = g.percentile ?? (100 * rank) / Math.max(n - 1, 1);
+    const out = p > threshold;
+    cell.classList.toggle("rejected", out);
+    rejected += out;
+  });
+  if (n) $("batch-status").textContent = `${n - rejected} kept, ${rejected} rejected`;
+}
+
+async function batch(n) {
+  const buttons = [$("batch16"), $("batch64")];
+  buttons.forEach((b) => (b.disabled = true));
+  $("error").hidden = true;
+  const choice = $("batch-class").value;
+  const samples = Number($("samples").value);
+  let done = 0;
+  $("batch-status").textContent = `0 / ${n}`;
+  try {
+    const jobs = Array.from({ length: n }, () => {
+      const cls = choice === "random" ? Math.floor(Math.random() * 10) : Number(choice);
+      return model.generate({ class: cls, seed: randomSeed(), samples, steps: Number($("steps").value) }).then((g) => {
+        $("batch-status").textContent = `${++done} / ${n}`;
+        return g;
+      });
+    });
+    batchResults = (await Promise.all(jobs)).sort((a, b) => a.u - b.u);
+    $("batch").replaceChildren(...batchResults.map((g) => {
+      const cell = document.createElement("div");
+      cell.className = "cell";
+      cell.dataset.u = String(g.u);
+      cell.title = `${g.class}, seed ${g.seed}: ${describe(g)}`;
+      const img = document.createElement("canvas");
+      const heat = document.createElement("canvas");
+      img.className = heat.className = "px";
+      paint(img, g.image);
+      paint(heat, g.heatmap);
+      const label = document.createElement("div");
+      label.textContent = `u ${g.u.toFixed(1)}${g.percentile == null ? "" : ` · p${Math.round(g.percentile)}`}`;
+      cell.append(img, heat, label);
+      return cell;
+    }));
+    applyThreshold();
+    setState("batch-done");
+  } catch (e) {
+    showError(e);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+async function start() {
+  setState("loading");
+  $("fatal").hidden = true;
+  $("status").className = "";
+  $("progress").hidden = false;
+  $("status").textContent = "Checking for WebGPU…";
+  try {
+    await checkWebGPU();
+    $("status").textContent = "Loading the wasm module…";
+    const loaded = await loadGenuq(undefined, (p) => {
+      $("progress").value = p.total ? p.loaded / p.total : 0;
+      $("status").textContent = `Loading models: ${p.file} (${(p.loaded / 1e6).toFixed(2)} of ${(p.total / 1e6).toFixed(2)} MB${p.cached ? ", from the browser cache" : ""})`;
+    });
+    model = loaded.model;
+    for (const id of ["class", "batch-class"]) {
+      const select = $(id);
+      select.querySelectorAll("option:not([value=random])").forEach((o) => o.remove());
+      loaded.classNames.forEach((name, i) => select.add(new Option(name, String(i), false, name === "sneaker" && id === "class")));
+    }
+    $("adapter").textContent = JSON.stringify(model.adapter, null, 2);
+    $("loading").hidden = true;
+    $("app").hidden = false;
+    await generate();
+  } catch (e) {
+    fatal(e);
+  }
+}
+
+$("controls").addEventListener("submit", (e) => {
+  e.preventDefault();
+  generate();
+});
+$("random").addEventListener("click", () => {
+  $("seed").value = String(randomSeed());
+  generate();
+});
+$("batch16").addEventListener("click", () => batch(16));
+$("batch64").addEventListener("click", () => batch(64));
+$("threshold").addEventListener("input", applyThreshold);
+$("retry").addEventListener("click", start);
+window.genuqModel = () => model; // for the benchmark harness
+start();

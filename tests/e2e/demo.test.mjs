@@ -1,14 +1,19 @@
-// End-to-end: the built site (dist/) in headless Chromium with WebGPU, served under /genuq/.
+// End-to-end: the demo (dist/, served under /genuq/) in headless Chromium on WebGPU (SwiftShader).
 // Run by `./dev.sh test` (node --test); playwright-core drives Debian's chromium, never a download.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, serve, shoot } from "./harness.mjs";
+import { launch, serve, shoot, watchErrors, canvasStats } from "./harness.mjs";
 
-let server, browser;
+const LONG = { timeout: 300_000 };
+let server, browser, page, errors;
 
 before(async () => {
   server = await serve();
   browser = await launch({ webgpu: true });
+  page = await browser.newPage();
+  errors = watchErrors(page);
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
 });
 
 after(async () => {
@@ -16,30 +21,92 @@ after(async () => {
   server?.kill();
 });
 
-test("the demo loads the wasm and reports its WebGPU adapter", async () => {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => document.body.dataset.state, null, { timeout: 120_000 });
+test("the demo shows a generation beside its heatmap and score", async () => {
   await shoot(page, "demo");
   assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
-  const info = JSON.parse(await page.textContent("#adapter"));
-  assert.equal(info.backend, "webgpu", "wgpu runs on the browser's WebGPU");
-  assert.ok((info.browser.vendor || info.browser.architecture || "").length > 0, "the browser describes its adapter");
+  const image = await canvasStats(page, "#image");
+  const heatmap = await canvasStats(page, "#heatmap");
+  assert.equal(image.width, 32);
+  assert.ok(image.std > 10, `the image is not blank (pixel std ${image.std})`);
+  assert.ok(heatmap.std > 5 && heatmap.colours > 10, `the heatmap is not flat (${JSON.stringify(heatmap)})`);
+  const u = Number((await page.textContent("#u")).replace("u = ", ""));
+  assert.ok(Number.isFinite(u), "u is a number");
+  assert.equal(Number(await page.getAttribute("#result", "data-u")).toFixed(2), u.toFixed(2));
+  assert.match(await page.textContent("#percentile"), /more uncertain than \d+% of generations/);
+  const adapter = JSON.parse(await page.textContent("#adapter"));
+  assert.equal(adapter.backend, "webgpu", "wgpu runs on the browser's WebGPU");
+  assert.deepEqual(errors, []);
+});
+
+test("the same seed gives the same score; another seed another one", async () => {
+  const run = async (seed) => {
+    await page.fill("#seed", String(seed));
+    await page.click("#generate");
+    await page.waitForFunction(() => !document.getElementById("generate").disabled, null, LONG);
+    return page.getAttribute("#result", "data-u");
+  };
+  const a = await run(42);
+  assert.equal(await run(42), a);
+  assert.notEqual(await run(43), a);
+});
+
+test("bad input shows a clear error, and the next good request works", async () => {
+  for (const [field, value, message] of [["#seed", "1.5", /seed: 1\.5 is not an integer/], ["#seed", "-3", /seed/], ["#samples", "40", /samples = 40 is not in 1\.\.=32/]]) {
+    await page.fill(field, value);
+    await page.click("#generate");
+    await page.waitForFunction(() => document.body.dataset.state === "input-error", null, LONG);
+    assert.match(await page.textContent("#error"), message);
+    await page.fill("#seed", "42");
+    await page.fill("#samples", "8");
+    if (message.source.startsWith("samples")) await shoot(page, "demo-bad-input");
+    await page.click("#generate");
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, LONG);
+    assert.ok(await page.isHidden("#error"));
+  }
+  assert.deepEqual(errors, []);
+});
+
+test("with perturbed images on, the M samples are shown", async () => {
+  await page.check("#show-samples");
+  await page.fill("#samples", "5");
+  await page.click("#generate");
+  await page.waitForFunction(() => document.querySelectorAll("#samples-row canvas").length === 5, null, LONG);
+  await page.uncheck("#show-samples");
+  await page.fill("#samples", "8");
+});
+
+test("batch mode sorts 16 generations by u and greys out the rejected", async () => {
+  await page.click("#batch16");
+  await page.waitForFunction(() => document.body.dataset.state === "batch-done", null, LONG);
+  const us = await page.$$eval("#batch .cell", (cells) => cells.map((c) => Number(c.dataset.u)));
+  assert.equal(us.length, 16);
+  assert.deepEqual(us, [...us].sort((a, b) => a - b), "sorted by u, least uncertain first");
+  assert.ok(new Set(us).size > 8, "different generations, different scores");
+  const rejectedAt = async (threshold) => {
+    await page.fill("#threshold", String(threshold));
+    await page.dispatchEvent("#threshold", "input");
+    return page.$$eval("#batch .cell.rejected", (c) => c.length);
+  };
+  assert.equal(await rejectedAt(100), 0);
+  assert.ok((await rejectedAt(0)) >= 15, "at 0 all but a generation at the very bottom are rejected");
+  await page.fill("#threshold", "50");
+  await page.dispatchEvent("#threshold", "input");
+  const rejected = await page.$$eval("#batch .cell", (cells) => cells.map((c) => c.classList.contains("rejected")));
+  // sorted by u, so the rejected ones are a tail
+  assert.deepEqual(rejected, [...rejected].sort((a, b) => a - b));
+  await shoot(page, "demo-batch");
   assert.deepEqual(errors, []);
 });
 
 test("without WebGPU the page says so instead of going blank", async () => {
   const plain = await launch({ webgpu: false });
   try {
-    const page = await plain.newPage();
-    await page.goto(`${server.url}/`);
-    await page.waitForFunction(() => document.body.dataset.state, null, { timeout: 120_000 });
-    await shoot(page, "no-webgpu");
-    assert.equal(await page.evaluate(() => document.body.dataset.state), "error");
-    assert.match(await page.textContent("#status"), /WebGPU/);
+    const p = await plain.newPage();
+    await p.goto(`${server.url}/`);
+    await p.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
+    await shoot(p, "demo-no-webgpu");
+    assert.match(await p.textContent("#status"), /WebGPU/);
+    assert.ok(await p.isVisible("#retry"), "a retry button");
   } finally {
     await plain.close();
   }

@@ -36,3 +36,29 @@ export async function shoot(page, name) {
   mkdirSync(outDir, { recursive: true });
   await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
 }
+
+/** Console errors and uncaught exceptions of `page`, collected as they happen. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}
+
+/** Size, grey-level spread and number of distinct colours of a canvas (optionally in a shadow root). */
+export async function canvasStats(page, selector, inShadow) {
+  return page.evaluate(([selector, inShadow]) => {
+    let c = document.querySelector(selector);
+    if (inShadow) c = c.shadowRoot.querySelector(inShadow);
+    const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    const grey = [];
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      grey.push((data[i] + data[i + 1] + data[i + 2]) / 3);
+      colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    const mean = grey.reduce((a, b) => a + b, 0) / grey.length;
+    const std = Math.sqrt(grey.reduce((a, b) => a + (b - mean) ** 2, 0) / grey.length);
+    return { width: c.width, height: c.height, std, colours: colours.size };
+  }, [selector, inShadow]);
+}

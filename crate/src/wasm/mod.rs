@@ -1,0 +1,267 @@
+//! The browser API (wasm-bindgen): `Genuq.load(src, onProgress)` then `genuq.generate({...})`.
+//! Every failure is a rejected promise whose `Error.name` says what kind it is
+//! (`GenuqInputError`, `GenuqModelError`, `GenuqDeviceError`) and whose message says what to do.
+
+mod loader;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8ClampedArray};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+use crate::Error;
+use crate::data::{CLASS_NAMES, class_index};
+use crate::gpu::{AdapterInfo, gpu_async};
+use crate::uncertainty::load::{OPTIONAL, REQUIRED};
+use crate::uncertainty::{Generation, Generator, Request, STUDENT_STEPS};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+export interface GenerateRequest {
+  /** A class index 0-9 or a name from classNames(), e.g. "sneaker". */
+  class: number | string;
+  /** The initial noise's seed, an integer 0..=4294967295. */
+  seed: number;
+  /** M, weight samples besides the MAP, 1..=32 (default 8). */
+  samples?: number;
+  /** Sampling steps; the distilled student supports 1 (default). */
+  steps?: number;
+  /** Also return the M perturbed images (default false). */
+  withSamples?: boolean;
+}
+export interface Timings { heads_ms: number; clip_ms: number; readback_ms: number; total_ms: number; queued_ms: number }
+export interface Generation {
+  class: string; classIndex: number; seed: number; samples: number; steps: number;
+  /** The MAP image, 32x32 RGBA (ready for ImageData). */
+  image: Uint8ClampedArray;
+  /** Per-pixel spread across the M + 1 images, viridis, 32x32 RGBA. */
+  heatmap: Uint8ClampedArray;
+  /** The M perturbed images (32x32 RGBA each) when withSamples was set, else []. */
+  perturbed: Uint8ClampedArray[];
+  /** Largest per-pixel standard deviation (the heatmap's top colour), in [-1, 1] pixel units. */
+  maxStd: number;
+  /** The paper's generative uncertainty u (higher = less trustworthy). */
+  u: number;
+  /** Percentage of reference generations with a lower u, or null without a reference table. */
+  percentile: number | null;
+  timings: Timings;
+}
+export interface LoadProgress { file: string; loaded: number; total: number; cached: boolean }
+export interface Adapter { name: string; backend: string; vendor: number; device_type: string; driver: string }
+"#;
+
+fn js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(match e {
+        Error::InvalidInput(_) => "GenuqInputError",
+        Error::Model(_) => "GenuqModelError",
+        Error::Device(_) => "GenuqDeviceError",
+    });
+    err.into()
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The ten class names, index order.
+#[wasm_bindgen(js_name = classNames)]
+pub fn class_names() -> Vec<String> {
+    CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// Initialises WebGPU (once per page) and describes the adapter.
+#[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "Adapter")]
+pub async fn adapter_info() -> Result<JsValue, JsValue> {
+    let gpu = gpu_async().await.map_err(|e| js_error(&e))?;
+    Ok(serde_wasm_bindgen::to_value(&gpu.adapter).expect("plain struct"))
+}
+
+/// The loaded models on the page's WebGPU device. One per page is enough: generations are
+/// queued, so any number of widgets can share it.
+#[wasm_bindgen]
+pub struct Genuq {
+    generator: Rc<Generator>,
+    adapter: AdapterInfo,
+    /// The last queued generation: the next one starts when it settles.
+    tail: RefCell<Promise>,
+}
+
+fn field(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &key.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn integer(obj: &JsValue, key: &str, default: Option<u64>, max: u64) -> Result<u64, Error> {
+    let bad = |why: String| Error::InvalidInput(format!("{key}: {why}"));
+    let Some(v) = field(obj, key) else {
+        return default.ok_or_else(|| bad("missing".into()));
+    };
+    let n = v
+        .as_f64()
+        .ok_or_else(|| bad(format!("{v:?} is not a number")))?;
+    if n.fract() != 0.0 || n < 0.0 || n > max as f64 {
+        return Err(bad(format!("{n} is not an integer in 0..={max}")));
+    }
+    Ok(n as u64)
+}
+
+/// A request object from JS, checked field by field.
+fn parse_request(obj: &JsValue) -> Result<(Request, bool), Error> {
+    if !obj.is_object() {
+        return Err(Error::InvalidInput(
+            "generate() takes an object {class, seed, samples?, steps?}".into(),
+        ));
+    }
+    let class = match field(obj, "class") {
+        None => return Err(Error::InvalidInput("class: missing".into())),
+        Some(v) => match (v.as_string(), v.as_f64()) {
+            (Some(name), _) => class_index(&name).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "class {name:?} is not one of {}",
+                    CLASS_NAMES.join(", ")
+                ))
+            })?,
+            (None, Some(_)) => integer(obj, "class", None, 9)? as usize,
+            _ => return Err(Error::InvalidInput("class: not a number or a name".into())),
+        },
+    };
+    let req = Request {
+        class,
+        seed: integer(obj, "seed", None, u32::MAX as u64)? as u32,
+        samples: integer(obj, "samples", Some(8), u32::MAX as u64)? as usize,
+        steps: integer(obj, "steps", Some(STUDENT_STEPS as u64), u32::MAX as u64)? as usize,
+    };
+    req.validate()?;
+    let with_samples = field(obj, "withSamples").is_some_and(|v| v.is_truthy());
+    Ok((req, with_samples))
+}
+
+/// Grey `[-1, 1]` pixels -> RGBA8.
+fn rgba(gray: &[f32]) -> Uint8ClampedArray {
+    let bytes: Vec<u8> = gray
+        .iter()
+        .flat_map(|&v| {
+            let g = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+            [g, g, g, 255]
+        })
+        .collect();
+    Uint8ClampedArray::from(bytes.as_slice())
+}
+
+fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    Reflect::set(obj, &key.into(), &value.into()).expect("plain object");
+}
+
+fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> JsValue {
+    let out = Object::new();
+    set(&out, "class", CLASS_NAMES[req.class]);
+    set(&out, "classIndex", req.class as u32);
+    set(&out, "seed", req.seed);
+    set(&out, "samples", req.samples as u32);
+    set(&out, "steps", req.steps as u32);
+    set(&out, "image", rgba(&g.image));
+    set(
+        &out,
+        "heatmap",
+        Uint8ClampedArray::from(g.heatmap.as_slice()),
+    );
+    let perturbed = Array::new();
+    if with_samples {
+        for s in g.samples.chunks(32 * 32) {
+            perturbed.push(&rgba(s));
+        }
+    }
+    set(&out, "perturbed", perturbed);
+    let max_var = g.variance.iter().copied().fold(0.0f32, f32::max);
+    set(&out, "maxStd", max_var.sqrt());
+    set(&out, "u", g.u);
+    set(
+        &out,
+        "percentile",
+        g.percentile.map_or(JsValue::NULL, JsValue::from),
+    );
+    let t = Object::new();
+    set(&t, "heads_ms", g.timings.heads_ms);
+    set(&t, "clip_ms", g.timings.clip_ms);
+    set(&t, "readback_ms", g.timings.readback_ms);
+    set(&t, "total_ms", g.timings.total_ms);
+    set(&t, "queued_ms", queued_ms);
+    set(&out, "timings", t);
+    out.into()
+}
+
+#[wasm_bindgen]
+impl Genuq {
+    /// Fetches the model files listed in `src`/manifest.json (checked by sha256, kept in the
+    /// Cache API), initialises WebGPU and builds the models. `onProgress` gets
+    /// `{file, loaded, total, cached}` as bytes arrive.
+    pub async fn load(
+        src: String,
+        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "((p: LoadProgress) => void) | undefined")]
+        on_progress: Option<Function>,
+    ) -> Result<Genuq, JsValue> {
+        let gpu = gpu_async().await.map_err(|e| js_error(&e))?;
+        let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, |p| {
+            if let Some(f) = &on_progress {
+                let o = Object::new();
+                set(&o, "file", p.file);
+                set(&o, "loaded", p.loaded as f64);
+                set(&o, "total", p.total as f64);
+                set(&o, "cached", p.cached);
+                let _ = f.call1(&JsValue::NULL, &o);
+            }
+        })
+        .await
+        .map_err(|e| js_error(&e))?;
+        let files: HashMap<String, Vec<u8>> = files;
+        let generator =
+            Generator::from_files(&manifest, &files, &gpu.device).map_err(|e| js_error(&e))?;
+        Ok(Genuq {
+            generator: Rc::new(generator),
+            adapter: gpu.adapter,
+            tail: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
+        })
+    }
+
+    /// The WebGPU adapter the models run on.
+    #[wasm_bindgen(getter, unchecked_return_type = "Adapter")]
+    pub fn adapter(&self) -> JsValue {
+        serde_wasm_bindgen::to_value(&self.adapter).expect("plain struct")
+    }
+
+    /// One generation with its uncertainty. Calls made while one runs wait their turn.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Generation>")]
+    pub fn generate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GenerateRequest")] request: JsValue,
+    ) -> Promise {
+        let parsed = parse_request(&request);
+        let generator = self.generator.clone();
+        let before = self.tail.borrow().clone();
+        let queued = web_time::Instant::now();
+        let promise = future_to_promise(async move {
+            let (req, with_samples) = parsed.map_err(|e| js_error(&e))?;
+            // the previous generation's outcome is its caller's business
+            let _ = JsFuture::from(before).await;
+            let queued_ms = queued.elapsed().as_secs_f64() * 1e3;
+            let g = generator.generate(&req).await.map_err(|e| js_error(&e))?;
+            Ok(to_js(&req, with_samples, &g, queued_ms))
+        });
+        *self.tail.borrow_mut() = promise.clone();
+        promise
+    }
+
+    /// Measures this browser (see `genuq bench`): medians over `repeats` runs.
+    pub async fn bench(&self, repeats: u32) -> Result<JsValue, JsValue> {
+        let report = crate::bench::run(&self.generator, repeats.max(1) as usize)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Ok(serde_wasm_bindgen::to_value(&report).expect("plain struct"))
+    }
+}
