@@ -2,6 +2,7 @@
 # genuq's one entry point: sets up what is missing (idempotent), then
 #   ./dev.sh demo   build the wasm package and the static site, serve it on http://127.0.0.1:8080/genuq/
 #   ./dev.sh test   native tests (lavapipe), wasm tests in headless Chrome (WebGPU), browser e2e tests
+#   ./dev.sh bench  benchmarks, native (lavapipe) and in headless Chrome -> reports/bench.json
 #   ./dev.sh build  only build dist/
 #   ./dev.sh setup  only install what is missing
 # Builds are cached outside the clone (GENUQ_CACHE, default ~/.cache/genuq), so repeated runs are fast.
@@ -49,7 +50,7 @@ apt_install() {
 setup() {
   if have dpkg; then
     # Browser + driver, a CPU Vulkan adapter for native wgpu, the data set.
-    apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist
+    apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist fonts-dejavu-core
     if [ "$(wasm_mode)" = debian ]; then
       apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
     fi
@@ -143,6 +144,13 @@ test_e2e() {
   (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node --test tests/e2e/)
 }
 
+bench() {
+  log "native benchmark (lavapipe)"
+  (cd "$ROOT" && cargo run --release -q -- bench --repeats "${REPEATS:-10}")
+  log "browser benchmark (headless Chromium, WebGPU)"
+  (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node tests/bench/browser.mjs)
+}
+
 cmd=${1:-help}
 case "$cmd" in
   setup) setup ;;
@@ -157,5 +165,6 @@ case "$cmd" in
     test_wasm
     test_e2e
     log "all tests passed" ;;
-  *) sed -n '2,8p' "$0"; exit 2 ;;
+  bench) setup; build; bench ;;
+  *) sed -n '2,9p' "$0"; exit 2 ;;
 esac

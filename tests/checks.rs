@@ -284,3 +284,125 @@ pub async fn sampled_variance_converges_to_exact(device: &Device) {
         "worst relative error {worst:.4} >= {bound:.4}"
     );
 }
+
+/// The committed demo models, as bytes (what the browser downloads), and their manifest.
+pub fn demo_files() -> (
+    genuq::manifest::Manifest,
+    std::collections::HashMap<String, Vec<u8>>,
+) {
+    use genuq::uncertainty::load::{CLIP_IMAGE, POSTERIOR, STUDENT};
+    let manifest =
+        genuq::manifest::Manifest::parse(include_str!("../models/manifest.json")).unwrap();
+    let files = [
+        (
+            STUDENT,
+            include_bytes!("../models/student.safetensors").to_vec(),
+        ),
+        (
+            CLIP_IMAGE,
+            include_bytes!("../models/clip_image.safetensors").to_vec(),
+        ),
+        (
+            POSTERIOR,
+            include_bytes!("../models/posterior.json").to_vec(),
+        ),
+    ];
+    (
+        manifest,
+        files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+    )
+}
+
+pub fn demo_generator(device: &Device) -> genuq::uncertainty::Generator {
+    let (manifest, files) = demo_files();
+    genuq::uncertainty::Generator::from_files(&manifest, &files, device).unwrap()
+}
+
+pub const SNEAKER_42: genuq::uncertainty::Request = genuq::uncertainty::Request {
+    class: 7,
+    seed: 42,
+    samples: 8,
+    steps: 1,
+};
+
+/// One real generation: bit-identical when repeated; u equals the f64 formula on the returned
+/// embeddings; the heatmap's variance equals the f64 moments of the returned images; bad
+/// requests are errors.
+pub async fn generation_is_consistent(
+    g: &genuq::uncertainty::Generator,
+) -> genuq::uncertainty::Generation {
+    use genuq::uncertainty::Request;
+    let a = g.generate(&SNEAKER_42).await.unwrap();
+    let b = g.generate(&SNEAKER_42).await.unwrap();
+    assert!(
+        a.image == b.image && a.samples == b.samples,
+        "same request, same images"
+    );
+    assert_eq!(a.u.to_bits(), b.u.to_bits(), "same request, same u");
+    let s = SNEAKER_42.samples + 1;
+    let d = a.embeddings.len() / s;
+    let u = genuq::kernels::semantic_entropy::reference(&a.embeddings, s, d);
+    assert!((a.u as f64 - u).abs() < 1e-3, "u {} vs f64 {u}", a.u);
+    let images: Vec<f32> = a.image.iter().chain(&a.samples).copied().collect();
+    let (_, var) = genuq::kernels::moments::reference(&images, [1, s, 1024]);
+    assert_close(&a.variance, &var, 1e-6, "heatmap variance");
+    assert!(a.heatmap.len() == 4096 && a.image.iter().all(|v| (-1.0..=1.0).contains(v)));
+    let spread = var.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        spread > 1e-5,
+        "the weight samples move the image (max var {spread:e})"
+    );
+    let other = g
+        .generate(&Request {
+            seed: 43,
+            ..SNEAKER_42
+        })
+        .await
+        .unwrap();
+    assert!(other.u != a.u && other.image != a.image);
+    for bad in [
+        Request {
+            class: 10,
+            ..SNEAKER_42
+        },
+        Request {
+            samples: 0,
+            ..SNEAKER_42
+        },
+        Request {
+            samples: 33,
+            ..SNEAKER_42
+        },
+        Request {
+            steps: 2,
+            ..SNEAKER_42
+        },
+    ] {
+        let err = g.generate(&bad).await.unwrap_err();
+        assert!(
+            matches!(err, genuq::Error::InvalidInput(_)),
+            "{bad:?}: {err}"
+        );
+    }
+    a
+}
+
+/// The generation matches the one blessed natively (lavapipe) in `fixtures/generation.json`.
+pub fn matches_native_generation(g: &genuq::uncertainty::Generation) {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/generation.json")).unwrap();
+    let image: Vec<f64> = serde_json::from_value(fixture["image"].clone()).unwrap();
+    let d = max_abs_diff(
+        &g.image,
+        &image.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+    );
+    assert!(d < 1e-3, "image vs native: max |diff| = {d:e}");
+    let u = fixture["u"].as_f64().unwrap();
+    assert!((g.u as f64 - u).abs() < 1e-2, "u {} vs native {u}", g.u);
+}
+
+/// Native-only: read a tensor back synchronously.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn floats_sync<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    pollster::block_on(floats(t))
+}

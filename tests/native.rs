@@ -83,3 +83,192 @@ fn fused_head_matches_materialised_weights() {
 fn sampled_variance_converges_to_exact() {
     block_on(checks::sampled_variance_converges_to_exact(&gpu()));
 }
+
+/// A real generation from the committed models on lavapipe; `GENUQ_BLESS=1` rewrites the
+/// fixture the browser test compares against.
+#[test]
+fn demo_generation_is_consistent_and_matches_fixture() {
+    let g = checks::demo_generator(&gpu());
+    let out = block_on(checks::generation_is_consistent(&g));
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/generation.json"
+    );
+    if std::env::var_os("GENUQ_BLESS").is_some() {
+        let json =
+            serde_json::json!({"request": "sneaker, seed 42, M 8", "u": out.u, "image": out.image});
+        std::fs::write(path, serde_json::to_string(&json).unwrap() + "\n").unwrap();
+    }
+    checks::matches_native_generation(&out);
+}
+
+/// The networks on burn's CPU backend with our kernels on wgpu give the same generation.
+#[test]
+fn networks_on_cpu_backend_match_wgpu() {
+    let g = checks::demo_generator(&gpu());
+    let a = block_on(g.generate(&checks::SNEAKER_42)).unwrap();
+    let b = block_on(
+        g.with_nets_on(&Device::flex())
+            .generate(&checks::SNEAKER_42),
+    )
+    .unwrap();
+    let d = checks::max_abs_diff(&a.image, &b.image);
+    assert!(d < 1e-4, "image: max |diff| = {d:e}");
+    assert!((a.u - b.u).abs() < 1e-2, "u {} vs {}", a.u, b.u);
+}
+
+/// A batch of generations equals the same generations made one at a time.
+#[test]
+fn batched_images_equal_single() {
+    let g = checks::demo_generator(&gpu());
+    let (classes, seeds) = ([0, 5, 9], [1, 2, 3]);
+    let all = checks::floats_sync(g.images_batch(&classes, &seeds, 4, 11).unwrap());
+    for b in 0..3 {
+        let one = checks::floats_sync(
+            g.images_batch(&classes[b..b + 1], &seeds[b..b + 1], 4, 11)
+                .unwrap(),
+        );
+        let d = checks::max_abs_diff(&all[b * 5 * 1024..(b + 1) * 5 * 1024], &one);
+        assert!(d < 1e-5, "generation {b}: max |diff| = {d:e}");
+    }
+}
+
+/// 1,000 generations in a row: the live GPU allocations stay flat and it does not slow down.
+#[test]
+fn thousand_generations_hold_memory_flat() {
+    let device = gpu();
+    let g = checks::demo_generator(&device);
+    let req = |seed| genuq::uncertainty::Request {
+        seed,
+        samples: 2,
+        ..checks::SNEAKER_42
+    };
+    let mut allocs = Vec::new();
+    let mut times = Vec::new();
+    for i in 0..1000u32 {
+        let t = std::time::Instant::now();
+        block_on(g.generate(&req(i))).unwrap();
+        times.push(t.elapsed().as_secs_f64());
+        if i % 100 == 99 {
+            allocs.push(
+                device
+                    .memory_pool_usage()
+                    .expect("wgpu reports its pools")
+                    .number_allocs,
+            );
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (first, last) = (median(&times[..100]), median(&times[900..]));
+    eprintln!(
+        "live allocations every 100 generations: {allocs:?}; median ms first/last 100: {:.1}/{:.1}",
+        first * 1e3,
+        last * 1e3
+    );
+    assert!(
+        allocs.iter().all(|&a| a <= allocs[0]),
+        "live allocations grow: {allocs:?}"
+    );
+    assert!(
+        last < 2.0 * first,
+        "slowdown: {first:.4} s -> {last:.4} s per generation"
+    );
+}
+
+mod fuzz {
+    //! The loaders under truncated, bit-flipped, wrong-shape and garbage input: always a clear
+    //! error (or, for flipped tensor bytes that still parse, a model the manifest then rejects),
+    //! never a panic.
+
+    use std::collections::HashMap;
+
+    use burn::tensor::Device;
+    use genuq::model::UNetConfig;
+    use genuq::uncertainty::Generator;
+    use genuq::uncertainty::load::STUDENT;
+    use proptest::prelude::*;
+
+    fn student() -> Vec<u8> {
+        super::checks::demo_files().1[STUDENT].clone()
+    }
+
+    fn from_files(name: &str, bytes: Vec<u8>) -> Result<Generator, genuq::Error> {
+        let (manifest, mut files) = super::checks::demo_files();
+        files.insert(name.to_string(), bytes);
+        Generator::from_files(&manifest, &files, &Device::flex())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn truncated_weights_are_errors(keep in 0usize..1000, tail in any::<bool>()) {
+            let bytes = student();
+            // anywhere in the header, or anywhere in the data
+            let len = if tail { bytes.len() * keep / 1000 } else { keep.min(bytes.len() - 1) };
+            let cut = bytes[..len].to_vec();
+            prop_assert!(genuq::store::load(UNetConfig::new().init(&Device::flex()), cut.clone(), "student").is_err());
+            let err = from_files(STUDENT, cut).unwrap_err().to_string();
+            prop_assert!(err.contains("truncated"), "{}", err);
+        }
+
+        #[test]
+        fn flipped_bits_never_panic_and_fail_the_manifest(at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let mut bytes = student();
+            let i = at.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+            // the raw loader may accept a flipped float, but must not panic
+            let _ = genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes.clone(), "student");
+            let err = from_files(STUDENT, bytes).unwrap_err().to_string();
+            prop_assert!(err.contains("sha256"), "{}", err);
+        }
+
+        #[test]
+        fn flipped_header_bytes_never_panic(at in 0usize..2000, byte in any::<u8>()) {
+            let mut bytes = student();
+            let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize + 8;
+            bytes[at % header] = byte;
+            let _ = genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes, "student");
+        }
+
+        #[test]
+        fn garbage_json_is_an_error(text in ".{0,200}") {
+            let object = text.trim_start().starts_with('{');
+            prop_assert!(genuq::manifest::Manifest::parse(&text).is_err() || object);
+            let _ = genuq::posterior::Posterior::parse(&text, 16);
+            let _ = genuq::uncertainty::ReferenceTable::parse(&text);
+        }
+    }
+
+    /// Weights of another architecture (wrong shapes) and of another model are named errors.
+    #[test]
+    fn wrong_shapes_are_errors() {
+        let small = UNetConfig::new()
+            .with_channels([8, 16, 32])
+            .init(&Device::flex());
+        let bytes = genuq::store::save(&small).unwrap();
+        let err = genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes, "student")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("student") && err.to_lowercase().contains("shape"),
+            "{err}"
+        );
+        let clip = super::checks::demo_files().1["clip_image.safetensors"].clone();
+        let err = genuq::store::load(UNetConfig::new().init(&Device::flex()), clip, "student")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing tensors") || err.contains("unexpected"),
+            "{err}"
+        );
+        let files: HashMap<String, Vec<u8>> = HashMap::new();
+        let (manifest, _) = super::checks::demo_files();
+        let err = Generator::from_files(&manifest, &files, &Device::flex()).unwrap_err();
+        assert!(err.to_string().contains("was not loaded"), "{err}");
+    }
+}

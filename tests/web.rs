@@ -68,3 +68,11 @@ async fn fused_head_matches_materialised_weights() {
 async fn sampled_variance_converges_to_exact() {
     checks::sampled_variance_converges_to_exact(&gpu().await).await;
 }
+
+/// A real generation from the committed models: consistent, and within 1e-3 of lavapipe's.
+#[wasm_bindgen_test]
+async fn demo_generation_matches_native() {
+    let g = checks::demo_generator(&gpu().await);
+    let out = checks::generation_is_consistent(&g).await;
+    checks::matches_native_generation(&out);
+}
