@@ -20,6 +20,7 @@ fn args(dir: &Path, steps: usize) -> TrainArgs {
         out: dir.join("models"),
         checkpoint_minutes: 0.0,
         limit: Some(64),
+        backend: train::TrainBackend::Flex,
     }
 }
 
@@ -74,6 +75,20 @@ fn teacher_then_student() {
     assert_eq!(pairs, 16 * (4 + 2 * 32 * 32 * 4));
     let bytes = std::fs::read(dir.join("models/student.safetensors")).unwrap();
     genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes, "student").unwrap();
+}
+
+/// The same trainer runs on the wgpu adapter (lavapipe here): `--backend wgpu`.
+#[test]
+fn teacher_trains_on_wgpu() {
+    let dir = scratch("wgpu");
+    let args = TrainArgs {
+        backend: train::TrainBackend::Wgpu,
+        ..args(&dir, 2)
+    };
+    train::teacher::train(&args).unwrap();
+    let state = state(&dir, "teacher");
+    assert_eq!(state.losses.len(), 2);
+    assert!(state.losses.iter().all(|(_, l)| l.is_finite()));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::data::{self, Dataset, Split};
 use crate::model::classifier::{Classifier, ClassifierConfig};
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = train_device(args.seed);
+    let device = train_device(args)?;
     let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
     let plan = Plan {
         name: "classifier",

@@ -9,7 +9,7 @@ use crate::data::{self, Dataset, Split};
 use crate::model::clip::{Clip, ClipConfig, normalize};
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = train_device(args.seed);
+    let device = train_device(args)?;
     let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
     let tokenizer = Tokenizer::default();
     let config = ClipConfig::new(tokenizer.vocab());

@@ -47,6 +47,15 @@ pub struct TrainArgs {
     /// Training examples to use (all by default; small values for smoke tests).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Where to train: burn's `flex` CPU backend, or the wgpu adapter (lavapipe here).
+    #[arg(long, value_enum, default_value_t = TrainBackend::Flex)]
+    pub backend: TrainBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainBackend {
+    Flex,
+    Wgpu,
 }
 
 /// What a run remembers between checkpoints.
@@ -78,10 +87,14 @@ impl Plan {
 }
 
 /// The autodiff CPU device training runs on, seeded.
-pub fn train_device(seed: u64) -> Device {
-    let device = Device::flex().autodiff();
-    device.seed(seed);
-    device
+pub fn train_device(args: &TrainArgs) -> anyhow::Result<Device> {
+    let device = match args.backend {
+        TrainBackend::Flex => Device::flex(),
+        TrainBackend::Wgpu => crate::gpu::gpu()?.device,
+    }
+    .autodiff();
+    device.seed(args.seed);
+    Ok(device)
 }
 
 /// Runs `plan` on `model`: `loss(model, step)` gives one batch's scalar loss. Resumes from

@@ -156,7 +156,7 @@ fn generate_pairs(args: &DistillArgs, teacher: &UNet, path: &Path) -> anyhow::Re
 
 pub fn train(args: &DistillArgs) -> anyhow::Result<()> {
     let t = &args.train;
-    let device = train_device(t.seed);
+    let device = train_device(t)?;
     let teacher = load_unet(&t.out, "teacher.safetensors", &device)?;
     std::fs::create_dir_all(t.runs.join("student"))?;
     let pairs = generate_pairs(args, &teacher.valid(), &t.runs.join("student/pairs.bin"))?;

@@ -10,7 +10,7 @@ use crate::kernels::philox;
 use crate::model::unet::{NULL_CLASS, UNetConfig};
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = train_device(args.seed);
+    let device = train_device(args)?;
     let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
     let plan = Plan {
         name: "teacher",
