@@ -27,6 +27,8 @@ use crate::uncertainty::{Generator, Request, STUDENT_STEPS, conv_head, naive_hea
 pub const SAMPLES: usize = 8;
 /// Side of the square matmul that measures the adapter's f32 throughput.
 pub const MATMUL: usize = 512;
+/// Least time a micro-benchmark loops for.
+const MIN_MS: f64 = 1000.0;
 /// Batch of the student forward whose achieved GFLOP/s is reported.
 pub const STUDENT_BATCH: usize = 16;
 
@@ -68,11 +70,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// Waits for everything queued before `t` (by reading one value of it).
+/// Waits for `t` by reading all of it back (reading a slice is not enough: lavapipe then
+/// returned in 0.2 ms from a 512^3 matmul).
 async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
-    t.flatten::<1>(0, D - 1)
-        .slice(0..1)
-        .into_data_async()
+    t.into_data_async()
         .await
         .map_err(|e| Error::Device(format!("readback failed: {e:?}")))?;
     Ok(())
@@ -80,6 +81,24 @@ async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
+}
+
+/// Mean milliseconds per call of `f(i)` (each ending in a full readback), calling it until at
+/// least `MIN_MS` have passed. Short single runs are not trusted: on lavapipe a lone 1024^3
+/// matmul read back in 0.2 ms, while 64 chained ones took 4.6 s (30 GFLOP/s); only a long
+/// enough loop measures the throughput.
+async fn per_call<F, Fut>(mut f: F) -> Result<f64, Error>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let t = Instant::now();
+    let mut n = 0;
+    while n < 3 || ms(t) < MIN_MS {
+        f(n).await?;
+        n += 1;
+    }
+    Ok(ms(t) / n as f64)
 }
 
 /// The paper's way: `S` full forwards, each with its own perturbed weight copy: `[S, 1, 32, 32]`.
@@ -164,16 +183,13 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
         .trunk(z, Tensor::ones([1], &g.nets), class)
         .to_device(&g.device);
     sync(h.clone()).await?;
-    let (mut fused, mut copies) = (vec![], vec![]);
     sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
-    for _ in 0..repeats {
-        let t = Instant::now();
-        sync(perturbed_head(h.clone(), &g.head, s, req.seed)?).await?;
-        fused.push(ms(t));
-        let t = Instant::now();
-        sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
-        copies.push(ms(t));
-    }
+    let head_fused_ms = per_call(|i| {
+        let out = perturbed_head(h.clone(), &g.head, s, req.seed + i);
+        async move { sync(out?).await }
+    })
+    .await?;
+    let head_naive_ms = per_call(|i| sync(naive_head(h.clone(), &g.head, s, req.seed + i))).await?;
 
     // the student's achieved throughput on a batch, and the adapter's matmul throughput
     let x = Tensor::<4>::random([STUDENT_BATCH, 1, 32, 32], Distribution::Default, &g.nets);
@@ -183,21 +199,17 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     let b = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
     sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
     sync(a.clone().matmul(b.clone())).await?;
-    let (mut student, mut matmul) = (vec![], vec![]);
-    for _ in 0..repeats {
-        let t = Instant::now();
-        sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
-        student.push(ms(t));
-        let t = Instant::now();
-        sync(a.clone().matmul(b.clone())).await?;
-        matmul.push(ms(t));
-    }
+    let student_ms = per_call(|i| {
+        let xi = x.clone() + i as f32 * 1e-3;
+        sync(g.student.forward(xi, tb.clone(), cb.clone()))
+    })
+    .await?;
+    let matmul_ms = per_call(|i| sync(a.clone().matmul(b.clone() + i as f32 * 1e-3))).await?;
 
     let flops = UNetConfig::new().flops() as f64;
     let (plain_ms, uncertainty_ms, naive_ms) = (median(plain), median(full), median(naive));
     let (heads_ms, clip_ms, rest_ms) = (median(heads), median(clip), median(rest));
     let staged = heads_ms + clip_ms + rest_ms;
-    let (head_fused_ms, head_naive_ms) = (median(fused), median(copies));
     Ok(BenchReport {
         repeats,
         samples: SAMPLES,
@@ -216,7 +228,7 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
         head_naive_ms,
         head_fused_speedup: head_naive_ms / head_fused_ms,
         student_mflops: flops / 1e6,
-        student_gflops: STUDENT_BATCH as f64 * flops / (median(student) * 1e6),
-        matmul_gflops: 2.0 * (MATMUL as f64).powi(3) / (median(matmul) * 1e6),
+        student_gflops: STUDENT_BATCH as f64 * flops / (student_ms * 1e6),
+        matmul_gflops: 2.0 * (MATMUL as f64).powi(3) / (matmul_ms * 1e6),
     })
 }
