@@ -12,6 +12,15 @@ before(async () => {
   browser = await launch({ webgpu: true });
   page = await browser.newPage();
   errors = watchErrors(page);
+  // keep a handle on the WebGPU devices the page creates, so a test can destroy one
+  await page.addInitScript(() => {
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      (window.testDevices ??= []).push(device);
+      return device;
+    };
+  });
   await page.goto(`${server.url}/`);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
 });
@@ -95,6 +104,36 @@ test("batch mode sorts 16 generations by u and greys out the rejected", async ()
   // sorted by u, so the rejected ones are a tail
   assert.deepEqual(rejected, [...rejected].sort((a, b) => a - b));
   await shoot(page, "demo-batch");
+  assert.deepEqual(errors, []);
+});
+
+test("two generations requested at once are queued, each with its own result", async () => {
+  const [together, alone] = await page.evaluate(async () => {
+    const m = window.genuqModel();
+    const a = { class: 1, seed: 11 }, b = { class: 5, seed: 12, samples: 4 };
+    const together = await Promise.all([m.generate(a), m.generate(b)]);
+    const alone = [await m.generate(a), await m.generate(b)];
+    const pick = (g) => ({ cls: g.class, u: g.u, image: Array.from(g.image).join(), queued: g.timings.queued_ms });
+    return [together.map(pick), alone.map(pick)];
+  });
+  assert.equal(together[0].image, alone[0].image);
+  assert.equal(together[1].image, alone[1].image);
+  assert.deepEqual([together[0].u, together[1].u], [alone[0].u, alone[1].u]);
+  assert.equal(together[1].cls, "sandal");
+  assert.ok(together[1].queued > together[0].queued, "the second waited for the first");
+});
+
+test("a lost WebGPU device ends in an error and a working restart", async () => {
+  await page.evaluate(() => window.testDevices.at(-1).destroy());
+  await page.click("#generate");
+  await page.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
+  assert.match(await page.textContent("#status"), /device was lost/);
+  await shoot(page, "demo-device-lost");
+  await page.click("#retry");
+  await page.waitForFunction(() => document.body.dataset.state === "ready", null, LONG);
+  assert.equal(await page.evaluate(() => window.testDevices.length), 2, "a fresh device");
+  const image = await canvasStats(page, "#image");
+  assert.ok(image.std > 10, "a new result after the restart");
   assert.deepEqual(errors, []);
 });
 
