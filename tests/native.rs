@@ -272,3 +272,29 @@ mod fuzz {
         assert!(err.to_string().contains("was not loaded"), "{err}");
     }
 }
+
+/// The trainers also run on the wgpu adapter (`--backend wgpu`): two teacher steps on lavapipe.
+/// (Here, not in train.rs: the wgpu runtime wants one owner per process, `genuq::gpu`.)
+#[test]
+fn teacher_trains_on_wgpu() {
+    use genuq::train::{self, TrainArgs, TrainBackend};
+    let dir = std::env::temp_dir().join(format!("genuq-wgpu-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = TrainArgs {
+        steps: Some(2),
+        batch: Some(8),
+        lr: None,
+        seed: 1,
+        runs: dir.join("runs"),
+        out: dir.join("models"),
+        checkpoint_minutes: 0.0,
+        limit: Some(64),
+        backend: TrainBackend::Wgpu,
+    };
+    gpu();
+    train::teacher::train(&args).unwrap();
+    let text = std::fs::read_to_string(dir.join("runs/teacher/state.json")).unwrap();
+    let state: train::RunState = serde_json::from_str(&text).unwrap();
+    assert_eq!(state.losses.len(), 2);
+    assert!(state.losses.iter().all(|(_, l)| l.is_finite()));
+}

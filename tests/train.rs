@@ -77,20 +77,6 @@ fn teacher_then_student() {
     genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes, "student").unwrap();
 }
 
-/// The same trainer runs on the wgpu adapter (lavapipe here): `--backend wgpu`.
-#[test]
-fn teacher_trains_on_wgpu() {
-    let dir = scratch("wgpu");
-    let args = TrainArgs {
-        backend: train::TrainBackend::Wgpu,
-        ..args(&dir, 2)
-    };
-    train::teacher::train(&args).unwrap();
-    let state = state(&dir, "teacher");
-    assert_eq!(state.losses.len(), 2);
-    assert!(state.losses.iter().all(|(_, l)| l.is_finite()));
-}
-
 #[test]
 fn clip_trains() {
     let dir = scratch("clip");
