@@ -17,7 +17,7 @@ function fatal(e) {
   $("app").hidden = !model || lost;
   $("progress").hidden = true;
   $("status").textContent = lost
-    ? `The GPU device was lost or genuq stopped (${e?.message ?? e}). Retry starts it again.`
+    ? `genuq stopped: ${e?.message ?? e}. Retry starts it again on a fresh device.`
     : `genuq could not start: ${e?.message ?? e}`;
   $("status").className = "error";
   $("fatal").hidden = false;

@@ -31,6 +31,22 @@ pub const MAX_SAMPLES: usize = 32;
 pub const STUDENT_STEPS: usize = 1;
 const PIXELS: usize = 32 * 32;
 
+/// A failed readback as a short message: wgpu's error chains repeat themselves and end in
+/// backtrace notes, which help nobody on a web page.
+fn readback_error(e: impl std::fmt::Debug) -> Error {
+    let text = format!("{e:?}");
+    let lost = ["Destroyed", "lost", "Lost", "poisoned"]
+        .iter()
+        .any(|k| text.contains(k));
+    if lost {
+        return Error::Device(
+            "the WebGPU device was lost (destroyed, reset or out of memory)".into(),
+        );
+    }
+    let first = text.lines().next().unwrap_or("unknown error").trim();
+    Error::Device(format!("reading the results back failed: {first}"))
+}
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
@@ -217,7 +233,7 @@ impl Generator {
             .register(rgba)
             .execute_async()
             .await
-            .map_err(|e| Error::Device(format!("reading the results back failed: {e:?}")))?;
+            .map_err(readback_error)?;
         let [var, rgba]: [_; 2] = data
             .try_into()
             .map_err(|_| Error::Device("readback".into()))?;
@@ -251,7 +267,7 @@ impl Generator {
             .register(u)
             .execute_async()
             .await
-            .map_err(|e| Error::Device(format!("reading the results back failed: {e:?}")))?;
+            .map_err(readback_error)?;
         let done = Instant::now();
         let [images, var, rgba, emb, u]: [_; 5] = data
             .try_into()
