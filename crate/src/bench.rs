@@ -16,12 +16,11 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::Error;
-use crate::kernels::colormap::colormap;
-use crate::kernels::moments::moments;
 use crate::kernels::perturbed_head::perturbed_head;
-use crate::kernels::semantic_entropy::semantic_entropy;
 use crate::model::UNetConfig;
-use crate::uncertainty::{Generator, Request, STUDENT_STEPS, conv_head, naive_head, naive_weights};
+use crate::uncertainty::{
+    Generator, Request, STUDENT_STEPS, conv_head, naive_head, naive_weights, score,
+};
 
 /// The M of the benchmark (the demo's default).
 pub const SAMPLES: usize = 8;
@@ -116,19 +115,15 @@ fn naive_images(g: &Generator, req: &Request) -> Result<Tensor<4>, Error> {
     Ok(Tensor::cat(outs, 0).clamp(-1.0, 1.0).to_device(&g.device))
 }
 
-/// u, moments and colormap of `images` `[S, 1, 32, 32]` and CLIP embeddings `[S, D]`: what
-/// `generate` does after CLIP. Returns the last tensor queued (the heatmap, as floats).
+/// What `generate` does after CLIP ([`score`]); returns the last tensor queued (the heatmap,
+/// as floats) to wait on.
 fn kernels(images: Tensor<4>, emb: Tensor<2>) -> Result<Tensor<2>, Error> {
-    let [s, d] = emb.dims();
-    let u = semantic_entropy(emb.reshape([1, s, d]))?;
-    let (_, var) = moments(images.reshape([1, s, 32 * 32]))?;
-    let scale = var.clone().max_dim(1).sqrt().reshape([1]);
-    let rgba = colormap(var, scale)?;
-    Ok(rgba.float() + u.reshape([1, 1]))
+    let scores = score(images, emb)?;
+    Ok(scores.heatmap.float() + scores.u.reshape([1, 1]))
 }
 
 /// CLIP and the kernels on `images`: the naive path's score.
-fn score(g: &Generator, images: Tensor<4>) -> Result<Tensor<2>, Error> {
+fn naive_score(g: &Generator, images: Tensor<4>) -> Result<Tensor<2>, Error> {
     kernels(images.clone(), g.embed(images))
 }
 
@@ -143,7 +138,7 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     // one warm-up of every path: shader compilation and autotuning are not what we time
     sync(g.plain(req.class, req.seed)?).await?;
     g.generate(&req).await?;
-    sync(score(g, naive_images(g, &req)?)?).await?;
+    sync(naive_score(g, naive_images(g, &req)?)?).await?;
 
     let (mut plain, mut full, mut naive) = (vec![], vec![], vec![]);
     let (mut heads, mut clip, mut rest) = (vec![], vec![], vec![]);
@@ -159,7 +154,7 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
         full.push(ms(t));
 
         let t = Instant::now();
-        sync(score(g, naive_images(g, &r)?)?).await?;
+        sync(naive_score(g, naive_images(g, &r)?)?).await?;
         naive.push(ms(t));
 
         let t = Instant::now();
@@ -176,12 +171,7 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     }
 
     // the last layer alone, on fixed trunk features
-    let z = g.noise(req.seed)?.to_device(&g.nets);
-    let class = Tensor::<1, Int>::from_ints([req.class as i32], &g.nets);
-    let h = g
-        .student
-        .trunk(z, Tensor::ones([1], &g.nets), class)
-        .to_device(&g.device);
+    let (_, h) = g.trunk(&[req.class], &[req.seed])?;
     sync(h.clone()).await?;
     sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
     let head_fused_ms = per_call(|i| {

@@ -22,12 +22,8 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 pub fn load_generator(dir: &Path) -> anyhow::Result<Generator> {
     let manifest = read_manifest(dir)?;
     let mut files = HashMap::new();
-    for name in REQUIRED {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        files.insert(name.to_string(), bytes);
-    }
-    for name in OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok()) {
+    let optional = OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok());
+    for name in REQUIRED.into_iter().chain(optional) {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         files.insert(name.to_string(), bytes);

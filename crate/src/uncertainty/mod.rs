@@ -31,6 +31,36 @@ pub const MAX_SAMPLES: usize = 32;
 pub const STUDENT_STEPS: usize = 1;
 const PIXELS: usize = 32 * 32;
 
+/// What the kernels make of one generation's M + 1 images.
+pub struct Scores {
+    /// The paper's u, `[1]`.
+    pub u: Tensor<1>,
+    /// Per-pixel variance across the images, `[1, 32 * 32]`.
+    pub variance: Tensor<2>,
+    /// The variance as viridis RGBA8 (packed in an i32 per pixel), `[1, 32 * 32]`.
+    pub heatmap: Tensor<2, Int>,
+}
+
+/// u, the per-pixel variance and its heatmap from the images `[S, 1, 32, 32]` and their CLIP
+/// embeddings `[S, D]`.
+pub fn score(images: Tensor<4>, emb: Tensor<2>) -> Result<Scores, Error> {
+    let [s, d] = emb.dims();
+    let u = semantic_entropy(emb.reshape([1, s, d]))?;
+    let (_, variance) = moments(images.reshape([1, s, PIXELS]))?;
+    Ok(Scores {
+        u,
+        heatmap: heatmap(variance.clone())?,
+        variance,
+    })
+}
+
+/// Variance `[1, N]` -> viridis RGBA8 `[1, N]`, scaled so the largest standard deviation is
+/// the top colour.
+fn heatmap(variance: Tensor<2>) -> Result<Tensor<2, Int>, Error> {
+    let scale = variance.clone().max_dim(1).sqrt().reshape([1]);
+    colormap(variance, scale)
+}
+
 /// A failed readback as a short message: wgpu's error chains repeat themselves and end in
 /// backtrace notes, which help nobody on a web page.
 fn readback_error(e: impl std::fmt::Debug) -> Error {
@@ -194,6 +224,15 @@ impl Generator {
         samples: usize,
         weight_seed: u32,
     ) -> Result<Tensor<4>, Error> {
+        let (z, h) = self.trunk(classes, seeds)?;
+        let heads = perturbed_head(h, &self.head, samples + 1, weight_seed)?;
+        Ok((z - heads).clamp(-1.0, 1.0))
+    }
+
+    /// The noise `[B, 1, 32, 32]` of `seeds` and the student's trunk features on it
+    /// `[B, C, 32, 32]` for `classes`, both on the kernels' device: everything before the
+    /// last layer.
+    pub fn trunk(&self, classes: &[usize], seeds: &[u32]) -> Result<(Tensor<4>, Tensor<4>), Error> {
         let noise = seeds
             .iter()
             .map(|&s| self.noise(s))
@@ -206,8 +245,7 @@ impl Generator {
             .student
             .trunk(z.clone().to_device(&self.nets), t, class)
             .to_device(&self.device);
-        let heads = perturbed_head(h, &self.head, samples + 1, weight_seed)?;
-        Ok((z - heads).clamp(-1.0, 1.0))
+        Ok((z, h))
     }
 
     /// The MAP image alone (the plain generation without uncertainty), `[1, 1, 32, 32]`.
@@ -221,13 +259,9 @@ impl Generator {
     /// under the posterior (no sampling), `[32 * 32]`, and its viridis RGBA8 `[32 * 32 * 4]`.
     pub async fn exact_heatmap(&self, req: &Request) -> Result<(Vec<f32>, Vec<u8>), Error> {
         req.validate()?;
-        let z = self.noise(req.seed)?.to_device(&self.nets);
-        let t = Tensor::ones([1], &self.nets);
-        let class = Tensor::<1, Int>::from_ints([req.class as i32], &self.nets);
-        let h = self.student.trunk(z, t, class).to_device(&self.device);
+        let (_, h) = self.trunk(&[req.class], &[req.seed])?;
         let var = exact_variance(h, &self.head).reshape([1, PIXELS]);
-        let scale = var.clone().max_dim(1).sqrt().reshape([1]);
-        let rgba = colormap(var.clone(), scale)?;
+        let rgba = heatmap(var.clone())?;
         let data = Transaction::default()
             .register(var)
             .register(rgba)
@@ -249,15 +283,14 @@ impl Generator {
     pub async fn generate(&self, req: &Request) -> Result<Generation, Error> {
         req.validate()?;
         let start = Instant::now();
-        let s = req.samples + 1;
         let images = self.images(req)?;
         let heads_done = Instant::now();
         let emb = self.embed(images.clone());
-        let d = emb.dims()[1];
-        let u = semantic_entropy(emb.clone().reshape([1, s, d]))?;
-        let (_, var) = moments(images.clone().reshape([1, s, PIXELS]))?;
-        let scale = var.clone().max_dim(1).sqrt().reshape([1]);
-        let rgba = colormap(var.clone(), scale)?;
+        let Scores {
+            u,
+            variance: var,
+            heatmap: rgba,
+        } = score(images.clone(), emb.clone())?;
         let clip_done = Instant::now();
         let data = Transaction::default()
             .register(images)

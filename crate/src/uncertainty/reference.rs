@@ -19,13 +19,11 @@ pub struct ReferenceTable {
 impl ReferenceTable {
     /// Quantile tables with `points` points (e.g. 1001: every 0.1%) from raw scores per M.
     pub fn from_scores(scores: &BTreeMap<usize, Vec<f32>>, points: usize) -> Self {
-        let mut generations = 0;
         let quantiles = scores
             .iter()
             .map(|(&m, u)| {
                 let mut u = u.clone();
                 u.sort_by(f32::total_cmp);
-                generations = u.len();
                 let q = (0..points)
                     .map(|i| {
                         let pos = i as f64 * (u.len() - 1) as f64 / (points - 1) as f64;
@@ -38,7 +36,7 @@ impl ReferenceTable {
             })
             .collect();
         Self {
-            generations,
+            generations: scores.values().map(Vec::len).max().unwrap_or(0),
             quantiles,
         }
     }

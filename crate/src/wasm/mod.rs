@@ -5,7 +5,6 @@
 mod loader;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8ClampedArray};
@@ -219,7 +218,6 @@ impl Genuq {
         })
         .await
         .map_err(|e| js_error(&e))?;
-        let files: HashMap<String, Vec<u8>> = files;
         let generator =
             Generator::from_files(&manifest, &files, &gpu.device).map_err(|e| js_error(&e))?;
         Ok(Genuq {
