@@ -148,6 +148,36 @@ pub struct Row {
 /// Points `(fraction dropped, metric)`.
 type Curve = Vec<(f64, f64)>;
 
+/// Random subsets drawn for the spread of the random baseline.
+const RANDOM_DRAWS: u32 = 20;
+
+/// Mean and sample standard deviation.
+#[derive(Debug, Serialize)]
+struct MeanStd {
+    mean: f64,
+    std: f64,
+}
+
+impl MeanStd {
+    fn of(v: &[f64]) -> Self {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        MeanStd {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+}
+
+/// The random baseline over many draws.
+#[derive(Debug, Serialize)]
+struct Spread {
+    draws: u32,
+    fid: MeanStd,
+    precision: MeanStd,
+}
+
 /// Indices of the `n` lowest scores.
 fn lowest(score: &[f64], n: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..score.len()).collect();
@@ -177,6 +207,28 @@ impl Judge<'_> {
             recall: fraction(&Manifold::new(&sub, 3).contains(self.real)),
             class_accuracy: kept.iter().filter(|&&i| !self.wrong[i]).count() as f64 / keep as f64,
             auroc: auroc(score, &self.wrong),
+        }
+    }
+
+    /// FID and precision of `draws` random subsets of `keep` (seeds apart from the `random`
+    /// row's): the noise scale against which a method's gain over random is read.
+    fn random_spread(&self, seed: u32, keep: usize, draws: u32) -> Spread {
+        let n = self.inside.len();
+        let (fids, precisions): (Vec<f64>, Vec<f64>) = (0..draws)
+            .map(|d| {
+                let score: Vec<f64> = (0..n)
+                    .map(|i| philox::philox_block(seed, 100 + d, i as u32)[0] as f64)
+                    .collect();
+                let kept = lowest(&score, keep);
+                let precision =
+                    kept.iter().filter(|&&k| self.inside[k]).count() as f64 / keep as f64;
+                (fid(&self.generated.select(&kept), self.real), precision)
+            })
+            .unzip();
+        Spread {
+            draws,
+            fid: MeanStd::of(&fids),
+            precision: MeanStd::of(&precisions),
         }
     }
 
@@ -286,6 +338,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         })
         .collect();
     bar.finish();
+    let spread = judge.random_spread(args.seed, args.keep, RANDOM_DRAWS);
     let curves: Vec<(&str, _)> = [
         ("random", &random),
         ("genuq (M = 8)", &u_main),
@@ -304,6 +357,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         "seed": args.seed,
         "main_samples": MAIN_M,
         "wrong_class": wrong,
+        "random_spread": spread,
         "curves": curves.iter().map(|(name, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
         "u": scored.u.iter().map(|(m, u)| (m.to_string(), summary(u))).collect::<BTreeMap<_, _>>(),
         "protocol": "keep the `keep` generations with the lowest score (higher = more uncertain); FID, precision/recall (k = 3) in the evaluation classifier's 128-d features vs the 10k test split; class accuracy by the evaluation classifier; AUROC of the score for detecting wrong-class generations over all generations",
@@ -352,6 +406,10 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         );
     }
     println!(
+        "random over {RANDOM_DRAWS} draws: FID {:.4} +- {:.4}, precision {:.4} +- {:.4}",
+        spread.fid.mean, spread.fid.std, spread.precision.mean, spread.precision.std
+    );
+    println!(
         "{wrong} of {n} generations are of another class by the classifier; wrote {}",
         args.out.join("eval.json").display()
     );
@@ -393,5 +451,12 @@ mod tests {
         kept.sort();
         assert_eq!(kept, vec![0, 2, 3, 4, 6, 7]);
         assert_eq!(lowest(&score, 2), vec![7, 4]);
+    }
+
+    #[test]
+    fn mean_std_is_the_sample_estimate() {
+        let s = MeanStd::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((s.mean - 2.5).abs() < 1e-12);
+        assert!((s.std - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
     }
 }
