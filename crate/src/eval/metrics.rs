@@ -137,6 +137,25 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
     (rank_sum - p * (p + 1.0) / 2.0) / (p * n)
 }
 
+/// Mean and sample standard deviation.
+#[derive(Debug, serde::Serialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    pub fn of(v: &[f64]) -> Self {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        MeanStd {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +202,12 @@ mod tests {
             0.0
         );
         assert_eq!(auroc(&[1.0, 1.0], &[true, false]), 0.5);
+    }
+
+    #[test]
+    fn mean_std_is_the_sample_estimate() {
+        let s = MeanStd::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert!((s.mean - 2.5).abs() < 1e-12);
+        assert!((s.std - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
     }
 }

@@ -20,7 +20,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::json;
 
-use super::metrics::{Features, Manifold, auroc, fid, fraction};
+use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction};
 use super::models::classify;
 use super::plots;
 use crate::data::{self, Dataset, Split};
@@ -150,25 +150,6 @@ type Curve = Vec<(f64, f64)>;
 
 /// Random subsets drawn for the spread of the random baseline.
 const RANDOM_DRAWS: u32 = 20;
-
-/// Mean and sample standard deviation.
-#[derive(Debug, Serialize)]
-struct MeanStd {
-    mean: f64,
-    std: f64,
-}
-
-impl MeanStd {
-    fn of(v: &[f64]) -> Self {
-        let n = v.len() as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        MeanStd {
-            mean,
-            std: var.sqrt(),
-        }
-    }
-}
 
 /// The random baseline over many draws.
 #[derive(Debug, Serialize)]
@@ -451,12 +432,5 @@ mod tests {
         kept.sort();
         assert_eq!(kept, vec![0, 2, 3, 4, 6, 7]);
         assert_eq!(lowest(&score, 2), vec![7, 4]);
-    }
-
-    #[test]
-    fn mean_std_is_the_sample_estimate() {
-        let s = MeanStd::of(&[1.0, 2.0, 3.0, 4.0]);
-        assert!((s.mean - 2.5).abs() < 1e-12);
-        assert!((s.std - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
     }
 }
