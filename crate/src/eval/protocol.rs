@@ -143,6 +143,8 @@ pub struct Row {
     pub class_accuracy: f64,
     /// AUROC of the score for detecting generations of the wrong class.
     pub auroc: f64,
+    /// Generations kept of each class (0-9): how far the filter shifted the class mix.
+    pub kept_per_class: [usize; 10],
 }
 
 /// Points `(fraction dropped, metric)`.
@@ -175,12 +177,18 @@ struct Judge<'a> {
     inside: Vec<bool>,
     /// Does the classifier call generation i another class?
     wrong: Vec<bool>,
+    /// The class each generation was asked for.
+    classes: &'a [usize],
 }
 
 impl Judge<'_> {
     fn row(&self, method: &str, score: &[f64], keep: usize) -> Row {
         let kept = lowest(score, keep);
         let sub = self.generated.select(&kept);
+        let mut kept_per_class = [0; 10];
+        for &i in &kept {
+            kept_per_class[self.classes[i]] += 1;
+        }
         Row {
             method: method.to_string(),
             fid: fid(&sub, self.real),
@@ -188,6 +196,7 @@ impl Judge<'_> {
             recall: fraction(&Manifold::new(&sub, 3).contains(self.real)),
             class_accuracy: kept.iter().filter(|&&i| !self.wrong[i]).count() as f64 / keep as f64,
             auroc: auroc(score, &self.wrong),
+            kept_per_class,
         }
     }
 
@@ -286,6 +295,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             .zip(&scored.classes)
             .map(|(&p, &c)| p != c as i64)
             .collect(),
+        classes: &scored.classes,
     };
     let n = args.generations;
     let as_f64 = |v: &[f32]| -> Vec<f64> { v.iter().map(|&x| x as f64).collect() };
@@ -376,14 +386,26 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     plots::grid(&args.out.join("least_uncertain.png"), &least, 8, 3)?;
     plots::grid(&args.out.join("most_uncertain.png"), &most, 8, 3)?;
 
+    let mut generated_per_class = [0; 10];
+    for &c in &scored.classes {
+        generated_per_class[c] += 1;
+    }
     println!(
-        "{:<22} {:>8} {:>10} {:>8} {:>10} {:>7}",
+        "{:<22} {:>8} {:>10} {:>8} {:>10} {:>7}  most dropped class",
         "method", "FID", "precision", "recall", "class acc", "AUROC"
     );
     for r in &rows {
+        let (c, share) = most_dropped(&r.kept_per_class, &generated_per_class);
         println!(
-            "{:<22} {:>8.4} {:>10.4} {:>8.4} {:>10.4} {:>7.3}",
-            r.method, r.fid, r.precision, r.recall, r.class_accuracy, r.auroc
+            "{:<22} {:>8.4} {:>10.4} {:>8.4} {:>10.4} {:>7.3}  {} {:.0}%",
+            r.method,
+            r.fid,
+            r.precision,
+            r.recall,
+            r.class_accuracy,
+            r.auroc,
+            data::CLASS_NAMES[c],
+            100.0 * share
         );
     }
     println!(
@@ -395,6 +417,15 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         args.out.join("eval.json").display()
     );
     Ok(())
+}
+
+/// The class a filter thinned most, and the share of that class's generations it dropped.
+fn most_dropped(kept: &[usize; 10], generated: &[usize; 10]) -> (usize, f64) {
+    let share = |c: usize| 1.0 - kept[c] as f64 / generated[c].max(1) as f64;
+    let c = (0..10)
+        .max_by(|&a, &b| share(a).total_cmp(&share(b)))
+        .expect("ten classes");
+    (c, share(c))
 }
 
 /// Each score's rank within its class, as a fraction of the class: keeping the lowest drops the
@@ -432,5 +463,17 @@ mod tests {
         kept.sort();
         assert_eq!(kept, vec![0, 2, 3, 4, 6, 7]);
         assert_eq!(lowest(&score, 2), vec![7, 4]);
+    }
+
+    #[test]
+    fn most_dropped_names_the_thinnest_class() {
+        let mut generated = [10; 10];
+        generated[5] = 20;
+        let mut kept = [9; 10];
+        kept[5] = 5; // 75% of class 5 dropped
+        kept[2] = 4; // 60% of class 2
+        let (c, share) = most_dropped(&kept, &generated);
+        assert_eq!(c, 5);
+        assert!((share - 0.75).abs() < 1e-12);
     }
 }
