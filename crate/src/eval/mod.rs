@@ -5,3 +5,4 @@ pub mod metrics;
 pub mod models;
 mod plots;
 pub mod protocol;
+mod select;

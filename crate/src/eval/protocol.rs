@@ -7,9 +7,10 @@
 //! Scores (higher = less trustworthy, dropped first): the paper's CLIP-space u with
 //! M in {2, 5, 8, 16} (the M weight samples are nested: M = 2 uses the first two of the 16),
 //! the same u ranked within each class (drops the same share of every class, so the class mix
-//! cannot shift), BayesDiff-style pixel variance (sum over pixels, M = 8), and the evaluation classifier's own
-//! confidence as an upper reference (it is the judge of class accuracy, so it is not a fair
-//! competitor).
+//! cannot shift), random within each class at the class mix the `genuq` row keeps (the class
+//! shift's control), BayesDiff-style pixel variance (sum over pixels, M = 8), and the
+//! evaluation classifier's own confidence as an upper reference (it is the judge of class
+//! accuracy, so it is not a fair competitor).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use serde_json::json;
 use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction};
 use super::models::classify;
 use super::plots;
+use super::select::{class_counts, lowest, most_dropped, with_class_mix, within_class_rank};
 use crate::data::{self, Dataset, Split};
 use crate::kernels::{moments::moments, philox, semantic_entropy::semantic_entropy};
 use crate::model::classifier::{Classifier, ClassifierConfig};
@@ -161,14 +163,6 @@ struct Spread {
     precision: MeanStd,
 }
 
-/// Indices of the `n` lowest scores.
-fn lowest(score: &[f64], n: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..score.len()).collect();
-    idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
-    idx.truncate(n);
-    idx
-}
-
 /// The shared pieces of every row's metrics.
 struct Judge<'a> {
     real: &'a Features,
@@ -185,10 +179,7 @@ impl Judge<'_> {
     fn row(&self, method: &str, score: &[f64], keep: usize) -> Row {
         let kept = lowest(score, keep);
         let sub = self.generated.select(&kept);
-        let mut kept_per_class = [0; 10];
-        for &i in &kept {
-            kept_per_class[self.classes[i]] += 1;
-        }
+        let kept_per_class = class_counts(&kept, self.classes);
         Row {
             method: method.to_string(),
             fid: fid(&sub, self.real),
@@ -313,6 +304,17 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let per_class = within_class_rank(&u_main, &scored.classes);
     methods.push(("genuq_per_class".into(), per_class.clone()));
+    // The control for the class shift: random generations within each class, as many of each
+    // class as the genuq row keeps. Its gap to `genuq` is what u's choice within classes is
+    // worth at that class mix; its gap to `random` is what the class shift alone costs.
+    let genuq_mix = class_counts(&lowest(&u_main, args.keep), &scored.classes);
+    let within: Vec<f64> = (0..n)
+        .map(|i| philox::philox_block(args.seed, 3, i as u32)[0] as f64)
+        .collect();
+    methods.push((
+        "random_genuq_mix".into(),
+        with_class_mix(&within, &scored.classes, &genuq_mix),
+    ));
     methods.push(("pixel_variance".into(), pixel.clone()));
     methods.push((
         "classifier_confidence".into(),
@@ -419,61 +421,9 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The class a filter thinned most, and the share of that class's generations it dropped.
-fn most_dropped(kept: &[usize; 10], generated: &[usize; 10]) -> (usize, f64) {
-    let share = |c: usize| 1.0 - kept[c] as f64 / generated[c].max(1) as f64;
-    let c = (0..10)
-        .max_by(|&a, &b| share(a).total_cmp(&share(b)))
-        .expect("ten classes");
-    (c, share(c))
-}
-
-/// Each score's rank within its class, as a fraction of the class: keeping the lowest drops the
-/// same share of every class, so filtering cannot change the class mix.
-fn within_class_rank(score: &[f64], classes: &[usize]) -> Vec<f64> {
-    let mut rank = vec![0.0; score.len()];
-    for c in 0..10 {
-        let mut idx: Vec<usize> = (0..score.len()).filter(|&i| classes[i] == c).collect();
-        idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
-        for (r, &i) in idx.iter().enumerate() {
-            rank[i] = (r as f64 + 0.5) / idx.len() as f64;
-        }
-    }
-    rank
-}
-
 fn summary(u: &[f32]) -> serde_json::Value {
     let mut v = u.to_vec();
     v.sort_by(f32::total_cmp);
     let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     json!({"min": v[0], "p10": q(0.1), "median": q(0.5), "p90": q(0.9), "max": v[v.len() - 1]})
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn within_class_rank_drops_the_same_share_of_each_class() {
-        // class 0 has high scores, class 1 low ones: a global cut would drop only class 0
-        let classes = [0, 0, 0, 0, 1, 1, 1, 1];
-        let score = [10.0, 13.0, 11.0, 12.0, 1.0, 3.0, 2.0, 0.0];
-        let rank = within_class_rank(&score, &classes);
-        let mut kept = lowest(&rank, 6);
-        kept.sort();
-        assert_eq!(kept, vec![0, 2, 3, 4, 6, 7]);
-        assert_eq!(lowest(&score, 2), vec![7, 4]);
-    }
-
-    #[test]
-    fn most_dropped_names_the_thinnest_class() {
-        let mut generated = [10; 10];
-        generated[5] = 20;
-        let mut kept = [9; 10];
-        kept[5] = 5; // 75% of class 5 dropped
-        kept[2] = 4; // 60% of class 2
-        let (c, share) = most_dropped(&kept, &generated);
-        assert_eq!(c, 5);
-        assert!((share - 0.75).abs() < 1e-12);
-    }
 }
