@@ -388,10 +388,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     plots::grid(&args.out.join("least_uncertain.png"), &least, 8, 3)?;
     plots::grid(&args.out.join("most_uncertain.png"), &most, 8, 3)?;
 
-    let mut generated_per_class = [0; 10];
-    for &c in &scored.classes {
-        generated_per_class[c] += 1;
-    }
+    let generated_per_class = class_counts(&(0..n).collect::<Vec<_>>(), &scored.classes);
     println!(
         "{:<22} {:>8} {:>10} {:>8} {:>10} {:>7}  most dropped class",
         "method", "FID", "precision", "recall", "class acc", "AUROC"
