@@ -96,9 +96,23 @@ impl<'a> Manifold<'a> {
 
     /// For each row of `points`: is it inside the manifold?
     pub fn contains(&self, points: &Features) -> Vec<bool> {
+        self.radius_ratio(points)
+            .iter()
+            .map(|&r| r <= 1.0)
+            .collect()
+    }
+
+    /// For each row of `points`: how far outside the manifold it lies, `min_j |p - s_j| / r_j`
+    /// over the support rows `s_j` with radii `r_j` (inside when at most 1).
+    pub fn radius_ratio(&self, points: &Features) -> Vec<f64> {
         let d = sq_dists(&points.rows, self.support);
         d.row_iter()
-            .map(|r| r.iter().zip(&self.radii).any(|(&dist, &rad)| dist <= rad))
+            .map(|r| {
+                r.iter()
+                    .zip(&self.radii)
+                    .map(|(&dist, &rad)| (dist / rad.max(f64::MIN_POSITIVE)).sqrt())
+                    .fold(f64::INFINITY, f64::min)
+            })
             .collect()
     }
 }
@@ -189,6 +203,20 @@ mod tests {
         let (p, r) = precision_recall(&a, &same, 3);
         assert!(p > 0.9 && r > 0.9, "{p} {r}");
         assert_eq!(precision_recall(&a, &far, 3), (0.0, 0.0));
+    }
+
+    /// Support 0, 1, 3 on a line with k = 1: radii 1, 1, 2 (the nearest other point).
+    #[test]
+    fn radius_ratio_closed_form() {
+        let support = Features::new(&[0.0, 1.0, 3.0], 1);
+        let points = Features::new(&[0.5, 2.0, 6.0, -4.0], 1);
+        let m = Manifold::new(&support, 1);
+        // 0.5: 0.5 / 1 from 0 or 1; 2.0: 1 / 2 from 3; 6.0: 3 / 2 from 3; -4.0: 7 / 2 from 3 (not 4 / 1 from 0)
+        let want = [0.5, 0.5, 1.5, 3.5];
+        for (got, want) in m.radius_ratio(&points).iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        assert_eq!(m.contains(&points), vec![true, true, false, false]);
     }
 
     #[test]
