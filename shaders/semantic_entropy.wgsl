@@ -1,6 +1,7 @@
 // The paper's generative uncertainty from the S = M + 1 CLIP embeddings of each generation:
 //   u[b] = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1)
-// with v_d the (unbiased) variance of dimension d across the S embeddings, not normalised.
+// with v_d the (unbiased) variance of dimension d across the S embeddings, not normalised;
+// the floor 1e-3 comes in as {{ floor }} (VARIANCE_FLOOR in semantic_entropy.rs).
 // One workgroup per b; thread d handles dimension d (D <= 256), then a tree reduction.
 // Dispatch: (B, 1, 1).
 
@@ -28,7 +29,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             let e = emb[base + s * dims] - m;
             sq = sq + e * e;
         }
-        term = log(sq / f32(max(samples, 2u) - 1u) + 1e-3);
+        term = log(sq / f32(max(samples, 2u) - 1u) + {{ floor }});
     }
     partial[d] = term;
     workgroupBarrier();

@@ -1,6 +1,7 @@
 //! Evaluation (native): metrics, `genuq eval-models` for the manifest's numbers, and
 //! `genuq eval` for the paper's protocol (with its figures).
 
+mod floor;
 pub mod metrics;
 pub mod models;
 mod plots;

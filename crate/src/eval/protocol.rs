@@ -23,6 +23,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::json;
 
+use super::floor::floor_report;
 use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction};
 use super::models::classify;
 use super::plots;
@@ -74,6 +75,10 @@ struct Scored {
     confidence: Vec<f32>,
     u: BTreeMap<usize, Vec<f32>>,
     pixel_variance: Vec<f32>,
+    /// Per-dimension CLIP embedding variances at M = `MAIN_M`, `[N * D]`.
+    embedding_variance: Vec<f32>,
+    /// Embedding width D.
+    dims: usize,
 }
 
 /// Class of generation `i`: uniform over the 10 classes, from the counter RNG.
@@ -112,7 +117,8 @@ fn score_all(args: &EvalArgs, g: &Generator, classifier: &Classifier) -> anyhow:
         let features = classifier.features(map.clone());
         let logits = classifier.forward_features(features.clone());
         let confidence = softmax(logits.clone(), 1).max_dim(1);
-        let tx = tx.register(var.sum_dim(1));
+        let (_, emb_var) = moments(emb.slice([0..b, 0..MAIN_M + 1, 0..d]))?;
+        let tx = tx.register(var.sum_dim(1)).register(emb_var);
         let mut data = tx.execute().into_iter().chain(
             Transaction::default()
                 .register(map)
@@ -126,6 +132,8 @@ fn score_all(args: &EvalArgs, g: &Generator, classifier: &Classifier) -> anyhow:
             out.u.entry(m).or_default().extend(next().iter::<f32>());
         }
         out.pixel_variance.extend(next().iter::<f32>());
+        out.embedding_variance.extend(next().iter::<f32>());
+        out.dims = d;
         out.maps.extend(next().iter::<f32>());
         out.features.extend(next().iter::<f32>());
         out.confidence.extend(next().iter::<f32>());
@@ -357,6 +365,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     .collect();
 
     let wrong = judge.wrong.iter().filter(|&&w| w).count();
+    let floor = floor_report(&scored.embedding_variance, scored.dims);
     let report = json!({
         "rows": rows,
         "generations": n,
@@ -367,6 +376,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         "random_spread": spread,
         "curves": curves.iter().map(|(name, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
         "u": scored.u.iter().map(|(m, u)| (m.to_string(), summary(u))).collect::<BTreeMap<_, _>>(),
+        "u_floor": floor,
         "protocol": "keep the `keep` generations with the lowest score (higher = more uncertain); FID, precision/recall (k = 3) in the evaluation classifier's 128-d features vs the 10k test split; class accuracy by the evaluation classifier; AUROC of the score for detecting wrong-class generations over all generations",
     });
     std::fs::write(
@@ -429,6 +439,16 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     println!(
         "random over {RANDOM_DRAWS} draws: FID {:.4} +- {:.4}, precision {:.4} +- {:.4}",
         spread.fid.mean, spread.fid.std, spread.precision.mean, spread.precision.std
+    );
+    println!(
+        "u's floor (M = {MAIN_M}): dimensions with v_d > {} per generation: median {} of {} (p90 {}); \
+         median v_d {:.1e}; u above its floor / its linear approximation: median {:.2}",
+        floor.floor,
+        floor.dims_above_floor.median,
+        floor.dims,
+        floor.dims_above_floor.p90,
+        floor.median_variance,
+        floor.above_floor_over_linear.median
     );
     println!(
         "{wrong} of {n} generations are of another class by the classifier; wrote {}",

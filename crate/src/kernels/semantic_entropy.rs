@@ -7,6 +7,9 @@ use burn::tensor::Tensor;
 use super::{WORKGROUP, Wgsl, cube, launch, param};
 use crate::Error;
 
+/// The score's variance floor: `log(v_d + VARIANCE_FLOOR)` (the paper's 1e-3).
+pub const VARIANCE_FLOOR: f64 = 1e-3;
+
 /// `emb` `[B, S, D]` -> u `[B]` (D <= 256).
 pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
     let [b, s, d] = emb.dims();
@@ -23,7 +26,7 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
         name: "semantic_entropy",
         source: include_str!("../../../shaders/semantic_entropy.wgsl"),
         philox: false,
-        values: vec![],
+        values: vec![("floor", format!("{VARIANCE_FLOOR:?}"))],
     };
     launch(kernel, [param(b, "batch")?, 1, 1], &[&emb, &u], &info);
     Ok(Tensor::from_primitive::<Wgpu>(u))
@@ -37,7 +40,7 @@ pub fn reference(emb: &[f32], s: usize, d: usize) -> f64 {
             let v: Vec<f64> = (0..s).map(|i| emb[i * d + k] as f64).collect();
             let m = v.iter().sum::<f64>() / s as f64;
             let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.max(2) - 1) as f64;
-            (var + 1e-3).ln()
+            (var + VARIANCE_FLOOR).ln()
         })
         .sum();
     0.5 * sum + 0.5 * d as f64 * ((2.0 * std::f64::consts::PI).ln() + 1.0)
