@@ -56,6 +56,34 @@ fn classifier_trains_and_resumes() {
     .unwrap();
 }
 
+/// A truncated checkpoint or a garbled state.json is an error that names the file and says how
+/// to start afresh, not a panic; the good checkpoint files are left as they were.
+#[test]
+fn a_broken_checkpoint_is_a_clear_error() {
+    let dir = scratch("broken-checkpoint");
+    train::classifier::train(&args(&dir, 2)).unwrap();
+    let run = dir.join("runs/classifier");
+    let optim = std::fs::read(run.join("optim.bpk")).unwrap();
+    let model = std::fs::read(run.join("model.bpk")).unwrap();
+    std::fs::write(run.join("model.bpk"), &model[..model.len() / 2]).unwrap();
+    let err = format!(
+        "{:#}",
+        train::classifier::train(&args(&dir, 4)).unwrap_err()
+    );
+    assert!(
+        err.contains("model.bpk") && err.contains("start this run afresh"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(run.join("optim.bpk")).unwrap(), optim);
+    std::fs::write(run.join("model.bpk"), &model).unwrap();
+    std::fs::write(run.join("state.json"), "{\"step\": ").unwrap();
+    let err = format!(
+        "{:#}",
+        train::classifier::train(&args(&dir, 4)).unwrap_err()
+    );
+    assert!(err.contains("state.json"), "{err}");
+}
+
 #[test]
 fn teacher_then_student() {
     let dir = scratch("diffusion");

@@ -30,7 +30,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             let logits = model.forward(data.images_tensor(&idx, &device));
             loss_fn.forward(logits, data.labels_tensor(&idx, &device))
         },
-    );
+    )?;
     let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(args.limit);
     let acc = accuracy(&model, &test, &Device::flex());
     eprintln!("classifier test accuracy {acc:.4}");
@@ -38,7 +38,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         &args.out,
         "classifier.safetensors",
         &crate::store::save(&model)?,
-    );
+    )?;
     Ok(())
 }
 

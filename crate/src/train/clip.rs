@@ -42,16 +42,16 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             &device,
         );
         model.loss(data.images_tensor(&idx, &device), ids)
-    });
+    })?;
     let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(args.limit);
     let acc = zero_shot_accuracy(&model, &tokenizer, &test, &Device::flex());
     eprintln!("clip zero-shot test accuracy {acc:.4}");
-    write_weights(&args.out, "clip.safetensors", &crate::store::save(&model)?);
+    write_weights(&args.out, "clip.safetensors", &crate::store::save(&model)?)?;
     write_weights(
         &args.out,
         "clip_image.safetensors",
         &crate::store::save(&model.image)?,
-    );
+    )?;
     Ok(())
 }
 

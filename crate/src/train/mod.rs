@@ -7,6 +7,7 @@ pub mod clip;
 pub mod student;
 pub mod teacher;
 
+use anyhow::Context;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -99,16 +100,22 @@ pub fn train_device(args: &TrainArgs) -> anyhow::Result<Device> {
 
 /// Runs `plan` on `model`: `loss(model, step)` gives one batch's scalar loss. Resumes from
 /// `args.runs/NAME/` if a checkpoint is there. Returns the trained model (the EMA weights if
-/// the plan keeps an average), without autodiff.
-pub fn run<M, F>(args: &TrainArgs, plan: &Plan, model: M, mut loss: F) -> (M, RunState)
+/// the plan keeps an average), without autodiff. A checkpoint that cannot be read, a loss that
+/// is not finite or a file that cannot be written is an error that names the file.
+pub fn run<M, F>(
+    args: &TrainArgs,
+    plan: &Plan,
+    model: M,
+    mut loss: F,
+) -> anyhow::Result<(M, RunState)>
 where
     M: Module + ModuleSnapshot + Clone,
     F: FnMut(&M, usize) -> Tensor<1>,
 {
     let dir = args.runs.join(plan.name);
-    std::fs::create_dir_all(&dir).expect("create the run directory");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut optim = AdamWConfig::new().with_weight_decay(1e-4).init();
-    let (mut model, mut ema, mut state) = resume(&dir, model, &mut optim);
+    let (mut model, mut ema, mut state) = resume(&dir, model, &mut optim)?;
     let bar = ProgressBar::new(plan.steps as u64).with_position(state.step as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -125,10 +132,11 @@ where
         let step = state.step;
         let l = loss(&model, step);
         let value: f32 = l.clone().into_scalar::<f32>();
-        assert!(
+        anyhow::ensure!(
             value.is_finite(),
-            "{}: loss is {value} at step {step}",
-            plan.name
+            "{}: loss is {value} at step {step} (the last checkpoint in {} is intact)",
+            plan.name,
+            dir.display()
         );
         let grads = GradientsParams::from_grads(l.backward(), &model);
         model = optim.step(plan.lr_at(step), model, grads);
@@ -162,37 +170,50 @@ where
             }
             (sum, count) = (0.0, 0);
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
-            checkpoint(&dir, &model, ema.as_ref(), &optim, &state);
+            checkpoint(&dir, &model, ema.as_ref(), &optim, &state)?;
             last_checkpoint = Instant::now();
         }
     }
     bar.finish();
-    (ema.unwrap_or_else(|| model.valid()), state)
+    Ok((ema.unwrap_or_else(|| model.valid()), state))
 }
 
 fn resume<M: Module + ModuleSnapshot + Clone>(
     dir: &Path,
     model: M,
     optim: &mut ModuleOptimizer,
-) -> (M, Option<M>, RunState) {
+) -> anyhow::Result<(M, Option<M>, RunState)> {
     let Ok(text) = std::fs::read_to_string(dir.join("state.json")) else {
-        return (model, None, RunState::default());
+        return Ok((model, None, RunState::default()));
     };
-    let state: RunState = serde_json::from_str(&text).expect("state.json");
+    let broken = |file: &str| {
+        format!(
+            "checkpoint {} is unreadable: delete {} to start this run afresh",
+            dir.join(file).display(),
+            dir.display()
+        )
+    };
+    let state: RunState = serde_json::from_str(&text).with_context(|| broken("state.json"))?;
     let mut model = model;
     model
         .load_from(&mut BurnpackStore::from_file(dir.join("model.bpk")))
-        .expect("checkpoint model.bpk");
-    let ema = dir.join("ema.bpk").exists().then(|| {
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .with_context(|| broken("model.bpk"))?;
+    let ema = if dir.join("ema.bpk").exists() {
         let mut ema = model.valid();
         ema.load_from(&mut BurnpackStore::from_file(dir.join("ema.bpk")))
-            .expect("checkpoint ema.bpk");
-        ema
-    });
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+            .with_context(|| broken("ema.bpk"))?;
+        Some(ema)
+    } else {
+        None
+    };
     let loaded = std::mem::replace(optim, AdamWConfig::new().init()).load(dir.join("optim.bpk"));
-    *optim = loaded.expect("checkpoint optim.bpk");
+    *optim = loaded
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .with_context(|| broken("optim.bpk"))?;
     eprintln!("resuming {} at step {}", dir.display(), state.step);
-    (model, ema, state)
+    Ok((model, ema, state))
 }
 
 fn checkpoint<M: Module + ModuleSnapshot>(
@@ -201,27 +222,33 @@ fn checkpoint<M: Module + ModuleSnapshot>(
     ema: Option<&M>,
     optim: &ModuleOptimizer,
     state: &RunState,
-) {
-    let save = |m: &M, name: &str| {
+) -> anyhow::Result<()> {
+    let writing = |name: &str| format!("writing checkpoint {}", dir.join(name).display());
+    let save = |m: &M, name: &str| -> anyhow::Result<()> {
         let tmp = dir.join(format!("{name}.tmp.bpk"));
         m.save_into(&mut BurnpackStore::from_file(&tmp).overwrite(true))
-            .expect("write checkpoint");
-        std::fs::rename(&tmp, dir.join(format!("{name}.bpk"))).expect("rename checkpoint");
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+            .with_context(|| writing(&format!("{name}.bpk")))?;
+        std::fs::rename(&tmp, dir.join(format!("{name}.bpk")))
+            .with_context(|| writing(&format!("{name}.bpk")))
     };
-    save(model, "model");
+    save(model, "model")?;
     if let Some(ema) = ema {
-        save(ema, "ema");
+        save(ema, "ema")?;
     }
     optim
         .save(dir.join("optim.tmp.bpk"))
-        .expect("write optimizer state");
-    std::fs::rename(dir.join("optim.tmp.bpk"), dir.join("optim.bpk")).expect("rename");
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .and_then(|()| {
+            Ok(std::fs::rename(
+                dir.join("optim.tmp.bpk"),
+                dir.join("optim.bpk"),
+            )?)
+        })
+        .with_context(|| writing("optim.bpk"))?;
     // state.json last: a checkpoint counts only once all its files are written.
-    std::fs::write(
-        dir.join("state.json"),
-        serde_json::to_string_pretty(state).unwrap(),
-    )
-    .expect("state");
+    std::fs::write(dir.join("state.json"), serde_json::to_string_pretty(state)?)
+        .with_context(|| writing("state.json"))
 }
 
 /// Collects a module's float parameters by id, flattened.
@@ -297,10 +324,11 @@ impl Batches {
 }
 
 /// Writes `bytes` to `dir/name` and says so.
-pub fn write_weights(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    std::fs::create_dir_all(dir).expect("create the output directory");
+pub fn write_weights(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write weights");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&path, bytes))
+        .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
-    path
+    Ok(path)
 }

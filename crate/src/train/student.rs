@@ -190,7 +190,7 @@ pub fn train(args: &DistillArgs) -> anyhow::Result<()> {
         let d2 = (flow::student_sample(model, z, class) - x).powi_scalar(2);
         // pseudo-Huber with c = 0.03: quadratic near 0, linear for large errors
         ((d2 + 0.03f32 * 0.03).sqrt() - 0.03).mean()
-    });
-    write_weights(&t.out, "student.safetensors", &crate::store::save(&model)?);
+    })?;
+    write_weights(&t.out, "student.safetensors", &crate::store::save(&model)?)?;
     Ok(())
 }

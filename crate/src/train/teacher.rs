@@ -34,12 +34,12 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             let v = model.forward(flow::noisy(x0.clone(), eps.clone(), t.clone()), t, class);
             (v - flow::velocity(x0, eps)).powi_scalar(2).mean()
         },
-    );
+    )?;
     write_weights(
         &args.out,
         "teacher.safetensors",
         &crate::store::save(&model)?,
-    );
+    )?;
     Ok(())
 }
 
