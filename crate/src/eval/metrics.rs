@@ -96,10 +96,7 @@ impl<'a> Manifold<'a> {
 
     /// For each row of `points`: is it inside the manifold?
     pub fn contains(&self, points: &Features) -> Vec<bool> {
-        self.radius_ratio(points)
-            .iter()
-            .map(|&r| r <= 1.0)
-            .collect()
+        inside(&self.radius_ratio(points))
     }
 
     /// For each row of `points`: how far outside the manifold it lies, `min_j |p - s_j| / r_j`
@@ -115,6 +112,11 @@ impl<'a> Manifold<'a> {
             })
             .collect()
     }
+}
+
+/// Which of the `radius_ratio`s lie inside the manifold (at most 1).
+pub fn inside(radius_ratio: &[f64]) -> Vec<bool> {
+    radius_ratio.iter().map(|&r| r <= 1.0).collect()
 }
 
 /// Fraction of `true`s.

@@ -12,7 +12,8 @@
 //! evaluation classifier's own confidence, overall and within each class, as an upper reference
 //! (it is the judge of class accuracy, so it is not a fair competitor). A last row is a ceiling,
 //! not a method: within each class it drops the generations farthest outside the test split's
-//! k-NN manifold, so it shows what any filter of the same share could do for FID.
+//! k-NN manifold (the ones precision counts as bad), so it shows what removing bad samples
+//! could do for FID at best.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::floor::floor_report;
-use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction};
+use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction, inside};
 use super::models::classify;
 use super::plots;
 use super::select::{class_counts, lowest, most_dropped, with_class_mix, within_class_rank};
@@ -292,7 +293,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let manifold = Manifold::new(&real, 3);
     let radius_ratio = manifold.radius_ratio(&generated);
     let judge = Judge {
-        inside: radius_ratio.iter().map(|&r| r <= 1.0).collect(),
+        inside: inside(&radius_ratio),
         real: &real,
         generated,
         wrong: scored
