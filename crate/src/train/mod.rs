@@ -324,11 +324,11 @@ impl Batches {
 }
 
 /// Writes `bytes` to `dir/name` and says so.
-pub fn write_weights(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+pub fn write_weights(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let path = dir.join(name);
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, bytes))
         .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
-    Ok(path)
+    Ok(())
 }
