@@ -5,27 +5,8 @@
 
 use serde::Serialize;
 
+use super::metrics::Quantiles;
 use crate::kernels::semantic_entropy::VARIANCE_FLOOR;
-
-/// Quantiles over generations.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Quantiles {
-    pub p10: f64,
-    pub median: f64,
-    pub p90: f64,
-}
-
-impl Quantiles {
-    fn of(mut v: Vec<f64>) -> Self {
-        v.sort_by(f64::total_cmp);
-        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        Self {
-            p10: q(0.1),
-            median: q(0.5),
-            p90: q(0.9),
-        }
-    }
-}
 
 /// Where the embedding variances sit against the floor, over generations.
 #[derive(Debug, Clone, PartialEq, Serialize)]

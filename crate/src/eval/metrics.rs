@@ -172,6 +172,30 @@ impl MeanStd {
     }
 }
 
+/// Order statistics of a sample (nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Quantiles {
+    pub min: f64,
+    pub p10: f64,
+    pub median: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+impl Quantiles {
+    pub fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Self {
+            min: q(0.0),
+            p10: q(0.1),
+            median: q(0.5),
+            p90: q(0.9),
+            max: q(1.0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +256,15 @@ mod tests {
             0.0
         );
         assert_eq!(auroc(&[1.0, 1.0], &[true, false]), 0.5);
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let q = Quantiles::of((0..=100).rev().map(f64::from).collect());
+        assert_eq!(
+            (q.min, q.p10, q.median, q.p90, q.max),
+            (0.0, 10.0, 50.0, 90.0, 100.0)
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `genuq eval` for the paper's protocol (with its figures).
 
 mod floor;
+mod judge;
 pub mod metrics;
 pub mod models;
 mod plots;

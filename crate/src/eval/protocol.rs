@@ -21,11 +21,11 @@ use std::path::PathBuf;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, Transaction};
 use indicatif::ProgressBar;
-use serde::Serialize;
 use serde_json::json;
 
 use super::floor::floor_report;
-use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction, inside};
+use super::judge::{Judge, RANDOM_DRAWS, Row};
+use super::metrics::{Features, Manifold, Quantiles, inside};
 use super::models::classify;
 use super::plots;
 use super::select::{class_counts, lowest, most_dropped, with_class_mix, within_class_rank};
@@ -146,102 +146,8 @@ fn score_all(args: &EvalArgs, g: &Generator, classifier: &Classifier) -> anyhow:
     Ok(out)
 }
 
-/// One line of the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    pub method: String,
-    pub fid: f64,
-    pub precision: f64,
-    pub recall: f64,
-    pub class_accuracy: f64,
-    /// AUROC of the score for detecting generations of the wrong class.
-    pub auroc: f64,
-    /// Generations kept of each class (0-9): how far the filter shifted the class mix.
-    pub kept_per_class: [usize; 10],
-}
-
-/// Points `(fraction dropped, metric)`.
-type Curve = Vec<(f64, f64)>;
-
 /// The FID plot's ceiling curve.
 const ORACLE_CURVE: &str = "oracle per class (peeks at test)";
-
-/// Random subsets drawn for the spread of the random baseline.
-const RANDOM_DRAWS: u32 = 20;
-
-/// The random baseline over many draws.
-#[derive(Debug, Serialize)]
-struct Spread {
-    draws: u32,
-    fid: MeanStd,
-    precision: MeanStd,
-}
-
-/// The shared pieces of every row's metrics.
-struct Judge<'a> {
-    real: &'a Features,
-    generated: Features,
-    /// Is generation i inside the real k-NN manifold (its precision flag)?
-    inside: Vec<bool>,
-    /// Does the classifier call generation i another class?
-    wrong: Vec<bool>,
-    /// The class each generation was asked for.
-    classes: &'a [usize],
-}
-
-impl Judge<'_> {
-    fn row(&self, method: &str, score: &[f64], keep: usize) -> Row {
-        let kept = lowest(score, keep);
-        let sub = self.generated.select(&kept);
-        let kept_per_class = class_counts(&kept, self.classes);
-        Row {
-            method: method.to_string(),
-            fid: fid(&sub, self.real),
-            precision: kept.iter().filter(|&&i| self.inside[i]).count() as f64 / keep as f64,
-            recall: fraction(&Manifold::new(&sub, 3).contains(self.real)),
-            class_accuracy: kept.iter().filter(|&&i| !self.wrong[i]).count() as f64 / keep as f64,
-            auroc: auroc(score, &self.wrong),
-            kept_per_class,
-        }
-    }
-
-    /// FID and precision of `draws` random subsets of `keep` (seeds apart from the `random`
-    /// row's): the noise scale against which a method's gain over random is read.
-    fn random_spread(&self, seed: u32, keep: usize, draws: u32) -> Spread {
-        let n = self.inside.len();
-        let (fids, precisions): (Vec<f64>, Vec<f64>) = (0..draws)
-            .map(|d| {
-                let score: Vec<f64> = (0..n)
-                    .map(|i| philox::philox_block(seed, 100 + d, i as u32)[0] as f64)
-                    .collect();
-                let kept = lowest(&score, keep);
-                let precision =
-                    kept.iter().filter(|&&k| self.inside[k]).count() as f64 / keep as f64;
-                (fid(&self.generated.select(&kept), self.real), precision)
-            })
-            .unzip();
-        Spread {
-            draws,
-            fid: MeanStd::of(&fids),
-            precision: MeanStd::of(&precisions),
-        }
-    }
-
-    /// (fraction dropped, FID) and (fraction dropped, precision) as more is dropped.
-    fn curve(&self, score: &[f64]) -> (Curve, Curve) {
-        let n = score.len();
-        (0..=10)
-            .map(|i| {
-                let dropped = i as f64 * 0.05;
-                let kept = lowest(score, n - (dropped * n as f64).round() as usize);
-                let sub = self.generated.select(&kept);
-                let precision =
-                    kept.iter().filter(|&&k| self.inside[k]).count() as f64 / kept.len() as f64;
-                ((dropped, fid(&sub, self.real)), (dropped, precision))
-            })
-            .unzip()
-    }
-}
 
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -376,7 +282,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         "wrong_class": wrong,
         "random_spread": spread,
         "curves": curves.iter().map(|(name, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
-        "u": scored.u.iter().map(|(m, u)| (m.to_string(), summary(u))).collect::<BTreeMap<_, _>>(),
+        "u": scored.u.iter().map(|(m, u)| (m.to_string(), Quantiles::of(u.iter().map(|&x| x as f64).collect()))).collect::<BTreeMap<_, _>>(),
         "u_floor": floor,
         "protocol": "keep the `keep` generations with the lowest score (higher = more uncertain); FID, precision/recall (k = 3) in the evaluation classifier's 128-d features vs the 10k test split; class accuracy by the evaluation classifier; AUROC of the score for detecting wrong-class generations over all generations",
     });
@@ -456,11 +362,4 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         args.out.join("eval.json").display()
     );
     Ok(())
-}
-
-fn summary(u: &[f32]) -> serde_json::Value {
-    let mut v = u.to_vec();
-    v.sort_by(f32::total_cmp);
-    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-    json!({"min": v[0], "p10": q(0.1), "median": q(0.5), "p90": q(0.9), "max": v[v.len() - 1]})
 }

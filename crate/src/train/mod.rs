@@ -197,21 +197,17 @@ fn resume<M: Module + ModuleSnapshot + Clone>(
     let mut model = model;
     model
         .load_from(&mut BurnpackStore::from_file(dir.join("model.bpk")))
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
         .with_context(|| broken("model.bpk"))?;
     let ema = if dir.join("ema.bpk").exists() {
         let mut ema = model.valid();
         ema.load_from(&mut BurnpackStore::from_file(dir.join("ema.bpk")))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))
             .with_context(|| broken("ema.bpk"))?;
         Some(ema)
     } else {
         None
     };
     let loaded = std::mem::replace(optim, AdamWConfig::new().init()).load(dir.join("optim.bpk"));
-    *optim = loaded
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
-        .with_context(|| broken("optim.bpk"))?;
+    *optim = loaded.with_context(|| broken("optim.bpk"))?;
     eprintln!("resuming {} at step {}", dir.display(), state.step);
     Ok((model, ema, state))
 }
@@ -227,7 +223,6 @@ fn checkpoint<M: Module + ModuleSnapshot>(
     let save = |m: &M, name: &str| -> anyhow::Result<()> {
         let tmp = dir.join(format!("{name}.tmp.bpk"));
         m.save_into(&mut BurnpackStore::from_file(&tmp).overwrite(true))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))
             .with_context(|| writing(&format!("{name}.bpk")))?;
         std::fs::rename(&tmp, dir.join(format!("{name}.bpk")))
             .with_context(|| writing(&format!("{name}.bpk")))
@@ -238,13 +233,8 @@ fn checkpoint<M: Module + ModuleSnapshot>(
     }
     optim
         .save(dir.join("optim.tmp.bpk"))
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
-        .and_then(|()| {
-            Ok(std::fs::rename(
-                dir.join("optim.tmp.bpk"),
-                dir.join("optim.bpk"),
-            )?)
-        })
+        .with_context(|| writing("optim.bpk"))?;
+    std::fs::rename(dir.join("optim.tmp.bpk"), dir.join("optim.bpk"))
         .with_context(|| writing("optim.bpk"))?;
     // state.json last: a checkpoint counts only once all its files are written.
     std::fs::write(dir.join("state.json"), serde_json::to_string_pretty(state)?)
