@@ -21,6 +21,17 @@ NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1)
 log() { printf '\033[1m[genuq]\033[0m %s\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# `stage NAME CMD...`: runs CMD and prints its wall time, so a slow stage shows in every log.
+STAGES=()
+stage() {
+  local name=$1 start=$SECONDS; shift
+  "$@"
+  local took=$((SECONDS - start))
+  STAGES+=("$name ${took}s")
+  log "stage $name: ${took} s"
+}
+summary() { log "stages: ${STAGES[*]:-none} (total ${SECONDS} s)"; }
+
 # rustup's cargo for native builds and `cargo install`.
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -125,6 +136,11 @@ test_native() {
   (cd "$ROOT" && cargo fmt --all --check && cargo test --release --workspace)
 }
 
+lint() {
+  log "cargo clippy --all-targets -D warnings"
+  (cd "$ROOT" && cargo clippy --release --workspace --all-targets -- -D warnings)
+}
+
 test_wasm() {
   log "wasm tests in headless Chrome (WebGPU)"
   export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
@@ -153,18 +169,20 @@ bench() {
 
 cmd=${1:-help}
 case "$cmd" in
-  setup) setup ;;
-  build) setup; build ;;
+  setup) stage setup setup; summary ;;
+  build) stage setup setup; stage build build; summary ;;
   demo)
-    setup; build
+    stage setup setup; stage build build; summary
     log "demo on http://127.0.0.1:$PORT/genuq/ (Ctrl-C to stop; needs a WebGPU browser)"
     serve ;;
   test)
-    setup
-    test_native
-    test_wasm
-    test_e2e
+    stage setup setup
+    stage native test_native
+    stage clippy lint
+    stage wasm test_wasm
+    stage e2e test_e2e
+    summary
     log "all tests passed" ;;
-  bench) setup; build; bench ;;
+  bench) stage setup setup; stage build build; stage bench bench; summary ;;
   *) sed -n '2,9p' "$0"; exit 2 ;;
 esac

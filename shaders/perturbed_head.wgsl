@@ -1,7 +1,10 @@
 // The student's last layer (a 3x3 conv, C -> 1 channel, padding 1) evaluated for the MAP
 // weights and M Laplace samples in one dispatch, without M copies of the weights:
 //   out[b, s] = conv(h[b], W + std * eps_s) + (bias + std_bias * eps_s)
-// s = 0 is the MAP (eps = 0); for s >= 1, eps_s[p] = gaussian(seed, s, p), drawn on the fly.
+// s = 0 is the MAP (eps = 0); for s >= 1, eps_s[p] = gaussian(seed, (s, family), p), drawn on
+// the fly from the weight-sample stream (rng.rs: Stream::Weights(s)).
+// The parameters are in the layout of posterior/head.rs: weight (c, ky, kx) at c * 9 + ky * 3 + kx,
+// the bias last.
 // Each workgroup handles 256 pixels of one (image b, sample s): it draws sample s's weights
 // once into workgroup memory, then every thread convolves one pixel.
 // Dispatch: (ceil(H*W / 256), S, B). Prepended by philox.wgsl.
@@ -10,7 +13,7 @@
 @group(0) @binding(1) var<storage, read_write> weight: array<f32>; // [C * 9 + 1], bias last
 @group(0) @binding(2) var<storage, read_write> stddev: array<f32>; // [C * 9 + 1]
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;    // [B, S, H, W]
-@group(0) @binding(4) var<storage, read_write> info: array<u32>;   // [C, H, W, S, seed]
+@group(0) @binding(4) var<storage, read_write> info: array<u32>;   // [C, H, W, S, seed, family]
 
 const PARAMS: u32 = {{ params }}u;
 var<workgroup> w: array<f32, PARAMS>;
@@ -25,11 +28,12 @@ fn main(
     let width = info[2];
     let samples = info[3];
     let seed = info[4];
+    let family = info[5];
     let b = group.z;
     let s = group.y;
     let on = select(0.0, 1.0, s > 0u);
     for (var block = lid; block * 4u < PARAMS; block = block + {{ workgroup }}u) {
-        let eps = gaussian4(seed, s, block) * on;
+        let eps = gaussian4(seed, vec2<u32>(s, family), block) * on;
         for (var lane = 0u; lane < 4u; lane = lane + 1u) {
             let p = block * 4u + lane;
             if (p < PARAMS) {

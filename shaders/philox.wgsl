@@ -3,7 +3,8 @@
 // A library, not a kernel: launchers prepend it to the shaders that draw noise
 // (rng.wgsl, perturbed_head.wgsl). Every draw is a pure function of
 // (seed, stream, index), so lavapipe, SwiftShader and the CPU twin in
-// crate/src/kernels/rng.rs produce the same bits.
+// crate/src/rng.rs produce the same bits. A stream is the counter's words (sub, family),
+// given by the launcher from rng.rs's registry (`Stream::words`).
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
@@ -39,9 +40,9 @@ fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
-// The four raw words of block `index / 4` of stream `stream`.
-fn philox_block(seed: u32, stream: u32, block: u32) -> vec4<u32> {
-    return philox4x32_10(vec4<u32>(block, stream, 0u, 0u), vec2<u32>(seed, 0u));
+// The four raw words of block `block` of stream `stream` = (sub, family).
+fn philox_block(seed: u32, stream: vec2<u32>, block: u32) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(block, stream.x, stream.y, 0u), vec2<u32>(seed, 0u));
 }
 
 // ln(x) for x in (0, 1], to ~1e-7 on every adapter: WGSL lets log() be off by 3 ULP or
@@ -86,12 +87,12 @@ fn box_muller(a: u32, b: u32) -> vec2<f32> {
 }
 
 // The four normals of one Philox block.
-fn gaussian4(seed: u32, stream: u32, block: u32) -> vec4<f32> {
+fn gaussian4(seed: u32, stream: vec2<u32>, block: u32) -> vec4<f32> {
     let w = philox_block(seed, stream, block);
     return vec4<f32>(box_muller(w.x, w.y), box_muller(w.z, w.w));
 }
 
 // The `index`-th standard normal of stream `stream`.
-fn gaussian(seed: u32, stream: u32, index: u32) -> f32 {
+fn gaussian(seed: u32, stream: vec2<u32>, index: u32) -> f32 {
     return gaussian4(seed, stream, index >> 2u)[index & 3u];
 }

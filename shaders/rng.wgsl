@@ -3,7 +3,7 @@
 // Prepended by philox.wgsl.
 
 @group(0) @binding(0) var<storage, read_write> out: array<{{ elem }}>;
-@group(0) @binding(1) var<storage, read_write> info: array<u32>; // [len, seed, stream]
+@group(0) @binding(1) var<storage, read_write> info: array<u32>; // [len, seed, sub, family]
 
 @compute @workgroup_size({{ workgroup }}, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -13,7 +13,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (first >= len) {
         return;
     }
-    let values = {{ draw }}(info[1], info[2], block);
+    let values = {{ draw }}(info[1], vec2<u32>(info[2], info[3]), block);
     for (var lane = 0u; lane < 4u; lane = lane + 1u) {
         if (first + lane < len) {
             out[first + lane] = values[lane];

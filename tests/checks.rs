@@ -4,9 +4,11 @@
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use genuq::kernels::perturbed_head::HeadWeights;
-use genuq::kernels::{philox, rng};
+use genuq::data::{IMAGE_SIZE, PIXELS};
+use genuq::kernels::rng;
 use genuq::model::{UNet, UNetConfig};
+use genuq::posterior::head::{HeadWeights, Layout};
+use genuq::rng::{Stream, block, gaussians, gaussians_f32};
 
 pub async fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data_async()
@@ -26,23 +28,24 @@ pub async fn words<const D: usize>(t: Tensor<D, Int>) -> Vec<u32> {
         .collect()
 }
 
-/// The raw Philox words from the GPU equal the CPU twin's, bit for bit.
+/// The raw Philox words from the GPU equal the CPU twin's, bit for bit, in every stream family
+/// the GPU draws from and in others.
 pub async fn rng_bits_match_cpu(device: &Device) {
     for (seed, stream) in [
-        (0u32, 0u32),
-        (42, 1),
-        (0xDEAD_BEEF, 7),
-        (u32::MAX, u32::MAX),
+        (0u32, Stream::Noise),
+        (42, Stream::Weights(1)),
+        (0xDEAD_BEEF, Stream::Test(7)),
+        (u32::MAX, Stream::BatchOrder(u32::MAX)),
     ] {
         let blocks = 1000;
         let gpu = words(rng::bits(device, blocks, seed, stream).unwrap()).await;
         let cpu: Vec<u32> = (0..blocks as u32)
-            .flat_map(|b| philox::philox_block(seed, stream, b))
+            .flat_map(|b| block(seed, stream, b))
             .collect();
         assert_eq!(gpu.len(), cpu.len());
         if let Some(i) = (0..cpu.len()).find(|&i| gpu[i] != cpu[i]) {
             panic!(
-                "seed {seed} stream {stream} word {i}: gpu {:#x} cpu {:#x}",
+                "seed {seed} stream {stream:?} word {i}: gpu {:#x} cpu {:#x}",
                 gpu[i], cpu[i]
             );
         }
@@ -53,8 +56,8 @@ pub async fn rng_bits_match_cpu(device: &Device) {
 /// exercises the tail guard.
 pub async fn rng_gaussians_match_cpu(device: &Device) {
     let len = 100_003;
-    let gpu = floats(rng::gaussian(device, len, 9, 3).unwrap()).await;
-    let cpu = philox::gaussians(9, 3, len);
+    let gpu = floats(rng::gaussian(device, len, 9, Stream::Test(3)).unwrap()).await;
+    let cpu = gaussians(9, Stream::Test(3), len);
     let worst = gpu
         .iter()
         .zip(&cpu)
@@ -68,7 +71,7 @@ pub async fn rng_gaussians_match_cpu(device: &Device) {
 /// or 1e-3 (KS: D > 1.95 / sqrt(n)).
 pub async fn rng_statistics(device: &Device) {
     let n = 1usize << 20;
-    let mut x = floats(rng::gaussian(device, n, 2024, 0).unwrap()).await;
+    let mut x = floats(rng::gaussian(device, n, 2024, Stream::Noise).unwrap()).await;
     let nf = n as f64;
     let mean = x.iter().map(|&v| v as f64).sum::<f64>() / nf;
     let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (nf - 1.0);
@@ -104,10 +107,7 @@ impl ModuleMapper for PhiloxWeights {
             let dims = shape.dims::<D>();
             let fan_in: usize = if D > 1 { dims[1..].iter().product() } else { 4 };
             let scale = 1.0 / (fan_in as f64).sqrt();
-            let values: Vec<f32> = philox::gaussians(7, stream, shape.num_elements())
-                .into_iter()
-                .map(|v| (v * scale) as f32)
-                .collect();
+            let values = gaussians_f32(7, Stream::Test(stream), shape.num_elements(), scale);
             Tensor::from_data(TensorData::new(values, shape), &t.device())
         })
     }
@@ -122,18 +122,15 @@ pub fn smoke_unet(device: &Device) -> UNet {
 
 /// The smoke UNet's input: two images, times and classes (one with the null class).
 pub fn smoke_input(device: &Device) -> (Tensor<4>, Tensor<1>, Tensor<1, Int>) {
-    let x: Vec<f32> = philox::gaussians(11, 0, 2 * 1024)
-        .into_iter()
-        .map(|v| v as f32)
-        .collect();
+    let x = gaussians_f32(11, Stream::Test(0), 2 * PIXELS, 1.0);
     (
-        Tensor::from_data(TensorData::new(x, [2, 1, 32, 32]), device),
+        Tensor::from_data(TensorData::new(x, [2, 1, IMAGE_SIZE, IMAGE_SIZE]), device),
         Tensor::from_floats([0.3, 0.9], device),
         Tensor::from_ints([3, 10], device),
     )
 }
 
-/// The smoke UNet's output on `device`: `[2 * 1024]`.
+/// The smoke UNet's output on `device`: `[2 * PIXELS]`.
 pub async fn smoke_output(device: &Device) -> Vec<f32> {
     let (x, t, c) = smoke_input(device);
     floats(smoke_unet(device).forward(x, t, c)).await
@@ -153,10 +150,7 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn philox_floats(seed: u32, stream: u32, n: usize, scale: f64) -> Vec<f32> {
-    philox::gaussians(seed, stream, n)
-        .into_iter()
-        .map(|v| (v * scale) as f32)
-        .collect()
+    gaussians_f32(seed, Stream::Test(stream), n, scale)
 }
 
 fn assert_close(gpu: &[f32], cpu: &[f64], tol: f64, what: &str) {
@@ -172,19 +166,19 @@ fn assert_close(gpu: &[f32], cpu: &[f64], tol: f64, what: &str) {
     );
 }
 
-/// Trunk features `[b, 16, 32, 32]` and a head with its posterior stds, from the counter RNG.
+/// Trunk features `[b, 16, IMAGE_SIZE, IMAGE_SIZE]` and a head with its posterior stds, from the counter RNG.
 fn head_fixture(device: &Device, b: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, HeadWeights) {
-    let c = 16;
-    let h = philox_floats(1, 0, b * c * 1024, 1.0);
-    let weight = philox_floats(1, 1, c * 9 + 1, 0.3);
-    let stddev: Vec<f32> = philox_floats(1, 2, c * 9 + 1, 0.05)
+    let layout = Layout { channels: 16 };
+    let h = philox_floats(1, 0, b * layout.channels * PIXELS, 1.0);
+    let weight = philox_floats(1, 1, layout.params(), 0.3);
+    let stddev: Vec<f32> = philox_floats(1, 2, layout.params(), 0.05)
         .iter()
         .map(|v| v.abs())
         .collect();
     let head = HeadWeights {
         weight: Tensor::from_floats(weight.as_slice(), device),
         stddev: Tensor::from_floats(stddev.as_slice(), device),
-        channels: c,
+        layout,
     };
     (h, weight, stddev, head)
 }
@@ -194,16 +188,19 @@ pub async fn perturbed_head_matches_reference(device: &Device) {
     use genuq::kernels::perturbed_head::{perturbed_head, reference};
     let (b, c, s) = (2, 16, 9);
     let (h, weight, stddev, head) = head_fixture(device, b);
-    let ht = Tensor::<4>::from_data(TensorData::new(h.clone(), [b, c, 32, 32]), device);
+    let ht = Tensor::<4>::from_data(
+        TensorData::new(h.clone(), [b, c, IMAGE_SIZE, IMAGE_SIZE]),
+        device,
+    );
     let gpu = floats(perturbed_head(ht, &head, s, 77).unwrap()).await;
-    let cpu = reference(&h, [b, c, 32, 32], &weight, &stddev, s, 77);
+    let cpu = reference(&h, [b, c, IMAGE_SIZE, IMAGE_SIZE], &weight, &stddev, s, 77);
     assert_close(&gpu, &cpu, 1e-4, "perturbed_head");
     // the samples really differ from the MAP
-    assert!((gpu[1024 * 3] - gpu[3]).abs() > 1e-3);
+    assert!((gpu[PIXELS * 3] - gpu[3]).abs() > 1e-3);
 }
 
 pub async fn moments_match_reference(device: &Device) {
-    let (b, s, n) = (3, 9, 1024);
+    let (b, s, n) = (3, 9, PIXELS);
     let x = philox_floats(2, 0, b * s * n, 2.0);
     let t = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, s, n]), device);
     let (mean, var) = genuq::kernels::moments::moments(t).unwrap();
@@ -253,9 +250,9 @@ pub async fn colormap_matches_reference(device: &Device) {
 /// The fused head equals the naive path that materialises the M perturbed weight copies.
 pub async fn fused_head_matches_materialised_weights(device: &Device) {
     let (h, _, _, head) = head_fixture(device, 1);
-    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, 32, 32]), device);
+    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, IMAGE_SIZE, IMAGE_SIZE]), device);
     let fused = genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, 9, 5).unwrap();
-    let naive = genuq::uncertainty::naive_head(ht, &head, 9, 5);
+    let naive = head.naive(ht, 9, 5);
     let d = max_abs_diff(&floats(fused).await, &floats(naive).await);
     assert!(d < 1e-4, "fused vs materialised: max |diff| = {d:e}");
 }
@@ -265,12 +262,12 @@ pub async fn fused_head_matches_materialised_weights(device: &Device) {
 /// each pixel within 6 standard errors of a variance estimate, sqrt(2 / M).
 pub async fn sampled_variance_converges_to_exact(device: &Device) {
     let (h, _, _, head) = head_fixture(device, 1);
-    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, 32, 32]), device);
+    let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, IMAGE_SIZE, IMAGE_SIZE]), device);
     let m = 2048;
     let heads =
         genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, m + 1, 9).unwrap();
-    let (_, var) = genuq::kernels::moments::moments(heads.reshape([1, m + 1, 1024])).unwrap();
-    let exact = floats(genuq::uncertainty::exact_variance(ht, &head)).await;
+    let (_, var) = genuq::kernels::moments::moments(heads.reshape([1, m + 1, PIXELS])).unwrap();
+    let exact = floats(head.exact_variance(ht)).await;
     let var = floats(var).await;
     let bound = 6.0 * (2.0 / m as f64).sqrt();
     let factor = m as f64 / (m + 1) as f64;
@@ -290,7 +287,7 @@ pub fn demo_files() -> (
     genuq::manifest::Manifest,
     std::collections::HashMap<String, Vec<u8>>,
 ) {
-    use genuq::uncertainty::load::{CLIP_IMAGE, POSTERIOR, STUDENT};
+    use genuq::manifest::{CLIP_IMAGE, POSTERIOR, STUDENT};
     let manifest =
         genuq::manifest::Manifest::parse(include_str!("../models/manifest.json")).unwrap();
     let files = [
@@ -344,7 +341,7 @@ pub async fn generation_is_consistent(
     let u = genuq::kernels::semantic_entropy::reference(&a.embeddings, s, d);
     assert!((a.u as f64 - u).abs() < 1e-3, "u {} vs f64 {u}", a.u);
     let images: Vec<f32> = a.image.iter().chain(&a.samples).copied().collect();
-    let (_, var) = genuq::kernels::moments::reference(&images, [1, s, 1024]);
+    let (_, var) = genuq::kernels::moments::reference(&images, [1, s, PIXELS]);
     assert_close(&a.variance, &var, 1e-6, "heatmap variance");
     assert!(a.heatmap.len() == 4096 && a.image.iter().all(|v| (-1.0..=1.0).contains(v)));
     let spread = var.iter().cloned().fold(0.0, f64::max);

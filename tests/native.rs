@@ -189,9 +189,9 @@ mod fuzz {
     use std::collections::HashMap;
 
     use burn::tensor::Device;
+    use genuq::manifest::STUDENT;
     use genuq::model::UNetConfig;
     use genuq::uncertainty::Generator;
-    use genuq::uncertainty::load::STUDENT;
     use proptest::prelude::*;
 
     fn student() -> Vec<u8> {
@@ -237,12 +237,57 @@ mod fuzz {
             let _ = genuq::store::load(UNetConfig::new().init(&Device::flex()), bytes, "student");
         }
 
+        /// Text that is not JSON is an error naming the file, from every parser of a model file.
         #[test]
         fn garbage_json_is_an_error(text in ".{0,200}") {
-            let object = text.trim_start().starts_with('{');
-            prop_assert!(genuq::manifest::Manifest::parse(&text).is_err() || object);
-            let _ = genuq::posterior::Posterior::parse(&text, 16);
-            let _ = genuq::uncertainty::ReferenceTable::parse(&text);
+            prop_assume!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+            for err in parse_all(&text) {
+                prop_assert!(err.is_some(), "{:?} was accepted", text);
+            }
+        }
+    }
+
+    /// Each parser's error for `text` (`None`: it was accepted), checking that it names its file.
+    fn parse_all(text: &str) -> Vec<Option<String>> {
+        let layout = genuq::posterior::head::Layout { channels: 16 };
+        let errors = [
+            genuq::manifest::Manifest::parse(text)
+                .err()
+                .map(|e| ("manifest.json", e)),
+            genuq::posterior::Posterior::parse(text, layout)
+                .err()
+                .map(|e| ("posterior.json", e)),
+            genuq::uncertainty::ReferenceTable::parse(text)
+                .err()
+                .map(|e| ("reference_u.json", e)),
+        ];
+        errors
+            .into_iter()
+            .map(|e| {
+                e.map(|(file, e)| {
+                    let e = e.to_string();
+                    assert!(e.contains(file), "{e} does not name {file}");
+                    e
+                })
+            })
+            .collect()
+    }
+
+    /// JSON of the wrong shape is an error too, for every parser.
+    #[test]
+    fn wrong_json_is_an_error() {
+        for text in [
+            "{}",
+            "[]",
+            "null",
+            "3",
+            "{\"files\": 3}",
+            "{\"weight_std\": [1.0]}",
+            "{\"quantiles\": []}",
+        ] {
+            for err in parse_all(text) {
+                assert!(err.is_some(), "{text} was accepted");
+            }
         }
     }
 
@@ -279,22 +324,24 @@ mod fuzz {
 /// (Here, not in train.rs: the wgpu runtime wants one owner per process, `genuq::gpu`.)
 #[test]
 fn teacher_trains_on_wgpu() {
-    use genuq::train::{self, TrainArgs, TrainBackend};
+    use genuq::train::{self, Backend, RunDirs};
     let dir = std::env::temp_dir().join(format!("genuq-wgpu-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let args = TrainArgs {
-        steps: Some(2),
-        batch: Some(8),
-        lr: None,
+    let config = train::TrainConfig {
+        steps: 2,
+        batch: 8,
         seed: 1,
+        limit: Some(64),
+        backend: Backend::Wgpu,
+        ..train::teacher::config()
+    };
+    let dirs = RunDirs {
         runs: dir.join("runs"),
         out: dir.join("models"),
         checkpoint_minutes: 0.0,
-        limit: Some(64),
-        backend: TrainBackend::Wgpu,
     };
     gpu();
-    train::teacher::train(&args).unwrap();
+    train::teacher::train(&config, &dirs).unwrap();
     let text = std::fs::read_to_string(dir.join("runs/teacher/state.json")).unwrap();
     let state: train::RunState = serde_json::from_str(&text).unwrap();
     assert_eq!(state.losses.len(), 2);

@@ -7,20 +7,25 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use genuq::model::UNetConfig;
 use genuq::model::classifier::ClassifierConfig;
-use genuq::train::student::DistillArgs;
-use genuq::train::{self, RunState, TrainArgs};
+use genuq::train::student::DistillConfig;
+use genuq::train::{self, RunDirs, RunState, TrainConfig};
 
-fn args(dir: &Path, steps: usize) -> TrainArgs {
-    TrainArgs {
-        steps: Some(steps),
-        batch: Some(8),
-        lr: None,
+/// A stage's defaults at a tiny scale: `steps` steps of 8 examples out of 64.
+fn tiny(defaults: TrainConfig, steps: usize) -> TrainConfig {
+    TrainConfig {
+        steps,
+        batch: 8,
         seed: 1,
+        limit: Some(64),
+        ..defaults
+    }
+}
+
+fn dirs(dir: &Path) -> RunDirs {
+    RunDirs {
         runs: dir.join("runs"),
         out: dir.join("models"),
         checkpoint_minutes: 0.0,
-        limit: Some(64),
-        backend: train::TrainBackend::Flex,
     }
 }
 
@@ -38,9 +43,10 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn classifier_trains_and_resumes() {
     let dir = scratch("classifier");
-    train::classifier::train(&args(&dir, 2)).unwrap();
+    let config = |steps| tiny(train::classifier::config(), steps);
+    train::classifier::train(&config(2), &dirs(&dir)).unwrap();
     assert_eq!(state(&dir, "classifier").step, 2);
-    train::classifier::train(&args(&dir, 4)).unwrap();
+    train::classifier::train(&config(4), &dirs(&dir)).unwrap();
     let s = state(&dir, "classifier");
     assert_eq!(
         (s.step, s.losses.len()),
@@ -54,6 +60,10 @@ fn classifier_trains_and_resumes() {
         "classifier",
     )
     .unwrap();
+    // the settings of the run are saved beside its checkpoints
+    let saved = std::fs::read_to_string(dir.join("runs/classifier/config.json")).unwrap();
+    let saved: TrainConfig = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved, config(4));
 }
 
 /// A truncated checkpoint or a garbled state.json is an error that names the file and says how
@@ -61,14 +71,15 @@ fn classifier_trains_and_resumes() {
 #[test]
 fn a_broken_checkpoint_is_a_clear_error() {
     let dir = scratch("broken-checkpoint");
-    train::classifier::train(&args(&dir, 2)).unwrap();
+    let config = |steps| tiny(train::classifier::config(), steps);
+    train::classifier::train(&config(2), &dirs(&dir)).unwrap();
     let run = dir.join("runs/classifier");
     let optim = std::fs::read(run.join("optim.bpk")).unwrap();
     let model = std::fs::read(run.join("model.bpk")).unwrap();
     std::fs::write(run.join("model.bpk"), &model[..model.len() / 2]).unwrap();
     let err = format!(
         "{:#}",
-        train::classifier::train(&args(&dir, 4)).unwrap_err()
+        train::classifier::train(&config(4), &dirs(&dir)).unwrap_err()
     );
     assert!(
         err.contains("model.bpk") && err.contains("start this run afresh"),
@@ -79,7 +90,7 @@ fn a_broken_checkpoint_is_a_clear_error() {
     std::fs::write(run.join("state.json"), "{\"step\": ").unwrap();
     let err = format!(
         "{:#}",
-        train::classifier::train(&args(&dir, 4)).unwrap_err()
+        train::classifier::train(&config(4), &dirs(&dir)).unwrap_err()
     );
     assert!(err.contains("state.json"), "{err}");
 }
@@ -87,14 +98,16 @@ fn a_broken_checkpoint_is_a_clear_error() {
 #[test]
 fn teacher_then_student() {
     let dir = scratch("diffusion");
-    train::teacher::train(&args(&dir, 2)).unwrap();
-    let student = DistillArgs {
-        train: args(&dir, 2),
-        pairs: 16,
-        teacher_steps: 2,
-        guidance: 1.5,
-    };
-    train::student::train(&student).unwrap();
+    train::teacher::train(&tiny(train::teacher::config(), 2), &dirs(&dir)).unwrap();
+    let defaults = train::student::config();
+    let student = DistillConfig {
+        train: tiny(defaults.train.clone(), 2).with_limit(None),
+        ..defaults
+    }
+    .with_pairs(16)
+    .with_teacher_steps(2)
+    .with_student_steps(4);
+    train::student::train(&student, &dirs(&dir)).unwrap();
     assert_eq!(state(&dir, "student").step, 2);
     // 16 pairs of (class, z, x) were cached for a resumed run
     let pairs = std::fs::metadata(dir.join("runs/student/pairs.bin"))
@@ -108,7 +121,7 @@ fn teacher_then_student() {
 #[test]
 fn clip_trains() {
     let dir = scratch("clip");
-    train::clip::train(&args(&dir, 2)).unwrap();
+    train::clip::train(&tiny(train::clip::config(), 2), &dirs(&dir)).unwrap();
     assert!(dir.join("models/clip_image.safetensors").exists());
     assert_eq!(state(&dir, "clip").losses.len(), 2);
 }
@@ -119,19 +132,16 @@ fn clip_trains() {
 fn last_layer_gradients_match_autodiff() {
     use burn::module::Module;
     use burn::tensor::{Int, Tensor, TensorData};
-    use genuq::kernels::philox::gaussians;
+    use genuq::data::{IMAGE_SIZE, PIXELS};
+    use genuq::rng::{Stream, gaussians_f32};
     let device = Device::flex().autodiff();
     let unet = UNetConfig::new().init(&device);
-    let noise = |stream| -> Vec<f32> {
-        gaussians(3, stream, 1024)
-            .iter()
-            .map(|&v| v as f32)
-            .collect()
-    };
-    let z = Tensor::<4>::from_data(TensorData::new(noise(0), [1, 1, 32, 32]), &device);
-    let x = Tensor::<4>::from_data(TensorData::new(noise(1), [1, 1, 32, 32]), &device);
+    let noise = |k| gaussians_f32(3, Stream::Test(k), PIXELS, 1.0);
+    let shape = [1, 1, IMAGE_SIZE, IMAGE_SIZE];
+    let z = Tensor::<4>::from_data(TensorData::new(noise(0), shape), &device);
+    let x = Tensor::<4>::from_data(TensorData::new(noise(1), shape), &device);
     let c = Tensor::<1, Int>::from_ints([3], &device);
-    let loss = (genuq::diffusion::flow::student_sample(&unet, z.clone(), c.clone()) - x.clone())
+    let loss = (genuq::diffusion::flow::sample_student(&unet, z.clone(), c.clone(), 1) - x.clone())
         .powi_scalar(2)
         .sum()
         * 0.5;

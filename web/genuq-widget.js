@@ -63,9 +63,9 @@ export function resetGenuq() {
   generation += 1;
 }
 
-/** A wasm trap (panic) or a lost device: the instance is unusable and needs a reset. */
+/** A wasm trap (panic) or a device error (lost, or unusable): the instance needs a reset. */
 export function isFatal(e) {
-  return e instanceof WebAssembly.RuntimeError || e?.name === "GenuqDeviceError" || /device (was )?lost/i.test(e?.message ?? "");
+  return e instanceof WebAssembly.RuntimeError || e?.name === "GenuqDeviceLostError" || e?.name === "GenuqDeviceError";
 }
 
 /** Draws a 32x32 RGBA array into a canvas. */

@@ -16,11 +16,11 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::Error;
+use crate::data::IMAGE_SIZE;
 use crate::kernels::perturbed_head::perturbed_head;
 use crate::model::UNetConfig;
-use crate::uncertainty::{
-    Generator, Request, STUDENT_STEPS, conv_head, naive_head, naive_weights, score,
-};
+use crate::posterior::head::HeadWeights;
+use crate::uncertainty::{Generator, Request, STUDENT_STEPS, readback_error, score};
 
 /// The M of the benchmark (the demo's default).
 pub const SAMPLES: usize = 8;
@@ -72,9 +72,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Waits for `t` by reading all of it back (reading a slice is not enough: lavapipe then
 /// returned in 0.2 ms from a 512^3 matmul).
 async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
-    t.into_data_async()
-        .await
-        .map_err(|e| Error::Device(format!("readback failed: {e:?}")))?;
+    t.into_data_async().await.map_err(readback_error)?;
     Ok(())
 }
 
@@ -100,7 +98,7 @@ where
     Ok(ms(t) / n as f64)
 }
 
-/// The paper's way: `S` full forwards, each with its own perturbed weight copy: `[S, 1, 32, 32]`.
+/// The paper's way: `S` full forwards, each with its own perturbed weight copy: `[S, 1, H, W]`.
 fn naive_images(g: &Generator, req: &Request) -> Result<Tensor<4>, Error> {
     let z = g.noise(req.seed)?.to_device(&g.nets);
     let t = Tensor::ones([1], &g.nets);
@@ -108,8 +106,8 @@ fn naive_images(g: &Generator, req: &Request) -> Result<Tensor<4>, Error> {
     let outs = (0..=req.samples)
         .map(|s| {
             let h = g.student.trunk(z.clone(), t.clone(), class.clone());
-            let (w, b) = naive_weights(&g.head, s, req.seed);
-            z.clone() - conv_head(h, (w.to_device(&g.nets), b.to_device(&g.nets)))
+            let (w, b) = g.head.sample(s, req.seed);
+            z.clone() - HeadWeights::conv(h, (w.to_device(&g.nets), b.to_device(&g.nets)))
         })
         .collect();
     Ok(Tensor::cat(outs, 0).clamp(-1.0, 1.0).to_device(&g.device))
@@ -173,16 +171,20 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     // the last layer alone, on fixed trunk features
     let (_, h) = g.trunk(&[req.class], &[req.seed])?;
     sync(h.clone()).await?;
-    sync(naive_head(h.clone(), &g.head, s, req.seed)).await?;
+    sync(g.head.naive(h.clone(), s, req.seed)).await?;
     let head_fused_ms = per_call(|i| {
         let out = perturbed_head(h.clone(), &g.head, s, req.seed + i);
         async move { sync(out?).await }
     })
     .await?;
-    let head_naive_ms = per_call(|i| sync(naive_head(h.clone(), &g.head, s, req.seed + i))).await?;
+    let head_naive_ms = per_call(|i| sync(g.head.naive(h.clone(), s, req.seed + i))).await?;
 
     // the student's achieved throughput on a batch, and the adapter's matmul throughput
-    let x = Tensor::<4>::random([STUDENT_BATCH, 1, 32, 32], Distribution::Default, &g.nets);
+    let x = Tensor::<4>::random(
+        [STUDENT_BATCH, 1, IMAGE_SIZE, IMAGE_SIZE],
+        Distribution::Default,
+        &g.nets,
+    );
     let tb = Tensor::ones([STUDENT_BATCH], &g.nets);
     let cb = Tensor::<1, Int>::zeros([STUDENT_BATCH], &g.nets);
     let a = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);

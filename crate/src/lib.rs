@@ -1,27 +1,48 @@
 //! genuq: generative uncertainty (Jazbec et al., UAI 2025) for a distilled diffusion model,
 //! on WebGPU through burn, natively and in the browser.
 //!
-//! The data flows through the modules in this order: [`data`] (native) -> [`model`] ->
-//! [`diffusion`] -> [`posterior`] -> [`kernels`] -> [`uncertainty`] -> `wasm` (browser API);
-//! [`train`], [`eval`] and [`cli`] are the native-only commands around them; [`bench`]
-//! measures the pipeline natively and in the browser alike.
+//! The modules in the order the data flows through them; each imports only from those above
+//! it (`tests/architecture.rs` checks this):
+//!
+//! - [`rng`], [`manifest`], [`store`], [`gpu`]: the foundations (random streams, the models
+//!   folder's index, weight files, the wgpu device);
+//! - [`data`]: image size, classes; natively the data set, captions and teacher pairs;
+//! - [`model`]: the networks; [`diffusion`]: rectified flow and the samplers;
+//! - `train` (native): the trainers;
+//! - [`posterior`]: the last layer's Laplace posterior and its parameter layout;
+//! - [`kernels`]: our WGSL kernels, one launcher each;
+//! - [`uncertainty`]: `generate()`, the pipeline shared by the CLI and the browser;
+//! - [`bench`]: the benchmark, natively and in the browser;
+//! - `eval` (native): metrics and the paper's protocol;
+//! - `commands` (native: the CLI) and `wasm` (the browser API), on top.
 
-pub mod bench;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
-pub mod data;
-pub mod diffusion;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod eval;
 pub mod gpu;
-pub mod kernels;
 pub mod manifest;
-pub mod model;
-pub mod posterior;
+pub mod rng;
 pub mod store;
+
+pub mod data;
+
+pub mod model;
+
+pub mod diffusion;
+
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+
+pub mod posterior;
+
+pub mod kernels;
+
 pub mod uncertainty;
+
+pub mod bench;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod commands;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
@@ -32,6 +53,9 @@ pub enum Error {
     InvalidInput(String),
     #[error("GPU device: {0}")]
     Device(String),
+    /// The device is gone for good (lost, destroyed, reset): only a fresh one helps.
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
     #[error("model: {0}")]
     Model(String),
 }

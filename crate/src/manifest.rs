@@ -8,6 +8,64 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
+/// The manifest's file name in a models folder.
+pub const FILE: &str = "manifest.json";
+
+/// The few-step student UNet (the generator).
+pub const STUDENT: &str = "student.safetensors";
+/// CLIP's image tower (the embedding of the score).
+pub const CLIP_IMAGE: &str = "clip_image.safetensors";
+/// The last layer's Laplace posterior.
+pub const POSTERIOR: &str = "posterior.json";
+/// Quantiles of u over reference generations (percentiles).
+pub const REFERENCE: &str = "reference_u.json";
+/// The rectified-flow teacher UNet.
+pub const TEACHER: &str = "teacher.safetensors";
+/// CLIP, both towers.
+pub const CLIP: &str = "clip.safetensors";
+/// The evaluation classifier.
+pub const CLASSIFIER: &str = "classifier.safetensors";
+
+/// Every file a models folder holds, with what it is (the manifest's `what`).
+pub const FILES: [(&str, &str); 7] = [
+    (
+        STUDENT,
+        "few-step student UNet distilled from the teacher (demo + CLI); its conv_out is the Laplace layer",
+    ),
+    (
+        CLIP_IMAGE,
+        "tiny CLIP image tower (ViT); its embeddings give the uncertainty score (demo + CLI)",
+    ),
+    (
+        POSTERIOR,
+        "diagonal Laplace posterior of the student's conv_out (std per weight and bias)",
+    ),
+    (
+        REFERENCE,
+        "quantiles of u over reference generations per class, steps and M (genuq reference): percentiles",
+    ),
+    (
+        TEACHER,
+        "rectified-flow teacher UNet, class-conditional with classifier-free guidance (CLI: distillation, evaluation)",
+    ),
+    (
+        CLIP,
+        "tiny CLIP, image and text towers (CLI: zero-shot classification)",
+    ),
+    (
+        CLASSIFIER,
+        "evaluation CNN: 128-d features for FID and precision/recall, class predictions (CLI)",
+    ),
+];
+
+/// What the file `name` is, for its manifest entry.
+pub fn what(name: &str) -> &'static str {
+    FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, what)| what)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileEntry {
     pub name: String,
@@ -63,6 +121,45 @@ impl Manifest {
         Ok(())
     }
 
+    /// `dir/manifest.json`; a missing file is an error, and so is one that does not parse.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read(dir: &std::path::Path) -> Result<Self, Error> {
+        let path = dir.join(FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+        Self::parse(&text).map_err(|e| Error::Model(format!("{}: {e}", path.display())))
+    }
+
+    /// The one way to change `dir/manifest.json`: reads it (a missing file starts an empty
+    /// manifest; a corrupt one is an error and is left as it is), applies `change`, and
+    /// replaces the file atomically (write to a temporary file, then rename).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn update(
+        dir: &std::path::Path,
+        change: impl FnOnce(&mut Manifest),
+    ) -> Result<Manifest, Error> {
+        let path = dir.join(FILE);
+        let mut manifest = match path.exists() {
+            true => Self::read(dir)?,
+            false => Manifest::default(),
+        };
+        change(&mut manifest);
+        let text = serde_json::to_string_pretty(&manifest)
+            .map_err(|e| Error::Model(format!("cannot serialise the manifest: {e}")))?
+            + "\n";
+        let tmp = dir.join(format!("{FILE}.tmp"));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&tmp, text))
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| Error::Model(format!("writing {}: {e}", path.display())))?;
+        Ok(manifest)
+    }
+
+    /// Adds or replaces the entry for `name` (one of [`FILES`]) from its bytes.
+    pub fn record_file(&mut self, name: &str, bytes: &[u8]) {
+        self.record(name, bytes, what(name));
+    }
+
     /// Adds or replaces the entry for `name` from its bytes.
     pub fn record(&mut self, name: &str, bytes: &[u8], what: &str) {
         let entry = FileEntry {
@@ -111,5 +208,25 @@ mod tests {
         );
         let round = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(round, m);
+    }
+
+    /// `update` creates a manifest, keeps every other entry when it changes one, and refuses
+    /// (leaving the file untouched) to overwrite a corrupt manifest.
+    #[test]
+    fn update_keeps_entries_and_refuses_a_corrupt_file() {
+        let dir = std::env::temp_dir().join(format!("genuq-manifest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Manifest::update(&dir, |m| m.record("a", b"1", "first")).unwrap();
+        let m = Manifest::update(&dir, |m| m.record("b", b"2", "second")).unwrap();
+        assert_eq!(m.files.len(), 2);
+        assert_eq!(Manifest::read(&dir).unwrap(), m);
+        std::fs::write(dir.join(FILE), "{\"files\": [tru").unwrap();
+        let err = Manifest::update(&dir, |m| m.record("c", b"3", "third")).unwrap_err();
+        assert!(err.to_string().contains("manifest.json"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(FILE)).unwrap(),
+            "{\"files\": [tru"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

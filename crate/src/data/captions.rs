@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use super::CLASS_NAMES;
-use crate::kernels::philox;
+use super::{CLASS_NAMES, NUM_CLASSES};
+use crate::rng::{self, Stream};
 
 /// Names a caption may use for each class.
-const SYNONYMS: [&[&str]; 10] = [
+const SYNONYMS: [&[&str]; NUM_CLASSES] = [
     &["t-shirt", "tee", "top", "short-sleeved top"],
     &["trousers", "pants", "slacks", "pair of trousers"],
     &["pullover", "sweater", "jumper", "knitted pullover"],
@@ -21,7 +21,7 @@ const SYNONYMS: [&[&str]; 10] = [
     &["ankle boot", "boot", "bootie", "short boot"],
 ];
 
-const CATEGORY: [&str; 10] = [
+const CATEGORY: [&str; NUM_CLASSES] = [
     "top",
     "legwear",
     "top",
@@ -61,7 +61,7 @@ pub fn prompts(c: usize) -> Vec<String> {
     out
 }
 
-/// "dark", "light" or "" from the mean brightness of a 32x32 image in [-1, 1] (item pixels only).
+/// "dark", "light" or "" from the mean brightness of an image in [-1, 1] (item pixels only).
 pub fn tone(image: &[f32]) -> &'static str {
     let item: Vec<f32> = image.iter().copied().filter(|&v| v > -0.9).collect();
     if item.is_empty() {
@@ -79,7 +79,7 @@ pub fn tone(image: &[f32]) -> &'static str {
 
 /// Caption number `draw` for an image of class `c` with tone `tone`.
 pub fn caption(c: usize, tone: &str, seed: u32, draw: u32) -> String {
-    let r = philox::philox_block(seed, 0xCA97, draw);
+    let r = rng::block(seed, Stream::Captions, draw);
     let names = SYNONYMS[c];
     let name = names[r[0] as usize % names.len()];
     let template = TEMPLATES[r[1] as usize % TEMPLATES.len()];
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn every_caption_word_is_known() {
         let tok = Tokenizer::default();
-        for c in 0..10 {
+        for c in 0..NUM_CLASSES {
             for d in 0..64 {
                 for tone in ["", "dark", "light"] {
                     let text = caption(c, tone, 1, d);

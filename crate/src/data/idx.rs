@@ -4,7 +4,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::IMAGE_SIZE;
+use super::{IMAGE_SIZE, NUM_CLASSES, PIXELS};
+
+/// Side of the raw Fashion-MNIST images (padded to [`IMAGE_SIZE`]).
+const RAW: usize = 28;
+/// Background added on each side.
+const PAD: usize = (IMAGE_SIZE - RAW) / 2;
 
 /// Where Debian's `dataset-fashion-mnist` puts the files; `GENUQ_DATA` overrides.
 pub fn default_dir() -> PathBuf {
@@ -57,10 +62,10 @@ impl Dataset {
         let label_path = dir.join(format!("{}-labels-idx1-ubyte.gz", split.prefix()));
         let (dims, pixels) = read_idx(&image_path, 0x0803)?;
         let (label_dims, labels) = read_idx(&label_path, 0x0801)?;
-        if dims.len() != 3 || dims[1] != 28 || dims[2] != 28 {
+        if dims.len() != 3 || dims[1] != RAW || dims[2] != RAW {
             return Err(corrupt(
                 &image_path,
-                format!("expected Nx28x28 images, got {dims:?}"),
+                format!("expected Nx{RAW}x{RAW} images, got {dims:?}"),
             ));
         }
         if label_dims[0] != dims[0] {
@@ -69,8 +74,11 @@ impl Dataset {
                 format!("{} labels for {} images", label_dims[0], dims[0]),
             ));
         }
-        if let Some(bad) = labels.iter().find(|&&l| l >= 10) {
-            return Err(corrupt(&label_path, format!("label {bad} is not in 0..10")));
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= NUM_CLASSES) {
+            return Err(corrupt(
+                &label_path,
+                format!("label {bad} is not in 0..{NUM_CLASSES}"),
+            ));
         }
         Ok(Self {
             images: pad_and_scale(&pixels, dims[0]),
@@ -86,10 +94,9 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The 32x32 pixels of image `i`.
+    /// The pixels of image `i`.
     pub fn image(&self, i: usize) -> &[f32] {
-        let n = IMAGE_SIZE * IMAGE_SIZE;
-        &self.images[i * n..(i + 1) * n]
+        &self.images[i * PIXELS..(i + 1) * PIXELS]
     }
 }
 
@@ -141,14 +148,14 @@ pub(crate) fn parse_idx(bytes: &[u8], magic: u32) -> Result<(Vec<usize>, Vec<u8>
     Ok((dims, data.to_vec()))
 }
 
-/// 28x28 bytes -> 32x32 floats in [-1, 1], centred.
+/// Raw bytes -> padded floats in [-1, 1], centred.
 fn pad_and_scale(pixels: &[u8], count: usize) -> Vec<f32> {
-    let mut out = vec![-1.0f32; count * IMAGE_SIZE * IMAGE_SIZE];
+    let mut out = vec![-1.0f32; count * PIXELS];
     for n in 0..count {
-        for y in 0..28 {
-            for x in 0..28 {
-                let v = pixels[n * 784 + y * 28 + x] as f32 / 127.5 - 1.0;
-                out[n * IMAGE_SIZE * IMAGE_SIZE + (y + 2) * IMAGE_SIZE + x + 2] = v;
+        for y in 0..RAW {
+            for x in 0..RAW {
+                let v = pixels[(n * RAW + y) * RAW + x] as f32 / 127.5 - 1.0;
+                out[n * PIXELS + (y + PAD) * IMAGE_SIZE + x + PAD] = v;
             }
         }
     }
@@ -187,11 +194,11 @@ mod tests {
 
     #[test]
     fn padding_keeps_pixels_centred() {
-        let mut px = vec![0u8; 784];
+        let mut px = vec![0u8; RAW * RAW];
         px[0] = 255;
         let out = pad_and_scale(&px, 1);
-        assert_eq!(out[2 * 32 + 2], 1.0);
+        assert_eq!(out[PAD * IMAGE_SIZE + PAD], 1.0);
         assert_eq!(out[0], -1.0);
-        assert_eq!(out[2 * 32 + 3], -1.0);
+        assert_eq!(out[PAD * IMAGE_SIZE + PAD + 1], -1.0);
     }
 }

@@ -1,16 +1,24 @@
-//! Fashion-MNIST: the class names (everywhere), the IDX reader, captions and batching (native
-//! only: training and evaluation).
+//! Fashion-MNIST: the facts every other module takes from here (image size, pixel count, the
+//! classes), and, natively, the IDX reader, captions, teacher pairs and batching (training and
+//! evaluation).
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod captions;
 #[cfg(not(target_arch = "wasm32"))]
 mod idx;
+#[cfg(not(target_arch = "wasm32"))]
+mod pairs;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use idx::{Dataset, IdxError, Split, default_dir};
+#[cfg(not(target_arch = "wasm32"))]
+pub use pairs::Pairs;
+
+/// Number of classes.
+pub const NUM_CLASSES: usize = 10;
 
 /// The ten Fashion-MNIST classes, in label order.
-pub const CLASS_NAMES: [&str; 10] = [
+pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
     "t-shirt",
     "trouser",
     "pullover",
@@ -25,6 +33,8 @@ pub const CLASS_NAMES: [&str; 10] = [
 
 /// Side of the images the models see: 28x28 padded by two pixels of background.
 pub const IMAGE_SIZE: usize = 32;
+/// Pixels of one image.
+pub const PIXELS: usize = IMAGE_SIZE * IMAGE_SIZE;
 
 /// Looks a class up by its name (as in [`CLASS_NAMES`], case-insensitive, `_` or ` ` for `-`)
 /// or by its label number.
@@ -49,7 +59,7 @@ impl Dataset {
     /// The first `limit` examples (all if `None`).
     pub fn limit(mut self, limit: Option<usize>) -> Self {
         if let Some(n) = limit.filter(|&n| n < self.len()) {
-            self.images.truncate(n * IMAGE_SIZE * IMAGE_SIZE);
+            self.images.truncate(n * PIXELS);
             self.labels.truncate(n);
         }
         self
@@ -57,7 +67,7 @@ impl Dataset {
 
     /// Images `idx` as `[B, 1, 32, 32]`.
     pub fn images_tensor(&self, idx: &[usize], device: &Device) -> Tensor<4> {
-        let mut v = Vec::with_capacity(idx.len() * IMAGE_SIZE * IMAGE_SIZE);
+        let mut v = Vec::with_capacity(idx.len() * PIXELS);
         for &i in idx {
             v.extend_from_slice(self.image(i));
         }

@@ -70,9 +70,26 @@ pub fn sample_heun(
     x
 }
 
-/// The distilled student's single step: `x0 = z - student(z, t = 1, class)`.
-pub fn student_sample(student: &UNet, z: Tensor<4>, class: Tensor<1, Int>) -> Tensor<4> {
+/// The times of an S-step sampler, from noise to data: `[1, (S-1)/S, ..., 0]`.
+pub fn grid(steps: usize) -> Vec<f32> {
+    (0..=steps).map(|i| 1.0 - i as f32 / steps as f32).collect()
+}
+
+/// The distilled student's sampler: `steps` Euler steps on the grid from `z` (t = 1) to t = 0,
+/// `x <- x + (t_next - t) * student(x, t, class)`; with one step, `x0 = z - student(z, 1, class)`.
+pub fn sample_student(
+    student: &UNet,
+    z: Tensor<4>,
+    class: Tensor<1, Int>,
+    steps: usize,
+) -> Tensor<4> {
     let [b, ..] = z.dims();
-    let t = Tensor::ones([b], &z.device());
-    z.clone() - student.forward(z, t, class)
+    let device = z.device();
+    let times = grid(steps);
+    let mut x = z;
+    for w in times.windows(2) {
+        let t = Tensor::full([b], w[0], &device);
+        x = x.clone() + student.forward(x, t, class.clone()) * (w[1] - w[0]);
+    }
+    x
 }

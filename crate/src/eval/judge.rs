@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::metrics::{Features, Manifold, MeanStd, auroc, fid, fraction};
-use super::select::{class_counts, lowest};
-use crate::kernels::philox;
+use super::methods::random_scores;
+use super::metrics::{Features, MeanStd, auroc, fid, precision, recall};
+use super::select::{ClassCounts, class_counts, lowest};
 
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
@@ -20,63 +20,59 @@ pub struct Row {
     /// AUROC of the score for detecting generations of the wrong class.
     pub auroc: f64,
     /// Generations kept of each class (0-9): how far the filter shifted the class mix.
-    pub kept_per_class: [usize; 10],
+    pub kept_per_class: ClassCounts,
 }
 
 /// Points `(fraction dropped, metric)`.
-pub(super) type Curve = Vec<(f64, f64)>;
+pub type Curve = Vec<(f64, f64)>;
 
 /// Random subsets drawn for the spread of the random baseline.
-pub(super) const RANDOM_DRAWS: u32 = 20;
+pub const RANDOM_DRAWS: u32 = 20;
 
 /// The random baseline over many draws.
 #[derive(Debug, Serialize)]
-pub(super) struct Spread {
-    pub(super) draws: u32,
-    pub(super) fid: MeanStd,
-    pub(super) precision: MeanStd,
+pub struct Spread {
+    pub draws: u32,
+    pub fid: MeanStd,
+    pub precision: MeanStd,
 }
 
 /// The shared pieces of every row's metrics.
-pub(super) struct Judge<'a> {
-    pub(super) real: &'a Features,
-    pub(super) generated: Features,
+pub struct Judge<'a> {
+    pub real: &'a Features,
+    pub generated: Features,
     /// Is generation i inside the real k-NN manifold (its precision flag)?
-    pub(super) inside: Vec<bool>,
+    pub inside: Vec<bool>,
     /// Does the classifier call generation i another class?
-    pub(super) wrong: Vec<bool>,
+    pub wrong: Vec<bool>,
     /// The class each generation was asked for.
-    pub(super) classes: &'a [usize],
+    pub classes: &'a [usize],
 }
 
 impl Judge<'_> {
-    pub(super) fn row(&self, method: &str, score: &[f64], keep: usize) -> Row {
+    pub fn row(&self, method: &str, score: &[f64], keep: usize) -> Row {
         let kept = lowest(score, keep);
         let sub = self.generated.select(&kept);
         let kept_per_class = class_counts(&kept, self.classes);
         Row {
             method: method.to_string(),
             fid: fid(&sub, self.real),
-            precision: kept.iter().filter(|&&i| self.inside[i]).count() as f64 / keep as f64,
-            recall: fraction(&Manifold::new(&sub, 3).contains(self.real)),
+            precision: precision(&self.inside, &kept),
+            recall: recall(self.real, &sub, 3),
             class_accuracy: kept.iter().filter(|&&i| !self.wrong[i]).count() as f64 / keep as f64,
             auroc: auroc(score, &self.wrong),
             kept_per_class,
         }
     }
 
-    /// FID and precision of `draws` random subsets of `keep` (seeds apart from the `random`
+    /// FID and precision of `draws` random subsets of `keep` (draws apart from the `random`
     /// row's): the noise scale against which a method's gain over random is read.
-    pub(super) fn random_spread(&self, seed: u32, keep: usize, draws: u32) -> Spread {
+    pub fn random_spread(&self, seed: u32, keep: usize, draws: u32) -> Spread {
         let n = self.inside.len();
-        let (fids, precisions): (Vec<f64>, Vec<f64>) = (0..draws)
+        let (fids, precisions): (Vec<f64>, Vec<f64>) = (1..=draws)
             .map(|d| {
-                let score: Vec<f64> = (0..n)
-                    .map(|i| philox::philox_block(seed, 100 + d, i as u32)[0] as f64)
-                    .collect();
-                let kept = lowest(&score, keep);
-                let precision =
-                    kept.iter().filter(|&&k| self.inside[k]).count() as f64 / keep as f64;
+                let kept = lowest(&random_scores(seed, d, n), keep);
+                let precision = precision(&self.inside, &kept);
                 (fid(&self.generated.select(&kept), self.real), precision)
             })
             .unzip();
@@ -88,15 +84,14 @@ impl Judge<'_> {
     }
 
     /// (fraction dropped, FID) and (fraction dropped, precision) as more is dropped.
-    pub(super) fn curve(&self, score: &[f64]) -> (Curve, Curve) {
+    pub fn curve(&self, score: &[f64]) -> (Curve, Curve) {
         let n = score.len();
         (0..=10)
             .map(|i| {
                 let dropped = i as f64 * 0.05;
                 let kept = lowest(score, n - (dropped * n as f64).round() as usize);
                 let sub = self.generated.select(&kept);
-                let precision =
-                    kept.iter().filter(|&&k| self.inside[k]).count() as f64 / kept.len() as f64;
+                let precision = precision(&self.inside, &kept);
                 ((dropped, fid(&sub, self.real)), (dropped, precision))
             })
             .unzip()

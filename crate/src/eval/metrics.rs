@@ -33,13 +33,36 @@ impl Features {
         let cov = centred.transpose() * &centred / (n - 1.0);
         (mean, cov)
     }
+
+    fn weighted_mean_cov(&self, weights: &[f64]) -> (DVector<f64>, DMatrix<f64>) {
+        let total: f64 = weights.iter().sum();
+        let w: Vec<f64> = weights.iter().map(|v| v / total).collect();
+        let d = self.rows.ncols();
+        let mut mean = DVector::zeros(d);
+        for (i, wi) in w.iter().enumerate() {
+            mean += self.rows.row(i).transpose() * *wi;
+        }
+        let scaled = DMatrix::from_fn(self.rows.nrows(), d, |i, j| {
+            (self.rows[(i, j)] - mean[j]) * w[i].sqrt()
+        });
+        let unbias = 1.0 - w.iter().map(|v| v * v).sum::<f64>();
+        (mean, scaled.transpose() * scaled / unbias)
+    }
 }
 
 /// Fréchet distance between Gaussians fitted to `a` and `b`:
 /// `|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)`.
 pub fn fid(a: &Features, b: &Features) -> f64 {
-    let (ma, sa) = a.mean_cov();
-    let (mb, sb) = b.mean_cov();
+    frechet(a.mean_cov(), b.mean_cov())
+}
+
+/// [`fid`] with the rows of `a` weighted by `weights` (normalised here), e.g. to give every
+/// class the same weight: the weighted mean and the unbiased weighted covariance.
+pub fn fid_weighted(a: &Features, weights: &[f64], b: &Features) -> f64 {
+    frechet(a.weighted_mean_cov(weights), b.mean_cov())
+}
+
+fn frechet((ma, sa): (DVector<f64>, DMatrix<f64>), (mb, sb): (DVector<f64>, DMatrix<f64>)) -> f64 {
     let sqrt_a = psd_sqrt(&sa);
     let inner = &sqrt_a * &sb * &sqrt_a;
     let inner = (&inner + inner.transpose()) / 2.0;
@@ -102,11 +125,29 @@ impl<'a> Manifold<'a> {
     /// For each row of `points`: how far outside the manifold it lies, `min_j |p - s_j| / r_j`
     /// over the support rows `s_j` with radii `r_j` (inside when at most 1).
     pub fn radius_ratio(&self, points: &Features) -> Vec<f64> {
+        self.min_ratio(points, f64::INFINITY)
+    }
+
+    /// The realism score of each row of `points` (Kynkäänniemi et al. 2019, eq. 3):
+    /// `max_j r_j / |p - s_j|` over the support rows whose radius is at most the median (the
+    /// paper prunes the larger half, whose balls reach into empty space). Below 1: the point
+    /// lies outside every pruned ball.
+    pub fn realism(&self, points: &Features) -> Vec<f64> {
+        let median = Quantiles::of(self.radii.clone()).median;
+        self.min_ratio(points, median)
+            .into_iter()
+            .map(|r| 1.0 / r.max(f64::MIN_POSITIVE))
+            .collect()
+    }
+
+    /// `min_j |p - s_j| / r_j` over the support rows with squared radius `r_j^2 <= max_radius`.
+    fn min_ratio(&self, points: &Features, max_radius: f64) -> Vec<f64> {
         let d = sq_dists(&points.rows, self.support);
         d.row_iter()
             .map(|r| {
                 r.iter()
                     .zip(&self.radii)
+                    .filter(|(_, rad)| **rad <= max_radius)
                     .map(|(&dist, &rad)| (dist / rad.max(f64::MIN_POSITIVE)).sqrt())
                     .fold(f64::INFINITY, f64::min)
             })
@@ -124,12 +165,22 @@ pub fn fraction(flags: &[bool]) -> f64 {
     flags.iter().filter(|&&b| b).count() as f64 / flags.len() as f64
 }
 
+/// Precision of the generations `kept`: the share of them inside the real manifold, given
+/// `inside`, every generation's flag (from [`Manifold::contains`] on the real manifold).
+pub fn precision(inside: &[bool], kept: &[usize]) -> f64 {
+    kept.iter().filter(|&&i| inside[i]).count() as f64 / kept.len().max(1) as f64
+}
+
+/// Recall: the share of the real rows inside the k-NN manifold of `generated`.
+pub fn recall(real: &Features, generated: &Features, k: usize) -> f64 {
+    fraction(&Manifold::new(generated, k).contains(real))
+}
+
 /// (precision, recall) of `generated` against `real` with k-NN manifolds.
 pub fn precision_recall(real: &Features, generated: &Features, k: usize) -> (f64, f64) {
-    (
-        fraction(&Manifold::new(real, k).contains(generated)),
-        fraction(&Manifold::new(generated, k).contains(real)),
-    )
+    let inside = Manifold::new(real, k).contains(generated);
+    let all: Vec<usize> = (0..inside.len()).collect();
+    (precision(&inside, &all), recall(real, generated, k))
 }
 
 /// Area under the ROC curve of `scores` for telling positives (`true`) from negatives
@@ -151,6 +202,28 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
     let p = positive.iter().filter(|&&b| b).count() as f64;
     let n = positive.len() as f64 - p;
     (rank_sum - p * (p + 1.0) / 2.0) / (p * n)
+}
+
+/// Average precision of `scores` for finding the positives (`true`), higher scores first:
+/// the area under the precision-recall curve as a step function, tied scores taken together.
+pub fn average_precision(scores: &[f64], positive: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let total = positive.iter().filter(|&&p| p).count() as f64;
+    let (mut seen, mut hits, mut ap) = (0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let new_hits = (i..=j).filter(|&k| positive[idx[k]]).count() as f64;
+        seen += (j - i + 1) as f64;
+        hits += new_hits;
+        ap += new_hits / total * (hits / seen);
+        i = j + 1;
+    }
+    ap
 }
 
 /// Mean and sample standard deviation.
@@ -199,10 +272,10 @@ impl Quantiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::philox::gaussians;
+    use crate::rng::{Stream, gaussians};
 
     fn gaussian_features(n: usize, d: usize, shift: f64, scale: f64, stream: u32) -> Features {
-        let v: Vec<f32> = gaussians(5, stream, n * d)
+        let v: Vec<f32> = gaussians(5, Stream::Test(stream), n * d)
             .iter()
             .map(|x| (x * scale + shift) as f32)
             .collect();
@@ -256,6 +329,51 @@ mod tests {
             0.0
         );
         assert_eq!(auroc(&[1.0, 1.0], &[true, false]), 0.5);
+    }
+
+    /// Average precision: a perfect ranking is 1, the worst with 1 positive in 4 is 1/4, and
+    /// a hand-computed mixed case; ties count as one block.
+    #[test]
+    fn average_precision_closed_forms() {
+        let s = [4.0, 3.0, 2.0, 1.0];
+        assert_eq!(average_precision(&s, &[true, true, false, false]), 1.0);
+        assert_eq!(average_precision(&s, &[false, false, false, true]), 0.25);
+        // positives at ranks 1 and 3: (1/1 + 2/3) / 2
+        let ap = average_precision(&s, &[true, false, true, false]);
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        assert_eq!(average_precision(&[1.0, 1.0], &[true, false]), 0.5);
+    }
+
+    /// Weights that repeat rows equal a plain FID over the repeated rows; equal weights equal
+    /// the plain FID.
+    #[test]
+    fn weighted_fid_equals_repeated_rows() {
+        let a = gaussian_features(200, 3, 0.0, 1.0, 4);
+        let b = gaussian_features(300, 3, 0.3, 1.2, 5);
+        let plain = fid(&a, &b);
+        assert!((fid_weighted(&a, &vec![2.0; 200], &b) - plain).abs() < 1e-9);
+        // weighting row 0 by 3 ~ repeating it (up to the unbiased normalisation's n)
+        let mut idx: Vec<usize> = (0..200).collect();
+        idx.extend([0, 0]);
+        let repeated = fid(&a.select(&idx), &b);
+        let mut w = vec![1.0; 200];
+        w[0] = 3.0;
+        let weighted = fid_weighted(&a, &w, &b);
+        assert!(
+            (weighted - repeated).abs() < 0.02 * repeated,
+            "{weighted} vs {repeated}"
+        );
+    }
+
+    /// Support 0, 1, 3, 10 on a line, k = 1: radii 1, 1, 2, 7; the median prunes 7, so a point
+    /// at 9 is judged by the ball around 3 (radius 2): realism 2 / 6.
+    #[test]
+    fn realism_closed_form() {
+        let support = Features::new(&[0.0, 1.0, 3.0, 10.0], 1);
+        let m = Manifold::new(&support, 1);
+        let r = m.realism(&Features::new(&[9.0, 0.5], 1));
+        assert!((r[0] - 2.0 / 6.0).abs() < 1e-12, "{r:?}");
+        assert!((r[1] - 2.0).abs() < 1e-12, "{r:?}");
     }
 
     #[test]

@@ -1,10 +1,14 @@
-//! Evaluation (native): metrics, `genuq eval-models` for the manifest's numbers, and
-//! `genuq eval` for the paper's protocol (with its figures).
+//! Evaluation (native): the classifier's view of images, sample-quality metrics, and the
+//! pieces of the paper's protocol (`genuq eval`): the generations and their scores, the
+//! methods, the judge of one selection, the report and its figures.
 
-mod floor;
-mod judge;
+pub mod classify;
+pub mod detect;
+pub mod floor;
+pub mod generations;
+pub mod judge;
+pub mod methods;
 pub mod metrics;
-pub mod models;
 mod plots;
-pub mod protocol;
-mod select;
+pub mod report;
+pub mod select;

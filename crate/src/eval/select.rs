@@ -1,8 +1,13 @@
 //! Which generations a method keeps: the lowest scores overall, or per class, or at a given
-//! class mix, and how far a selection shifts the class mix (the 10 Fashion-MNIST classes).
+//! class mix, and how far a selection shifts the class mix.
+
+use crate::data::NUM_CLASSES;
+
+/// A count per class.
+pub type ClassCounts = [usize; NUM_CLASSES];
 
 /// Indices of the `n` lowest scores.
-pub(super) fn lowest(score: &[f64], n: usize) -> Vec<usize> {
+pub fn lowest(score: &[f64], n: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..score.len()).collect();
     idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
     idx.truncate(n);
@@ -17,8 +22,8 @@ fn class_order(score: &[f64], classes: &[usize], c: usize) -> Vec<usize> {
 }
 
 /// How many of `idx` are of each class.
-pub(super) fn class_counts(idx: &[usize], classes: &[usize]) -> [usize; 10] {
-    let mut counts = [0; 10];
+pub fn class_counts(idx: &[usize], classes: &[usize]) -> ClassCounts {
+    let mut counts = [0; NUM_CLASSES];
     for &i in idx {
         counts[classes[i]] += 1;
     }
@@ -27,7 +32,7 @@ pub(super) fn class_counts(idx: &[usize], classes: &[usize]) -> [usize; 10] {
 
 /// A score whose lowest `sum(mix)` are the `mix[c]` lowest of `score` within each class c:
 /// 0 for those, 1 for the rest.
-pub(super) fn with_class_mix(score: &[f64], classes: &[usize], mix: &[usize; 10]) -> Vec<f64> {
+pub fn with_class_mix(score: &[f64], classes: &[usize], mix: &ClassCounts) -> Vec<f64> {
     let mut out = vec![1.0; score.len()];
     for (c, &count) in mix.iter().enumerate() {
         for i in class_order(score, classes, c).into_iter().take(count) {
@@ -38,19 +43,19 @@ pub(super) fn with_class_mix(score: &[f64], classes: &[usize], mix: &[usize; 10]
 }
 
 /// The class a filter thinned most, and the share of that class's generations it dropped.
-pub(super) fn most_dropped(kept: &[usize; 10], generated: &[usize; 10]) -> (usize, f64) {
+pub fn most_dropped(kept: &ClassCounts, generated: &ClassCounts) -> (usize, f64) {
     let share = |c: usize| 1.0 - kept[c] as f64 / generated[c].max(1) as f64;
-    let c = (0..10)
+    let c = (0..NUM_CLASSES)
         .max_by(|&a, &b| share(a).total_cmp(&share(b)))
-        .expect("ten classes");
+        .unwrap_or(0);
     (c, share(c))
 }
 
 /// Each score's rank within its class, as a fraction of the class: keeping the lowest drops the
 /// same share of every class, so filtering cannot change the class mix.
-pub(super) fn within_class_rank(score: &[f64], classes: &[usize]) -> Vec<f64> {
+pub fn within_class_rank(score: &[f64], classes: &[usize]) -> Vec<f64> {
     let mut rank = vec![0.0; score.len()];
-    for c in 0..10 {
+    for c in 0..NUM_CLASSES {
         let idx = class_order(score, classes, c);
         for (r, &i) in idx.iter().enumerate() {
             rank[i] = (r as f64 + 0.5) / idx.len() as f64;
@@ -79,7 +84,7 @@ mod tests {
     fn with_class_mix_keeps_the_asked_count_of_each_class_lowest_first() {
         let classes = [0, 1, 0, 1, 0, 1, 2];
         let score = [0.3, 0.9, 0.1, 0.2, 0.2, 0.5, 0.0];
-        let mut mix = [0; 10];
+        let mut mix = [0; NUM_CLASSES];
         mix[0] = 2;
         mix[1] = 1;
         let mixed = with_class_mix(&score, &classes, &mix);
@@ -92,9 +97,9 @@ mod tests {
 
     #[test]
     fn most_dropped_names_the_thinnest_class() {
-        let mut generated = [10; 10];
+        let mut generated = [10; NUM_CLASSES];
         generated[5] = 20;
-        let mut kept = [9; 10];
+        let mut kept = [9; NUM_CLASSES];
         kept[5] = 5; // 75% of class 5 dropped
         kept[2] = 4; // 60% of class 2
         let (c, share) = most_dropped(&kept, &generated);

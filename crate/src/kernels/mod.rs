@@ -9,7 +9,6 @@
 pub mod colormap;
 pub mod moments;
 pub mod perturbed_head;
-pub mod philox;
 pub mod rng;
 pub mod semantic_entropy;
 

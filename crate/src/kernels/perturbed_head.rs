@@ -4,21 +4,13 @@
 use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 
-use super::philox;
 use super::{Wgsl, cube, launch, param};
 use crate::Error;
-
-/// The last layer flattened for the kernel: `[C * 9 + 1]` values, bias last, and the
-/// posterior's standard deviations in the same order.
-#[derive(Debug, Clone)]
-pub struct HeadWeights {
-    pub weight: Tensor<1>,
-    pub stddev: Tensor<1>,
-    pub channels: usize,
-}
+use crate::posterior::head::{HeadWeights, Layout};
+use crate::rng::{self, Stream};
 
 /// `h` `[B, C, H, W]` -> `[B, S, H, W]`: sample 0 with the MAP weights, sample s >= 1 with
-/// `W + std * eps_s`, `eps_s[p] = gaussian(seed, s, p)`.
+/// `W + std * eps_s`, `eps_s[p] = gaussian(seed, Stream::Weights(s), p)`.
 pub fn perturbed_head(
     h: Tensor<4>,
     head: &HeadWeights,
@@ -26,19 +18,22 @@ pub fn perturbed_head(
     seed: u32,
 ) -> Result<Tensor<4>, Error> {
     let [b, c, height, width] = h.dims();
-    if c != head.channels {
+    let layout = head.layout;
+    if c != layout.channels {
         return Err(Error::InvalidInput(format!(
             "head expects {} channels, got {c}",
-            head.channels
+            layout.channels
         )));
     }
     let device = h.device();
+    let [_, family] = Stream::Weights(1).words();
     let info = [
         param(c, "channels")?,
         param(height, "height")?,
         param(width, "width")?,
         param(samples, "samples")?,
         seed,
+        family,
     ];
     let h = cube(h)?;
     let weight = cube(head.weight.clone())?;
@@ -48,7 +43,7 @@ pub fn perturbed_head(
         name: "perturbed_head",
         source: include_str!("../../../shaders/perturbed_head.wgsl"),
         philox: true,
-        values: vec![("params", (c * 9 + 1).to_string())],
+        values: vec![("params", layout.params().to_string())],
     };
     let groups = [
         (height * width).div_ceil(super::WORKGROUP as usize) as u32,
@@ -69,15 +64,14 @@ pub fn reference(
     seed: u32,
 ) -> Vec<f64> {
     let [b, c, height, width] = dims;
-    let params = c * 9 + 1;
+    let layout = Layout { channels: c };
     let mut out = vec![0.0; b * samples * height * width];
     for s in 0..samples {
-        let w: Vec<f64> = (0..params)
+        let w: Vec<f64> = (0..layout.params())
             .map(|p| {
-                let eps = if s == 0 {
-                    0.0
-                } else {
-                    philox::gaussian(seed, s as u32, p as u32)
+                let eps = match s {
+                    0 => 0.0,
+                    s => rng::gaussian(seed, Stream::Weights(s as u32), p as u32),
                 };
                 weight[p] as f64 + stddev[p] as f64 * eps
             })
@@ -85,19 +79,14 @@ pub fn reference(
         for bi in 0..b {
             for y in 0..height {
                 for x in 0..width {
-                    let mut acc = w[params - 1];
+                    let mut acc = w[layout.bias()];
                     for ci in 0..c {
                         for ky in 0..3 {
                             for kx in 0..3 {
-                                let (yy, xx) = (y as isize + ky - 1, x as isize + kx - 1);
-                                if yy >= 0
-                                    && xx >= 0
-                                    && (yy as usize) < height
-                                    && (xx as usize) < width
-                                {
-                                    let v = h[((bi * c + ci) * height + yy as usize) * width
-                                        + xx as usize];
-                                    acc += w[ci * 9 + (ky * 3 + kx) as usize] * v as f64;
+                                let (yy, xx) = ((y + ky).wrapping_sub(1), (x + kx).wrapping_sub(1));
+                                if yy < height && xx < width {
+                                    let v = h[((bi * c + ci) * height + yy) * width + xx];
+                                    acc += w[layout.weight(ci, ky, kx)] * v as f64;
                                 }
                             }
                         }

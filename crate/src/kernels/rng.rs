@@ -1,12 +1,13 @@
 //! Launcher of `shaders/rng.wgsl`: fills a tensor with counter-based standard normals,
 //! `out[i] = gaussian(seed, stream, i)`, identical (up to f32 rounding of log/cos/sin) to
-//! [`philox::gaussian`](super::philox::gaussian) on the CPU.
+//! [`rng::gaussian`](crate::rng::gaussian) on the CPU.
 
 use burn::backend::Wgpu;
 use burn::tensor::{Device, Int, Tensor};
 
 use super::{WORKGROUP, Wgsl, cube, launch, param};
 use crate::Error;
+use crate::rng::Stream;
 
 fn kernel(elem: &str, draw: &str) -> Wgsl {
     Wgsl {
@@ -21,9 +22,15 @@ fn groups(len: usize) -> [u32; 3] {
     [len.div_ceil(4).div_ceil(WORKGROUP as usize) as u32, 1, 1]
 }
 
-/// `len` standard normals of stream `stream` under `seed`, drawn on the GPU.
-pub fn gaussian(device: &Device, len: usize, seed: u32, stream: u32) -> Result<Tensor<1>, Error> {
-    let info = [param(len, "len")?, seed, stream];
+/// `len` standard normals of `stream` under `seed`, drawn on the GPU.
+pub fn gaussian(
+    device: &Device,
+    len: usize,
+    seed: u32,
+    stream: Stream,
+) -> Result<Tensor<1>, Error> {
+    let [sub, family] = stream.words();
+    let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1>::empty([len], device))?;
     launch(kernel("f32", "gaussian4"), groups(len), &[&out], &info);
     Ok(Tensor::from_primitive::<Wgpu>(out))
@@ -34,10 +41,11 @@ pub fn bits(
     device: &Device,
     blocks: usize,
     seed: u32,
-    stream: u32,
+    stream: Stream,
 ) -> Result<Tensor<1, Int>, Error> {
     let len = blocks * 4;
-    let info = [param(len, "len")?, seed, stream];
+    let [sub, family] = stream.words();
+    let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1, Int>::empty([len], device))?;
     launch(kernel("u32", "philox_block"), groups(len), &[&out], &info);
     Ok(Tensor::from_primitive::<Wgpu>(out))

@@ -12,6 +12,8 @@ use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::data::NUM_CLASSES;
+
 #[derive(Config, Debug)]
 pub struct ClassifierConfig {
     #[config(default = "[16, 32, 64]")]
@@ -39,7 +41,7 @@ impl ClassifierConfig {
             ],
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(c, self.features).init(device),
-            out: LinearConfig::new(self.features, 10).init(device),
+            out: LinearConfig::new(self.features, NUM_CLASSES).init(device),
         }
     }
 }

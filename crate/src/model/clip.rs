@@ -17,6 +17,8 @@ use burn::nn::{
 };
 use burn::tensor::{Bool, Device, Int, Tensor};
 
+use crate::data::IMAGE_SIZE;
+
 #[derive(Config, Debug)]
 pub struct ClipConfig {
     #[config(default = 64)]
@@ -59,7 +61,7 @@ impl ClipConfig {
             patch: Conv2dConfig::new([1, self.d_model], [p, p])
                 .with_stride([p, p])
                 .init(device),
-            position: self.position((32 / p) * (32 / p), device),
+            position: self.position((IMAGE_SIZE / p) * (IMAGE_SIZE / p), device),
             encoder: self.encoder(self.image_layers, device),
             norm: LayerNormConfig::new(self.d_model).init(device),
             proj: LinearConfig::new(self.d_model, self.embed).init(device),

@@ -17,10 +17,12 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Int, Tensor};
 
-/// Number of class labels the embedding knows: the ten classes and "none".
-pub const NUM_LABELS: usize = 11;
-/// The "no class" label used for classifier-free guidance.
-pub const NULL_CLASS: usize = 10;
+use crate::data::{NUM_CLASSES, PIXELS};
+
+/// The "no class" label used for classifier-free guidance (after the real classes).
+pub const NULL_CLASS: usize = NUM_CLASSES;
+/// Number of class labels the embedding knows: the classes and "none".
+pub const NUM_LABELS: usize = NUM_CLASSES + 1;
 
 #[derive(Config, Debug)]
 pub struct UNetConfig {
@@ -59,22 +61,23 @@ impl UNetConfig {
         }
     }
 
-    /// Multiply-adds x 2 of one forward pass on one 32x32 image (convolutions and linears).
+    /// Multiply-adds x 2 of one forward pass on one image (the convolutions).
     pub fn flops(&self) -> u64 {
         let [c1, c2, c3] = self.channels.map(|c| c as u64);
+        let (full, half, quarter) = (PIXELS as u64, PIXELS as u64 / 4, PIXELS as u64 / 16);
         let conv = |cin: u64, cout: u64, px: u64| 2 * 9 * cin * cout * px;
         let skip = |cin: u64, cout: u64, px: u64| if cin == cout { 0 } else { 2 * cin * cout * px };
         let res = |cin, cout, px| conv(cin, cout, px) + conv(cout, cout, px) + skip(cin, cout, px);
-        conv(1, c1, 1024)
-            + res(c1, c1, 1024)
-            + conv(c1, c1, 256)
-            + res(c1, c2, 256)
-            + conv(c2, c2, 64)
-            + res(c2, c3, 64)
-            + res(c3, c3, 64)
-            + res(c3 + c2, c2, 256)
-            + res(c2 + c1, c1, 1024)
-            + conv(c1, 1, 1024)
+        conv(1, c1, full)
+            + res(c1, c1, full)
+            + conv(c1, c1, half)
+            + res(c1, c2, half)
+            + conv(c2, c2, quarter)
+            + res(c2, c3, quarter)
+            + res(c3, c3, quarter)
+            + res(c3 + c2, c2, half)
+            + res(c2 + c1, c1, full)
+            + conv(c1, 1, full)
     }
 }
 

@@ -12,9 +12,12 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::ProgressBar;
 
 use super::Posterior;
+use super::head::Layout;
+use crate::Error;
+use crate::data::{IMAGE_SIZE, Pairs};
 use crate::model::UNet;
 
-/// Per-example last-layer gradients `[B, C * 9 + 1]` for a batch of pairs.
+/// Per-example last-layer gradients `[B, C * 9 + 1]` (in [`Layout`] order) for a batch of pairs.
 pub fn per_example_gradients(
     student: &UNet,
     z: Tensor<4>,
@@ -31,7 +34,7 @@ pub fn per_example_gradients(
         [(0, 0), (0, 0), (1, 1), (1, 1)],
         burn::tensor::ops::PadMode::Constant(0.0),
     );
-    let mut taps = Vec::with_capacity(10);
+    let mut taps = Vec::new();
     for ky in 0..3 {
         for kx in 0..3 {
             let shifted = padded
@@ -44,27 +47,41 @@ pub fn per_example_gradients(
             );
         }
     }
-    // [B, C, 9] in (c, ky, kx) order, then the bias column
-    let w = Tensor::cat(taps, 2).reshape([b, c * 9]);
-    Tensor::cat(vec![w, delta.sum_dims(&[1, 2, 3]).reshape([b, 1])], 1)
+    // [B, C, 9]: tap ky * 3 + kx of channel c
+    Layout { channels: c }.flatten(
+        Tensor::cat(taps, 2),
+        delta.sum_dims(&[1, 2, 3]).reshape([b, 1]),
+    )
 }
 
-/// Sums `0.5 * g_n^2` over `pairs` (z, class, teacher x) in batches and forms the posterior.
+/// Sums `0.5 * g_n^2` over the teacher `pairs` in batches of `batch` and forms the posterior.
+/// No pairs, or a prior precision and temperature that are not positive, are errors.
 pub fn fit(
     student: &UNet,
-    pairs: impl Iterator<Item = (Vec<f32>, Vec<i64>, Vec<f32>)>,
-    total: usize,
+    pairs: &Pairs,
+    batch: usize,
     prior_precision: f64,
     temperature: f64,
     device: &Device,
-) -> Posterior {
-    let bar = ProgressBar::new(total as u64);
+) -> Result<Posterior, Error> {
+    if pairs.is_empty() || batch == 0 {
+        return Err(Error::InvalidInput(
+            "the Laplace fit needs at least one teacher pair and a batch of at least one".into(),
+        ));
+    }
+    if !(prior_precision > 0.0 && temperature > 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "prior precision ({prior_precision}) and temperature ({temperature}) must be > 0"
+        )));
+    }
+    let bar = ProgressBar::new(pairs.len() as u64);
     let mut h: Option<Tensor<1>> = None;
     let mut examples = 0;
-    for (z, class, x) in pairs {
+    let side = IMAGE_SIZE;
+    for (z, class, x) in pairs.batches(batch) {
         let b = class.len();
-        let z = Tensor::<4>::from_data(TensorData::new(z, [b, 1, 32, 32]), device);
-        let x = Tensor::<4>::from_data(TensorData::new(x, [b, 1, 32, 32]), device);
+        let z = Tensor::<4>::from_data(TensorData::new(z, [b, 1, side, side]), device);
+        let x = Tensor::<4>::from_data(TensorData::new(x, [b, 1, side, side]), device);
         let c = Tensor::<1, Int>::from_data(TensorData::new(class, [b]), device);
         let g = per_example_gradients(student, z, c, x);
         let sq = (g.powi_scalar(2) * 0.5).sum_dim(0).flatten::<1>(0, 1);
@@ -77,20 +94,20 @@ pub fn fit(
     }
     bar.finish();
     let h: Vec<f64> = h
-        .expect("at least one batch")
-        .into_data()
-        .iter::<f64>()
-        .collect();
+        .map(|h| h.into_data().iter::<f64>().collect())
+        .unwrap_or_default();
     let std: Vec<f32> = h
         .iter()
         .map(|&v| (1.0 / (v / temperature + prior_precision).sqrt()) as f32)
         .collect();
-    let (bias, weights) = std.split_last().expect("non-empty");
-    Posterior {
-        weight_std: weights.to_vec(),
-        bias_std: *bias,
+    let layout = Layout {
+        channels: student.conv_out.weight.dims()[1],
+    };
+    Ok(Posterior::from_flat(
+        layout,
+        &std,
         prior_precision,
         temperature,
         examples,
-    }
+    ))
 }

@@ -1,5 +1,6 @@
 //! The last-layer Laplace posterior of the student: diagonal, one standard deviation per
-//! weight of `conv_out` (and its bias). Fitted natively (`genuq fit-laplace`), loaded anywhere.
+//! parameter of `conv_out` ([`head::Layout`]). Fitted natively (`genuq fit-laplace`), loaded
+//! anywhere.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,9 @@ use crate::Error;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fit;
+pub mod head;
+
+use head::Layout;
 
 /// `models/posterior.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,16 +28,11 @@ pub struct Posterior {
 }
 
 impl Posterior {
-    pub fn parse(text: &str, channels: usize) -> Result<Self, Error> {
+    /// Parses and checks a posterior for a head with `layout`.
+    pub fn parse(text: &str, layout: Layout) -> Result<Self, Error> {
         let p: Posterior =
             serde_json::from_str(text).map_err(|e| Error::Model(format!("posterior.json: {e}")))?;
-        if p.weight_std.len() != channels * 9 {
-            return Err(Error::Model(format!(
-                "posterior.json: {} weight stds for a {channels}-channel head ({} expected)",
-                p.weight_std.len(),
-                channels * 9
-            )));
-        }
+        p.flat(layout)?;
         if p.weight_std
             .iter()
             .chain([&p.bias_std])
@@ -46,10 +45,37 @@ impl Posterior {
         Ok(p)
     }
 
-    /// Standard deviations in the kernel's layout: weights then bias.
-    pub fn flat(&self) -> Vec<f32> {
+    /// The standard deviations as one vector in `layout`'s order.
+    pub fn flat(&self, layout: Layout) -> Result<Vec<f32>, Error> {
+        if self.weight_std.len() != layout.weights() {
+            return Err(Error::Model(format!(
+                "posterior.json: {} weight stds for a {}-channel head ({} expected)",
+                self.weight_std.len(),
+                layout.channels,
+                layout.weights()
+            )));
+        }
         let mut v = self.weight_std.clone();
-        v.push(self.bias_std);
-        v
+        v.insert(layout.bias(), self.bias_std);
+        Ok(v)
+    }
+
+    /// A posterior from standard deviations in `layout`'s order.
+    pub fn from_flat(
+        layout: Layout,
+        std: &[f32],
+        prior_precision: f64,
+        temperature: f64,
+        examples: usize,
+    ) -> Self {
+        let mut weight_std = std.to_vec();
+        let bias_std = weight_std.remove(layout.bias());
+        Self {
+            weight_std,
+            bias_std,
+            prior_precision,
+            temperature,
+            examples,
+        }
     }
 }

@@ -3,37 +3,36 @@
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{Batches, Plan, TrainArgs, run, train_device, write_weights};
+use super::{Batches, RunDirs, TrainConfig, run, train_device, write_weights};
 use crate::data::captions::{self, Tokenizer};
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Dataset, NUM_CLASSES, Split};
 use crate::model::clip::{Clip, ClipConfig, normalize};
 
-pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = train_device(args)?;
-    let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
+/// CLIP's default settings.
+pub fn config() -> TrainConfig {
+    TrainConfig::new(3000, 128, 1e-3, 200)
+}
+
+pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
+    config.check()?;
+    let device = train_device(config)?;
+    let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(config.limit);
     let tokenizer = Tokenizer::default();
-    let config = ClipConfig::new(tokenizer.vocab());
-    let plan = Plan {
-        name: "clip",
-        steps: args.steps.unwrap_or(3000),
-        lr: args.lr.unwrap_or(1e-3),
-        warmup: 200,
-        ema: None,
-    };
-    let batch = args.batch.unwrap_or(128);
-    let mut batches = Batches::new(data.len(), args.seed);
+    let model = ClipConfig::new(tokenizer.vocab()).init(&device);
+    let batch = config.batch;
+    let mut batches = Batches::new(data.len(), batch, config.seed)?;
     let tones: Vec<&str> = (0..data.len())
         .map(|i| captions::tone(data.image(i)))
         .collect();
-    let (model, _) = run(args, &plan, config.init(&device), |model, step| {
-        let idx = batches.batch(step, batch);
+    let (model, _) = run("clip", config, dirs, model, |model, step| {
+        let idx = batches.batch(step);
         let ids: Vec<i64> = idx
             .iter()
             .enumerate()
             .flat_map(|(k, &i)| {
                 let draw = (step * batch + k) as u32;
                 let text =
-                    captions::caption(data.labels[i] as usize, tones[i], args.seed as u32, draw);
+                    captions::caption(data.labels[i] as usize, tones[i], config.seed as u32, draw);
                 tokenizer.encode(&text)
             })
             .collect();
@@ -43,13 +42,17 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         );
         model.loss(data.images_tensor(&idx, &device), ids)
     })?;
-    let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(args.limit);
+    let test = Dataset::load(&data::default_dir(), Split::Test)?.limit(config.limit);
     let acc = zero_shot_accuracy(&model, &tokenizer, &test, &Device::flex());
     eprintln!("clip zero-shot test accuracy {acc:.4}");
-    write_weights(&args.out, "clip.safetensors", &crate::store::save(&model)?)?;
     write_weights(
-        &args.out,
-        "clip_image.safetensors",
+        &dirs.out,
+        crate::manifest::CLIP,
+        &crate::store::save(&model)?,
+    )?;
+    write_weights(
+        &dirs.out,
+        crate::manifest::CLIP_IMAGE,
         &crate::store::save(&model.image)?,
     )?;
     Ok(())
@@ -63,7 +66,7 @@ pub fn zero_shot_accuracy(
     device: &Device,
 ) -> f64 {
     let model = model.clone().to_device(device);
-    let classes: Vec<Tensor<2>> = (0..10)
+    let classes: Vec<Tensor<2>> = (0..NUM_CLASSES)
         .map(|c| {
             let prompts = captions::prompts(c);
             let ids: Vec<i64> = prompts.iter().flat_map(|p| tokenizer.encode(p)).collect();
@@ -82,5 +85,5 @@ pub fn zero_shot_accuracy(
         let truth = data.labels_tensor(chunk, device).reshape([chunk.len(), 1]);
         correct += pred.equal(truth).int().sum().into_scalar::<i64>() as usize;
     }
-    correct as f64 / data.len() as f64
+    correct as f64 / data.len().max(1) as f64
 }

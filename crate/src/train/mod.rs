@@ -1,6 +1,7 @@
 //! Training (native only, on burn's `flex` CPU backend with autodiff): one file per model, and
 //! here the loop they share: AdamW with warmup + cosine decay, an exponential moving average of
-//! the weights, resumable checkpoints every few minutes, a progress bar.
+//! the weights, resumable checkpoints every few minutes, a progress bar. A run's settings are a
+//! [`TrainConfig`] (burn's `Config`), saved as `RUNS/NAME/config.json` beside its checkpoints.
 
 pub mod classifier;
 pub mod clip;
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::config::Config;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
@@ -19,44 +21,74 @@ use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::philox;
+use crate::rng::{self, Stream};
 
-/// The options every trainer takes (`genuq train STAGE --steps ...`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct TrainArgs {
-    /// Optimiser steps in all (a resumed run continues up to this number).
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Images per step.
-    #[arg(long)]
-    pub batch: Option<usize>,
-    /// Peak learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Seed of initialisation, batching and noise.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Where checkpoints go (resumed from if present).
-    #[arg(long, default_value = "runs")]
-    pub runs: PathBuf,
-    /// Where the finished weights go.
-    #[arg(long, default_value = "models")]
-    pub out: PathBuf,
-    /// Minutes between checkpoints.
-    #[arg(long, default_value_t = 3.0)]
-    pub checkpoint_minutes: f64,
-    /// Training examples to use (all by default; small values for smoke tests).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Where to train: burn's `flex` CPU backend, or the wgpu adapter (lavapipe here).
-    #[arg(long, value_enum, default_value_t = TrainBackend::Flex)]
-    pub backend: TrainBackend,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TrainBackend {
+/// Where a trainer runs: burn's `flex` CPU backend, or the wgpu adapter (lavapipe here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Backend {
     Flex,
     Wgpu,
+}
+
+/// The settings of one training run: everything that decides the weights it makes.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Optimiser steps in all (a resumed run continues up to this number).
+    pub steps: usize,
+    /// Examples per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Steps of linear warmup before the cosine decay.
+    pub warmup: usize,
+    /// Decay of the weights' moving average (none: the last weights are the result).
+    pub ema: Option<f32>,
+    /// Seed of initialisation, batching and noise.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Training examples to use (all by default; small values for smoke tests).
+    pub limit: Option<usize>,
+    #[config(default = "Backend::Flex")]
+    pub backend: Backend,
+}
+
+impl TrainConfig {
+    /// Checks what can be checked before data is loaded: a batch and a learning rate that can
+    /// train.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
+        anyhow::ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "--lr must be a positive number (got {})",
+            self.lr
+        );
+        anyhow::ensure!(
+            self.limit != Some(0),
+            "--limit 0 leaves nothing to train on"
+        );
+        Ok(())
+    }
+
+    fn lr_at(&self, step: usize) -> f64 {
+        if step < self.warmup {
+            return self.lr * (step + 1) as f64 / self.warmup as f64;
+        }
+        let p =
+            (step - self.warmup) as f64 / (self.steps.saturating_sub(self.warmup)).max(1) as f64;
+        self.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+    }
+}
+
+/// Where a run keeps its checkpoints and writes its weights, and how often it checkpoints:
+/// not settings of the model.
+#[derive(Debug, Clone)]
+pub struct RunDirs {
+    /// Checkpoints go to `runs/NAME/` (resumed from if present).
+    pub runs: PathBuf,
+    /// The finished weights.
+    pub out: PathBuf,
+    /// Minutes between checkpoints.
+    pub checkpoint_minutes: f64,
 }
 
 /// What a run remembers between checkpoints.
@@ -68,43 +100,48 @@ pub struct RunState {
     pub losses: Vec<(usize, f32)>,
 }
 
-/// The schedule and hyper-parameters of one run.
-pub struct Plan {
-    pub name: &'static str,
-    pub steps: usize,
-    pub lr: f64,
-    pub warmup: usize,
-    pub ema: Option<f32>,
-}
-
-impl Plan {
-    fn lr_at(&self, step: usize) -> f64 {
-        if step < self.warmup {
-            return self.lr * (step + 1) as f64 / self.warmup as f64;
-        }
-        let p = (step - self.warmup) as f64 / (self.steps - self.warmup).max(1) as f64;
-        self.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
-    }
-}
-
-/// The autodiff CPU device training runs on, seeded.
-pub fn train_device(args: &TrainArgs) -> anyhow::Result<Device> {
-    let device = match args.backend {
-        TrainBackend::Flex => Device::flex(),
-        TrainBackend::Wgpu => crate::gpu::gpu()?.device,
+/// The autodiff device training runs on, seeded.
+pub fn train_device(config: &TrainConfig) -> anyhow::Result<Device> {
+    let device = match config.backend {
+        Backend::Flex => Device::flex(),
+        Backend::Wgpu => crate::gpu::gpu()?.device,
     }
     .autodiff();
-    device.seed(args.seed);
+    device.seed(config.seed);
     Ok(device)
 }
 
-/// Runs `plan` on `model`: `loss(model, step)` gives one batch's scalar loss. Resumes from
-/// `args.runs/NAME/` if a checkpoint is there. Returns the trained model (the EMA weights if
-/// the plan keeps an average), without autodiff. A checkpoint that cannot be read, a loss that
-/// is not finite or a file that cannot be written is an error that names the file.
+/// Writes `config` as `dir/config.json`, saying so when a resumed run's settings differ from
+/// the ones it began with (other than `steps`, which a resumed run raises).
+fn record_config(dir: &Path, config: &TrainConfig) -> anyhow::Result<()> {
+    let path = dir.join("config.json");
+    if let Ok(before) = TrainConfig::load(&path) {
+        let same = TrainConfig {
+            steps: config.steps,
+            ..before.clone()
+        };
+        if &same != config {
+            eprintln!(
+                "note: {} was made with other settings ({}); the run goes on with these",
+                path.display(),
+                serde_json::to_string(&before)?
+            );
+        }
+    }
+    config
+        .save(&path)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs the run called `name` with `config` on `model`: `loss(model, step)` gives one batch's
+/// scalar loss. Resumes from `dirs.runs/NAME/` if a checkpoint is there. Returns the trained
+/// model (the EMA weights if the config keeps an average), without autodiff. A checkpoint that
+/// cannot be read, a loss that is not finite or a file that cannot be written is an error that
+/// names the file.
 pub fn run<M, F>(
-    args: &TrainArgs,
-    plan: &Plan,
+    name: &str,
+    config: &TrainConfig,
+    dirs: &RunDirs,
     model: M,
     mut loss: F,
 ) -> anyhow::Result<(M, RunState)>
@@ -112,35 +149,35 @@ where
     M: Module + ModuleSnapshot + Clone,
     F: FnMut(&M, usize) -> Tensor<1>,
 {
-    let dir = args.runs.join(plan.name);
+    let dir = dirs.runs.join(name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    record_config(&dir, config)?;
     let mut optim = AdamWConfig::new().with_weight_decay(1e-4).init();
     let (mut model, mut ema, mut state) = resume(&dir, model, &mut optim)?;
-    let bar = ProgressBar::new(plan.steps as u64).with_position(state.step as u64);
+    let bar = ProgressBar::new(config.steps as u64).with_position(state.step as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} (eta {eta})",
         )
         .expect("template"),
     );
-    bar.set_prefix(plan.name);
+    bar.set_prefix(name.to_string());
     let started = Instant::now();
     let seconds_before = state.seconds;
     let mut last_checkpoint = Instant::now();
     let (mut sum, mut count) = (0.0f64, 0usize);
-    while state.step < plan.steps {
+    while state.step < config.steps {
         let step = state.step;
         let l = loss(&model, step);
         let value: f32 = l.clone().into_scalar::<f32>();
         anyhow::ensure!(
             value.is_finite(),
-            "{}: loss is {value} at step {step} (the last checkpoint in {} is intact)",
-            plan.name,
+            "{name}: loss is {value} at step {step} (the last checkpoint in {} is intact)",
             dir.display()
         );
         let grads = GradientsParams::from_grads(l.backward(), &model);
-        model = optim.step(plan.lr_at(step), model, grads);
-        if let Some(decay) = plan.ema {
+        model = optim.step(config.lr_at(step), model, grads);
+        if let Some(decay) = config.ema {
             let current = model.valid();
             ema = Some(match ema.take() {
                 None => current,
@@ -155,16 +192,15 @@ where
         (sum, count) = (sum + value as f64, count + 1);
         bar.set_position(state.step as u64);
         bar.set_message(format!("loss {:.4}", sum / count as f64));
-        let last = state.step == plan.steps;
-        if last || last_checkpoint.elapsed().as_secs_f64() > args.checkpoint_minutes * 60.0 {
+        let last = state.step == config.steps;
+        if last || last_checkpoint.elapsed().as_secs_f64() > dirs.checkpoint_minutes * 60.0 {
             let mean = (sum / count as f64) as f32;
             state.losses.push((state.step, mean));
             if bar.is_hidden() {
                 eprintln!(
-                    "{} step {}/{} loss {mean:.4} ({:.0} s)",
-                    plan.name,
+                    "{name} step {}/{} loss {mean:.4} ({:.0} s)",
                     state.step,
-                    plan.steps,
+                    config.steps,
                     seconds_before + started.elapsed().as_secs_f64()
                 );
             }
@@ -278,38 +314,46 @@ fn average<M: Module>(avg: M, current: &M, decay: f32) -> M {
     })
 }
 
-/// A seeded permutation of `0..n` for each epoch; `batch(step, size)` walks through them.
+/// A seeded permutation of `0..n` for each epoch; `batch(step)` walks through them, `size`
+/// examples at a time.
 pub struct Batches {
     n: usize,
+    size: usize,
     seed: u32,
     order: Vec<usize>,
     epoch: usize,
 }
 
 impl Batches {
-    pub fn new(n: usize, seed: u64) -> Self {
-        Self {
+    /// Batches of `size` from `n` examples: an error when not even one batch fits.
+    pub fn new(n: usize, size: usize, seed: u64) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            size >= 1 && size <= n,
+            "a batch of {size} does not fit in {n} training examples (lower --batch or raise --limit)"
+        );
+        Ok(Self {
             n,
+            size,
             seed: seed as u32,
             order: Vec::new(),
             epoch: usize::MAX,
-        }
+        })
     }
 
     /// The example indices of batch `step`.
-    pub fn batch(&mut self, step: usize, size: usize) -> Vec<usize> {
-        let per_epoch = self.n / size;
+    pub fn batch(&mut self, step: usize) -> Vec<usize> {
+        let per_epoch = self.n / self.size;
         let epoch = step / per_epoch;
         if epoch != self.epoch {
             self.order = (0..self.n).collect();
             for i in (1..self.n).rev() {
-                let r = philox::philox_block(self.seed, epoch as u32, i as u32)[0];
+                let r = rng::word(self.seed, Stream::BatchOrder(epoch as u32), i as u32);
                 self.order.swap(i, r as usize % (i + 1));
             }
             self.epoch = epoch;
         }
-        let start = (step % per_epoch) * size;
-        self.order[start..start + size].to_vec()
+        let start = (step % per_epoch) * self.size;
+        self.order[start..start + self.size].to_vec()
     }
 }
 

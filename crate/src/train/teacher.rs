@@ -3,32 +3,32 @@
 
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
-use super::{Batches, Plan, TrainArgs, run, train_device, write_weights};
+use super::{Batches, RunDirs, TrainConfig, run, train_device, write_weights};
 use crate::data::{self, Dataset, Split};
 use crate::diffusion::flow;
-use crate::kernels::philox;
 use crate::model::unet::{NULL_CLASS, UNetConfig};
+use crate::rng::{self, Stream};
 
-pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = train_device(args)?;
-    let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(args.limit);
-    let plan = Plan {
-        name: "teacher",
-        steps: args.steps.unwrap_or(8000),
-        lr: args.lr.unwrap_or(2e-3),
-        warmup: 200,
-        ema: Some(0.999),
-    };
-    let batch = args.batch.unwrap_or(64);
-    let mut batches = Batches::new(data.len(), args.seed);
+/// The teacher's default settings.
+pub fn config() -> TrainConfig {
+    TrainConfig::new(8000, 64, 2e-3, 200).with_ema(Some(0.999))
+}
+
+pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
+    config.check()?;
+    let device = train_device(config)?;
+    let data = Dataset::load(&data::default_dir(), Split::Train)?.limit(config.limit);
+    let mut batches = Batches::new(data.len(), config.batch, config.seed)?;
     let (model, _) = run(
-        args,
-        &plan,
+        "teacher",
+        config,
+        dirs,
         UNetConfig::new().init(&device),
         |model, step| {
-            let idx = batches.batch(step, batch);
+            let idx = batches.batch(step);
             let x0 = data.images_tensor(&idx, &device);
-            let class = drop_labels(data.labels_tensor(&idx, &device), step, args.seed, &device);
+            let labels = data.labels_tensor(&idx, &device);
+            let class = drop_labels(labels, step, config.seed, &device);
             let eps = Tensor::<4>::random(x0.shape(), Distribution::Normal(0.0, 1.0), &device);
             let t = Tensor::<1>::random([idx.len()], Distribution::Default, &device);
             let v = model.forward(flow::noisy(x0.clone(), eps.clone(), t.clone()), t, class);
@@ -36,19 +36,21 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         },
     )?;
     write_weights(
-        &args.out,
-        "teacher.safetensors",
+        &dirs.out,
+        crate::manifest::TEACHER,
         &crate::store::save(&model)?,
     )?;
     Ok(())
 }
 
-/// Replaces 10% of the labels (chosen by the counter RNG) by the null class.
+/// Replaces one label in ten (chosen by the counter RNG) by the null class.
 fn drop_labels(labels: Tensor<1, Int>, step: usize, seed: u64, device: &Device) -> Tensor<1, Int> {
+    const DROP_ONE_IN: u32 = 10;
     let [b] = labels.dims();
     let keep: Vec<i64> = (0..b as u32)
         .map(|i| {
-            !philox::philox_block(seed as u32 ^ 0x7ea, step as u32, i)[0].is_multiple_of(10) as i64
+            let r = rng::word(seed as u32, Stream::LabelDrop(step as u32), i);
+            !r.is_multiple_of(DROP_ONE_IN) as i64
         })
         .collect();
     let keep = Tensor::<1, Int>::from_data(TensorData::new(keep, [b]), device);

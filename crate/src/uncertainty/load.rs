@@ -8,18 +8,15 @@ use burn::tensor::Device;
 use super::{Generator, ReferenceTable};
 use crate::Error;
 use crate::manifest::Manifest;
+use crate::manifest::{CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
 use crate::model::UNetConfig;
 use crate::model::clip::ClipConfig;
 use crate::posterior::Posterior;
+use crate::posterior::head::Layout;
 
-pub const STUDENT: &str = "student.safetensors";
-pub const CLIP_IMAGE: &str = "clip_image.safetensors";
-pub const POSTERIOR: &str = "posterior.json";
-/// Optional: quantiles of u over reference generations, for percentiles.
-pub const REFERENCE: &str = "reference_u.json";
 /// The files a generator needs.
 pub const REQUIRED: [&str; 3] = [STUDENT, CLIP_IMAGE, POSTERIOR];
-/// The files it uses when the manifest lists them.
+/// The files it uses when the manifest lists them (the reference quantiles, for percentiles).
 pub const OPTIONAL: [&str; 1] = [REFERENCE];
 
 impl Generator {
@@ -46,11 +43,41 @@ impl Generator {
             get(CLIP_IMAGE)?,
             CLIP_IMAGE,
         )?;
-        let posterior = Posterior::parse(&text(POSTERIOR)?, config.channels[0])?;
+        let layout = Layout {
+            channels: config.channels[0],
+        };
+        let posterior = Posterior::parse(&text(POSTERIOR)?, layout)?;
         let reference = match files.contains_key(REFERENCE) {
             true => ReferenceTable::parse(&text(REFERENCE)?)?,
             false => ReferenceTable::default(),
         };
-        Ok(Generator::new(student, clip, &posterior, reference, device))
+        Generator::new(student, clip, &posterior, reference, device)
     }
+}
+
+/// Loads the generator's files from the folder `dir` (each checked against its manifest)
+/// onto the process's wgpu device.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_generator(dir: &std::path::Path) -> Result<Generator, Error> {
+    let manifest = Manifest::read(dir)?;
+    let optional = OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok());
+    let mut files = HashMap::new();
+    for name in REQUIRED.into_iter().chain(optional) {
+        let path = dir.join(name);
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+        files.insert(name.to_string(), bytes);
+    }
+    let gpu = crate::gpu::gpu()?;
+    Generator::from_files(&manifest, &files, &gpu.device)
+}
+
+/// Bytes of the model files a generator loads (what the demo downloads).
+pub fn demo_weight_bytes(manifest: &Manifest) -> u64 {
+    REQUIRED
+        .iter()
+        .chain(OPTIONAL.iter())
+        .filter_map(|n| manifest.entry(n).ok())
+        .map(|f| f.bytes)
+        .sum()
 }

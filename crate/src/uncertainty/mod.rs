@@ -2,13 +2,9 @@
 //! MAP + M perturbed heads in one kernel, CLIP on the M + 1 images, the paper's score u, a
 //! per-pixel heatmap, and the percentile of u against reference generations.
 
-mod exact;
 pub mod load;
-mod naive;
 pub mod reference;
 
-pub use exact::exact_variance;
-pub use naive::{conv_head, naive_head, naive_weights};
 pub use reference::ReferenceTable;
 
 use burn::module::Module;
@@ -17,31 +13,33 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::Error;
-use crate::kernels::perturbed_head::{HeadWeights, perturbed_head};
+use crate::data::{IMAGE_SIZE, NUM_CLASSES, PIXELS};
+use crate::kernels::perturbed_head::perturbed_head;
 use crate::kernels::{
     colormap::colormap, moments::moments, rng, semantic_entropy::semantic_entropy,
 };
 use crate::model::UNet;
 use crate::model::clip::ClipImage;
 use crate::posterior::Posterior;
+use crate::posterior::head::HeadWeights;
+use crate::rng::Stream;
 
 /// Most weight samples one generation may ask for.
 pub const MAX_SAMPLES: usize = 32;
 /// Sampling steps the distilled student supports.
 pub const STUDENT_STEPS: usize = 1;
-const PIXELS: usize = 32 * 32;
 
 /// What the kernels make of one generation's M + 1 images.
 pub struct Scores {
     /// The paper's u, `[1]`.
     pub u: Tensor<1>,
-    /// Per-pixel variance across the images, `[1, 32 * 32]`.
+    /// Per-pixel variance across the images, `[1, PIXELS]`.
     pub variance: Tensor<2>,
-    /// The variance as viridis RGBA8 (packed in an i32 per pixel), `[1, 32 * 32]`.
+    /// The variance as viridis RGBA8 (packed in an i32 per pixel), `[1, PIXELS]`.
     pub heatmap: Tensor<2, Int>,
 }
 
-/// u, the per-pixel variance and its heatmap from the images `[S, 1, 32, 32]` and their CLIP
+/// u, the per-pixel variance and its heatmap from the images `[S, 1, H, W]` and their CLIP
 /// embeddings `[S, D]`.
 pub fn score(images: Tensor<4>, emb: Tensor<2>) -> Result<Scores, Error> {
     let [s, d] = emb.dims();
@@ -61,20 +59,26 @@ fn heatmap(variance: Tensor<2>) -> Result<Tensor<2, Int>, Error> {
     colormap(variance, scale)
 }
 
-/// A failed readback as a short message: wgpu's error chains repeat themselves and end in
-/// backtrace notes, which help nobody on a web page.
-fn readback_error(e: impl std::fmt::Debug) -> Error {
-    let text = format!("{e:?}");
-    let lost = ["Destroyed", "lost", "Lost", "poisoned"]
-        .iter()
-        .any(|k| text.contains(k));
-    if lost {
-        return Error::Device(
-            "the WebGPU device was lost (destroyed, reset or out of memory)".into(),
-        );
+/// A failed readback as a clear error: a lost device (cubecl's device-lost signal, which
+/// poisons the device for good) is [`Error::DeviceLost`]; anything else is a short message
+/// (wgpu's error chains repeat themselves and end in backtrace notes, which help nobody on a
+/// web page).
+pub fn readback_error(e: burn::tensor::ExecutionError) -> Error {
+    match e {
+        burn::tensor::ExecutionError::DevicePoisoned { reason } => Error::DeviceLost(format!(
+            "the GPU device was lost ({}); start again on a fresh device",
+            reason.lines().next().unwrap_or("no reason given").trim()
+        )),
+        other => {
+            let text = other.to_string();
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("An error happened"))
+                .unwrap_or("unknown error");
+            Error::Device(format!("reading the results back failed: {first}"))
+        }
     }
-    let first = text.lines().next().unwrap_or("unknown error").trim();
-    Error::Device(format!("reading the results back failed: {first}"))
 }
 
 /// What to generate.
@@ -89,9 +93,9 @@ pub struct Request {
 
 impl Request {
     pub fn validate(&self) -> Result<(), Error> {
-        if self.class >= 10 {
+        if self.class >= NUM_CLASSES {
             return Err(Error::InvalidInput(format!(
-                "class {} is not in 0..10",
+                "class {} is not in 0..{NUM_CLASSES}",
                 self.class
             )));
         }
@@ -124,13 +128,13 @@ pub struct Timings {
 /// One generation and its uncertainty.
 #[derive(Debug, Clone, Serialize)]
 pub struct Generation {
-    /// The MAP image, `[32 * 32]` in [-1, 1].
+    /// The MAP image, `[PIXELS]` in [-1, 1].
     pub image: Vec<f32>,
-    /// The M perturbed images, `[M * 32 * 32]`.
+    /// The M perturbed images, `[M * PIXELS]`.
     pub samples: Vec<f32>,
-    /// Per-pixel variance across the M + 1 images, `[32 * 32]`.
+    /// Per-pixel variance across the M + 1 images, `[PIXELS]`.
     pub variance: Vec<f32>,
-    /// The heatmap, RGBA8 `[32 * 32 * 4]`.
+    /// The heatmap, RGBA8 `[PIXELS * 4]`.
     pub heatmap: Vec<u8>,
     /// The M + 1 CLIP image embeddings, `[(M + 1) * D]` (MAP first).
     pub embeddings: Vec<f32>,
@@ -156,34 +160,23 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// The models on `device` (the student, CLIP and the kernels alike).
     pub fn new(
         student: UNet,
         clip: ClipImage,
         posterior: &Posterior,
         reference: ReferenceTable,
         device: &Device,
-    ) -> Self {
-        let weight = student.conv_out.weight.val().flatten::<1>(0, 3);
-        let bias = student
-            .conv_out
-            .bias
-            .as_ref()
-            .expect("conv_out has a bias")
-            .val();
-        let channels = weight.dims()[0] / 9;
-        let head = HeadWeights {
-            weight: Tensor::cat(vec![weight, bias], 0),
-            stddev: Tensor::from_floats(posterior.flat().as_slice(), device),
-            channels,
-        };
-        Self {
+    ) -> Result<Self, Error> {
+        let head = HeadWeights::new(&student.conv_out, posterior)?;
+        Ok(Self {
             student,
             clip,
             head,
             reference,
             device: device.clone(),
             nets: device.clone(),
-        }
+        })
     }
 
     /// Runs the networks on `nets` (e.g. burn's CPU backend where it beats the wgpu adapter,
@@ -202,19 +195,20 @@ impl Generator {
             .to_device(&self.device)
     }
 
-    /// The initial noise of `seed`, `[1, 1, 32, 32]`, drawn on the GPU (stream 0).
+    /// The initial noise of `seed`, `[1, 1, H, W]`, drawn on the GPU.
     pub fn noise(&self, seed: u32) -> Result<Tensor<4>, Error> {
-        Ok(rng::gaussian(&self.device, PIXELS, seed, 0)?.reshape([1, 1, 32, 32]))
+        Ok(rng::gaussian(&self.device, PIXELS, seed, Stream::Noise)?
+            .reshape([1, 1, IMAGE_SIZE, IMAGE_SIZE]))
     }
 
-    /// MAP + M images `[S, 1, 32, 32]` from the same noise (clamped to [-1, 1]).
+    /// MAP + M images `[S, 1, H, W]` from the same noise (clamped to [-1, 1]).
     pub fn images(&self, req: &Request) -> Result<Tensor<4>, Error> {
         Ok(self
             .images_batch(&[req.class], &[req.seed], req.samples, req.seed)?
-            .reshape([req.samples + 1, 1, 32, 32]))
+            .reshape([req.samples + 1, 1, IMAGE_SIZE, IMAGE_SIZE]))
     }
 
-    /// MAP + M images of a batch of generations, `[B, S, 32, 32]` (clamped to [-1, 1]): image b
+    /// MAP + M images of a batch of generations, `[B, S, H, W]` (clamped to [-1, 1]): image b
     /// starts from the noise of `seeds[b]` with class `classes[b]`; the M weight samples are
     /// drawn under `weight_seed` and shared by the batch.
     pub fn images_batch(
@@ -229,8 +223,8 @@ impl Generator {
         Ok((z - heads).clamp(-1.0, 1.0))
     }
 
-    /// The noise `[B, 1, 32, 32]` of `seeds` and the student's trunk features on it
-    /// `[B, C, 32, 32]` for `classes`, both on the kernels' device: everything before the
+    /// The noise `[B, 1, H, W]` of `seeds` and the student's trunk features on it
+    /// `[B, C, H, W]` for `classes`, both on the kernels' device: everything before the
     /// last layer.
     pub fn trunk(&self, classes: &[usize], seeds: &[u32]) -> Result<(Tensor<4>, Tensor<4>), Error> {
         let noise = seeds
@@ -248,19 +242,22 @@ impl Generator {
         Ok((z, h))
     }
 
-    /// The MAP image alone (the plain generation without uncertainty), `[1, 1, 32, 32]`.
+    /// The MAP image alone (the plain generation without uncertainty), `[1, 1, H, W]`.
     pub fn plain(&self, class: usize, seed: u32) -> Result<Tensor<4>, Error> {
         let z = self.noise(seed)?.to_device(&self.nets);
         let class = Tensor::<1, Int>::from_ints([class as i32], &self.nets);
-        Ok(crate::diffusion::flow::student_sample(&self.student, z, class).clamp(-1.0, 1.0))
+        Ok(
+            crate::diffusion::flow::sample_student(&self.student, z, class, STUDENT_STEPS)
+                .clamp(-1.0, 1.0),
+        )
     }
 
     /// The heatmap's exact mode: the closed-form per-pixel variance of the one-step student
-    /// under the posterior (no sampling), `[32 * 32]`, and its viridis RGBA8 `[32 * 32 * 4]`.
+    /// under the posterior (no sampling), `[PIXELS]`, and its viridis RGBA8 `[PIXELS * 4]`.
     pub async fn exact_heatmap(&self, req: &Request) -> Result<(Vec<f32>, Vec<u8>), Error> {
         req.validate()?;
         let (_, h) = self.trunk(&[req.class], &[req.seed])?;
-        let var = exact_variance(h, &self.head).reshape([1, PIXELS]);
+        let var = self.head.exact_variance(h).reshape([1, PIXELS]);
         let rgba = heatmap(var.clone())?;
         let data = Transaction::default()
             .register(var)

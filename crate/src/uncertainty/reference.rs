@@ -105,7 +105,7 @@ mod tests {
             let p = t.percentile(u, 8).unwrap();
             assert!((p - u / 10.0).abs() < 1e-3, "{u} -> {p}");
         }
-        // M = 12 and 30 use the nearest tables (8 and 16)
+        // M = 7 and 30 use the nearest tables (8 and 16)
         assert!((t.percentile(250.0, 7).unwrap() - 25.0).abs() < 1e-3);
         assert!((t.percentile(2500.0, 30).unwrap() - 25.0).abs() < 1e-3);
         assert_eq!(ReferenceTable::default().percentile(1.0, 8), None);

@@ -1,6 +1,7 @@
 //! The browser API (wasm-bindgen): `Genuq.load(src, onProgress)` then `genuq.generate({...})`.
 //! Every failure is a rejected promise whose `Error.name` says what kind it is
-//! (`GenuqInputError`, `GenuqModelError`, `GenuqDeviceError`) and whose message says what to do.
+//! (`GenuqInputError`, `GenuqModelError`, `GenuqDeviceError`, `GenuqDeviceLostError`) and whose
+//! message says what to do.
 
 mod loader;
 
@@ -12,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::Error;
-use crate::data::{CLASS_NAMES, class_index};
+use crate::data::{CLASS_NAMES, PIXELS, class_index};
 use crate::gpu::{AdapterInfo, gpu_async};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{Generation, Generator, Request, STUDENT_STEPS};
@@ -58,6 +59,7 @@ fn js_error(e: &Error) -> JsValue {
         Error::InvalidInput(_) => "GenuqInputError",
         Error::Model(_) => "GenuqModelError",
         Error::Device(_) => "GenuqDeviceError",
+        Error::DeviceLost(_) => "GenuqDeviceLostError",
     });
     err.into()
 }
@@ -172,7 +174,7 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
     );
     let perturbed = Array::new();
     if with_samples {
-        for s in g.samples.chunks(32 * 32) {
+        for s in g.samples.chunks(PIXELS) {
             perturbed.push(&rgba(s));
         }
     }

@@ -1,0 +1,184 @@
+//! `genuq eval-models`: the manifest's metrics. Generates `per_class` samples of every class
+//! with the teacher (guided Heun) and with the student at each of its step counts, from the
+//! same noise, and compares them with the test split in the evaluation classifier's features.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use clap::Args;
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use crate::data::captions::Tokenizer;
+use crate::data::{self, Dataset, IMAGE_SIZE, NUM_CLASSES, PIXELS, Split};
+use crate::diffusion::flow;
+use crate::eval::classify::{FEATURES, accuracy, classify};
+use crate::eval::metrics::{Features, fid, precision_recall};
+use crate::manifest::{self, CLASSIFIER, CLIP, Manifest, STUDENT, TEACHER};
+use crate::model::UNetConfig;
+use crate::model::classifier::ClassifierConfig;
+use crate::model::clip::ClipConfig;
+use crate::rng::{self, Stream};
+use crate::train::clip::zero_shot_accuracy;
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalModelsArgs {
+    /// The folder with the weights and manifest.json.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Generated samples per class.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..))]
+    pub per_class: u32,
+    /// Heun steps of the teacher.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub teacher_steps: u32,
+    /// Classifier-free guidance weight of the teacher.
+    #[arg(long, default_value_t = 1.5)]
+    pub guidance: f32,
+    /// The student's step counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub student_steps: Vec<u32>,
+    /// Seed of the noise: sample i starts from the noise of seed SEED + i.
+    #[arg(long, default_value_t = 2025)]
+    pub seed: u32,
+}
+
+fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(name);
+    std::fs::read(&path).with_context(|| format!("{}", path.display()))
+}
+
+/// FID, precision and recall (k = 3) against the test features, and class accuracy.
+fn judge(
+    images: &[f32],
+    classes: &[i64],
+    test: &Features,
+    classifier: &crate::model::classifier::Classifier,
+    device: &Device,
+) -> serde_json::Value {
+    let (f, pred) = classify(classifier, images, device);
+    let f = Features::new(&f, FEATURES);
+    let (precision, recall) = precision_recall(test, &f, 3);
+    json!({
+        "fid": fid(&f, test),
+        "precision": precision,
+        "recall": recall,
+        "class_accuracy": accuracy(&pred, classes),
+    })
+}
+
+pub fn run(args: &EvalModelsArgs) -> anyhow::Result<()> {
+    let device = Device::flex();
+    let dir = &args.models;
+    let unet = |name: &str| -> anyhow::Result<_> {
+        Ok(crate::store::load(
+            UNetConfig::new().init(&device),
+            read(dir, name)?,
+            name,
+        )?)
+    };
+    let teacher = unet(TEACHER)?;
+    let student = unet(STUDENT)?;
+    let classifier = crate::store::load(
+        ClassifierConfig::new().init(&device),
+        read(dir, CLASSIFIER)?,
+        CLASSIFIER,
+    )?;
+    let tokenizer = Tokenizer::default();
+    let clip = crate::store::load(
+        ClipConfig::new(tokenizer.vocab()).init(&device),
+        read(dir, CLIP)?,
+        CLIP,
+    )?;
+
+    let test = Dataset::load(&data::default_dir(), Split::Test)?;
+    let test_labels: Vec<i64> = test.labels.iter().map(|&l| l as i64).collect();
+    let (test_feats, test_pred) = classify(&classifier, &test.images, &device);
+    let classifier_acc = accuracy(&test_pred, &test_labels);
+    let clip_acc = zero_shot_accuracy(&clip, &tokenizer, &test, &device);
+    eprintln!("classifier test accuracy {classifier_acc:.4}, CLIP zero-shot {clip_acc:.4}");
+    let test_feats = Features::new(&test_feats, FEATURES);
+
+    let n = NUM_CLASSES * args.per_class as usize;
+    let classes: Vec<i64> = (0..n).map(|i| (i % NUM_CLASSES) as i64).collect();
+    let mut teacher_x = Vec::new();
+    let mut student_x: BTreeMap<u32, Vec<f32>> = BTreeMap::new();
+    let bar = ProgressBar::new(n as u64);
+    bar.set_message("teacher and student samples");
+    for start in (0..n).step_by(100) {
+        let m = 100.min(n - start);
+        let z: Vec<f32> = (start..start + m)
+            .flat_map(|i| {
+                let seed = args.seed.wrapping_add(i as u32);
+                rng::gaussians_f32(seed, Stream::Noise, PIXELS, 1.0)
+            })
+            .collect();
+        let z = Tensor::<4>::from_data(TensorData::new(z, [m, 1, IMAGE_SIZE, IMAGE_SIZE]), &device);
+        let c = Tensor::<1, Int>::from_data(
+            TensorData::new(classes[start..start + m].to_vec(), [m]),
+            &device,
+        );
+        let t = flow::sample_heun(
+            &teacher,
+            z.clone(),
+            c.clone(),
+            args.teacher_steps as usize,
+            args.guidance,
+        );
+        teacher_x.extend(t.clamp(-1.0, 1.0).into_data().iter::<f32>());
+        for &steps in &args.student_steps {
+            let s = flow::sample_student(&student, z.clone(), c.clone(), steps as usize);
+            student_x
+                .entry(steps)
+                .or_default()
+                .extend(s.clamp(-1.0, 1.0).into_data().iter::<f32>());
+        }
+        bar.inc(m as u64);
+    }
+    bar.finish();
+    let teacher_metrics = judge(&teacher_x, &classes, &test_feats, &classifier, &device);
+    let student: BTreeMap<String, serde_json::Value> = student_x
+        .iter()
+        .map(|(steps, x)| {
+            let m = judge(x, &classes, &test_feats, &classifier, &device);
+            (steps.to_string(), m)
+        })
+        .collect();
+    let metrics = json!({
+        "teacher": teacher_metrics,
+        "student": student,
+        "teacher_steps": args.teacher_steps,
+        "teacher_evaluations": 2 * (2 * args.teacher_steps - 1),
+        "clip_zero_shot_accuracy": clip_acc,
+        "classifier_test_accuracy": classifier_acc,
+        "samples": n,
+        "parameters": {
+            "unet": teacher.num_params(),
+            "clip": clip.num_params(),
+            "clip_image": clip.image.num_params(),
+            "classifier": classifier.num_params(),
+        },
+        "unet_mflops_per_image": UNetConfig::new().flops() as f64 / 1e6,
+        "fid_features": "evaluation classifier, 128-d penultimate layer, vs the 10k test split; precision and recall with k = 3",
+    });
+    eprintln!("{}", serde_json::to_string_pretty(&metrics)?);
+    let mut files = Vec::new();
+    for (name, _) in manifest::FILES {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            files.push((name, bytes));
+        }
+    }
+    Manifest::update(dir, |m| {
+        for (name, bytes) in &files {
+            m.record_file(name, bytes);
+        }
+        if let serde_json::Value::Object(map) = metrics {
+            m.metrics = map.into_iter().collect();
+        }
+    })?;
+    eprintln!("updated {}", dir.join(manifest::FILE).display());
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The `genuq` command line (native): one file per command, each a clap `Args` struct and a
+//! `run`. Usage errors exit with 2 (clap's), runtime errors with 1.
+
+pub mod bench;
+pub mod eval;
+pub mod eval_models;
+pub mod fit_laplace;
+pub mod generate;
+pub mod reference;
+pub mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Generative uncertainty for a distilled diffusion model"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one model on Fashion-MNIST (CPU); resumes from its checkpoint.
+    Train(train::TrainCommand),
+    /// Fit the last-layer Laplace posterior of the student (models/posterior.json).
+    FitLaplace(fit_laplace::FitArgs),
+    /// Generate one image with its uncertainty heatmap and score.
+    Generate(generate::GenerateArgs),
+    /// Measure the models (FID, class accuracy, zero-shot accuracy) and update models/manifest.json.
+    EvalModels(eval_models::EvalModelsArgs),
+    /// The paper's evaluation: drop the most uncertain generations, compare with random
+    /// (FID, precision/recall, class accuracy, AUROC); writes reports/eval.json and figures.
+    Eval(eval::EvalArgs),
+    /// Quantiles of u over reference generations (models/reference_u.json), for percentiles.
+    Reference(reference::ReferenceArgs),
+    /// Time plain vs uncertain generation, the naive path, the fused head, CLIP, matmul
+    /// (medians); writes reports/bench.json.
+    Bench(bench::BenchArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Train(args) => train::run(&args),
+        Command::FitLaplace(args) => fit_laplace::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::EvalModels(args) => eval_models::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Reference(args) => reference::run(&args),
+        Command::Bench(args) => bench::run(&args),
+    }
+}

@@ -1,0 +1,79 @@
+//! The scores `genuq eval` compares (higher = less trustworthy, dropped first): the paper's u
+//! at each M, u ranked within each class (drops the same share of every class, so the class
+//! mix cannot shift), random within each class at the class mix the `genuq` row keeps (the
+//! class shift's control), BayesDiff-style pixel variance, and the evaluation classifier's
+//! own confidence, overall and within each class, as an upper reference (it is the judge of
+//! class accuracy, so not a fair competitor). The last is a ceiling, not a method: within each
+//! class it drops the generations farthest outside the test split's k-NN manifold (the ones
+//! precision counts as bad), so it shows what removing bad samples could do for FID at best.
+
+use super::generations::{MAIN_M, SAMPLE_COUNTS, Scored};
+use super::select::{class_counts, lowest, with_class_mix, within_class_rank};
+use crate::rng::{self, Stream};
+
+/// A named score per generation.
+pub type Method = (String, Vec<f64>);
+
+/// Random scores of random draw `draw` (draw 0: the `random` row; 1..: its spread).
+pub fn random_scores(seed: u32, draw: u32, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| rng::word(seed, Stream::EvalRandom(draw), i as u32) as f64)
+        .collect()
+}
+
+fn as_f64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// Every method's score; `radius_ratio` is each generation's distance outside the test
+/// manifold (the oracle's score), `keep` the number the rows keep.
+pub fn methods(scored: &Scored, radius_ratio: &[f64], seed: u32, keep: usize) -> Vec<Method> {
+    let n = scored.classes.len();
+    let u_main = as_f64(&scored.u[&MAIN_M]);
+    let mut methods: Vec<Method> = vec![
+        ("random".into(), random_scores(seed, 0, n)),
+        ("genuq".into(), u_main.clone()),
+    ];
+    for m in SAMPLE_COUNTS.into_iter().filter(|&m| m != MAIN_M) {
+        methods.push((format!("genuq_m{m}"), as_f64(&scored.u[&m])));
+    }
+    methods.push((
+        "genuq_per_class".into(),
+        within_class_rank(&u_main, &scored.classes),
+    ));
+    // The control for the class shift: random generations within each class, as many of each
+    // class as the genuq row keeps. Its gap to `genuq` is what u's choice within classes is
+    // worth at that class mix; its gap to `random` is what the class shift alone costs.
+    let genuq_mix = class_counts(&lowest(&u_main, keep), &scored.classes);
+    let within: Vec<f64> = (0..n)
+        .map(|i| rng::word(seed, Stream::EvalWithinClass, i as u32) as f64)
+        .collect();
+    methods.push((
+        "random_genuq_mix".into(),
+        with_class_mix(&within, &scored.classes, &genuq_mix),
+    ));
+    methods.push(("pixel_variance".into(), as_f64(&scored.pixel_variance)));
+    let unconfident: Vec<f64> = scored.confidence.iter().map(|&c| -(c as f64)).collect();
+    methods.push(("classifier_confidence".into(), unconfident.clone()));
+    methods.push((
+        "classifier_confidence_per_class".into(),
+        within_class_rank(&unconfident, &scored.classes),
+    ));
+    methods.push((
+        ORACLE.into(),
+        within_class_rank(radius_ratio, &scored.classes),
+    ));
+    methods
+}
+
+/// The oracle row's name.
+pub const ORACLE: &str = "oracle_per_class";
+
+/// The methods whose curves (metrics as more is dropped) the figures show, with their labels.
+pub const CURVES: [(&str, &str); 5] = [
+    ("random", "random"),
+    ("genuq", "genuq (M = 8)"),
+    ("genuq_per_class", "genuq per class"),
+    ("pixel_variance", "pixel variance"),
+    (ORACLE, "oracle per class (peeks at test)"),
+];

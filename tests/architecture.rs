@@ -1,0 +1,201 @@
+//! Checks on the source itself: imports point down the data flow, never up (the layers of
+//! `crate/src/lib.rs`), and the browser API's TypeScript declarations name exactly the fields
+//! that `to_js` sets.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::{Path, PathBuf};
+
+/// The modules of `crate/src` from the bottom of the flow to the top. A module may import from
+/// modules on lower layers only; modules on one layer do not import each other.
+const LAYERS: &[&[&str]] = &[
+    &["rng", "manifest", "store", "gpu"],
+    &["data"],
+    &["model"],
+    &["diffusion"],
+    &["train"],
+    &["posterior"],
+    &["kernels"],
+    &["uncertainty"],
+    &["bench"],
+    &["eval"],
+    &["commands", "wasm"],
+    &["bin"],
+];
+
+/// Items of the crate root (lib.rs) that any module may use.
+const ROOT_ITEMS: &[&str] = &["Error"];
+
+fn layer(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&module))
+}
+
+/// The crate-level modules named in `source` (`crate::NAME` in code, or `genuq::NAME` in the
+/// binary), comments left out.
+fn imports(source: &str, prefix: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().last();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() {
+                // `crate::{a, b}`
+                let list: String = rest
+                    .strip_prefix('{')
+                    .map(|r| r.chars().take_while(|&c| c != '}').collect())
+                    .unwrap_or_default();
+                for item in list.split(',') {
+                    let item = item.trim().split("::").next().unwrap_or("").trim();
+                    if !item.is_empty() {
+                        out.push((n + 1, item.to_string()));
+                    }
+                }
+            } else {
+                out.push((n + 1, name));
+            }
+        }
+    }
+    out
+}
+
+/// The layering violations of `source`, a file of module `module`.
+fn violations(module: &str, source: &str) -> Vec<String> {
+    let Some(own) = layer(module) else {
+        return vec![format!("module `{module}` is on no layer of LAYERS")];
+    };
+    let prefix = if module == "bin" {
+        "genuq::"
+    } else {
+        "crate::"
+    };
+    imports(source, prefix)
+        .into_iter()
+        .filter(|(_, name)| !ROOT_ITEMS.contains(&name.as_str()) && name != module)
+        .filter_map(|(line, name)| match layer(&name) {
+            Some(l) if l < own => None,
+            Some(_) => Some(format!(
+                "line {line}: `{module}` imports `{name}`, which is not below it"
+            )),
+            None => Some(format!("line {line}: `{name}` is on no layer of LAYERS")),
+        })
+        .collect()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+#[test]
+fn imports_point_down_the_flow() {
+    let root = src();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut problems = Vec::new();
+    for path in &files {
+        let rel = path.strip_prefix(&root).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_str()
+            .unwrap();
+        let module = first.trim_end_matches(".rs");
+        if module == "lib" {
+            continue;
+        }
+        let source = std::fs::read_to_string(path).unwrap();
+        for v in violations(module, &source) {
+            problems.push(format!("{}: {v}", rel.display()));
+        }
+    }
+    assert!(files.len() > 30, "found only {} files", files.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The checker itself: an upward import, one within a layer and a list import are caught;
+/// comments, the crate root's items and a module's own paths are not.
+#[test]
+fn the_checker_catches_upward_imports() {
+    assert_eq!(violations("data", "use crate::kernels::rng;").len(), 1);
+    assert_eq!(violations("rng", "use crate::gpu::Gpu;").len(), 1);
+    assert_eq!(
+        violations(
+            "model",
+            "use crate::{data::PIXELS, uncertainty::Generator};"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        violations("eval", "let x = crate::commands::run();").len(),
+        1
+    );
+    assert!(violations("kernels", "// see crate::uncertainty\nuse crate::Error;").is_empty());
+    assert!(violations("eval", "use crate::eval::metrics; use crate::data;").is_empty());
+    assert!(violations("bin", "genuq::commands::main()").is_empty());
+    assert_eq!(violations("nowhere", "").len(), 1);
+}
+
+/// The TypeScript `Generation` interface of the browser API lists exactly the keys that
+/// `to_js` sets on a result.
+#[test]
+fn typescript_declarations_match_to_js() {
+    let source = std::fs::read_to_string(src().join("wasm/mod.rs")).unwrap();
+    let interface = source
+        .split("export interface Generation {")
+        .nth(1)
+        .and_then(|s| s.split("\n}").next())
+        .expect("a Generation interface");
+    let mut declared: Vec<String> = interface
+        .lines()
+        .flat_map(|l| l.split(';'))
+        .map(|f| f.trim())
+        .filter(|f| !f.starts_with("/**") && !f.starts_with('*') && f.contains(':'))
+        .map(|f| {
+            f.split(':')
+                .next()
+                .unwrap()
+                .trim()
+                .trim_end_matches('?')
+                .to_string()
+        })
+        .collect();
+    let body = source
+        .split("fn to_js(")
+        .nth(1)
+        .and_then(|s| s.split("\n}\n").next())
+        .expect("fn to_js");
+    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut set: Vec<String> = compact
+        .split("set(&out,\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect();
+    declared.sort();
+    set.sort();
+    assert!(!set.is_empty());
+    assert_eq!(
+        declared, set,
+        "TypeScript's Generation vs the keys to_js sets"
+    );
+}
