@@ -92,13 +92,16 @@ setup() {
 }
 
 # cargo for the wasm32 target, in whichever mode this machine supports: `wasm_cargo build ...`.
+# The Debian path builds std itself; `test` is in its list for every build (cargo adds it to
+# test builds anyway), so the browser tests and dist/ share one std and one compilation of
+# every dependency.
 wasm_cargo() {
   local sub=$1; shift
   if [ "$(wasm_mode)" = rustup ]; then
     cargo "$sub" --target wasm32-unknown-unknown "$@"
   else
     PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$sub" \
-      -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown "$@"
+      -Zbuild-std=std,panic_abort,test --target wasm32-unknown-unknown "$@"
   fi
 }
 
@@ -141,17 +144,14 @@ lint() {
   (cd "$ROOT" && cargo clippy --release --workspace --all-targets -- -D warnings)
 }
 
+# The browser tests: what `wasm-pack test --headless --chrome --release -- --test web` runs
+# (cargo test with wasm-bindgen-test-runner, .cargo/config.toml), without compiling the unit
+# tests for wasm too: the library is compiled once, for these tests and for dist/.
 test_wasm() {
   log "wasm tests in headless Chrome (WebGPU)"
   export CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)}
   export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
-  cd "$ROOT/crate"
-  if [ "$(wasm_mode)" = rustup ]; then
-    wasm-pack test --headless --chrome --release -- --test web
-  else
-    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 \
-      wasm-pack test --headless --chrome --release --mode no-install -- -Zbuild-std=std,panic_abort --test web
-  fi
+  (cd "$ROOT/crate" && wasm_cargo test --release -p genuq --test web)
 }
 
 test_e2e() {

@@ -1,5 +1,6 @@
-// Per-pixel mean and variance across the S images of each batch entry (two passes, f32):
-//   mean[b, n] = sum_s x[b, s, n] / S,  var[b, n] = sum_s (x[b, s, n] - mean)^2 / (S - 1)
+// Per-pixel mean and population variance across the S images of each batch entry (two passes,
+// f32), the paper's variance (divided by S = M + 1, as its code's mean(x^2) - mean(x)^2):
+//   mean[b, n] = sum_s x[b, s, n] / S,  var[b, n] = sum_s (x[b, s, n] - mean)^2 / S
 // One invocation per (b, n). Dispatch: (ceil(B * N / 256), 1, 1).
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;     // [B, S, N]
@@ -30,5 +31,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         sq = sq + d * d;
     }
     mean[i] = m;
-    var_[i] = select(0.0, sq / f32(samples - 1u), samples > 1u);
+    var_[i] = sq / f32(samples);
 }

@@ -1,6 +1,8 @@
 // The paper's generative uncertainty from the S = M + 1 CLIP embeddings of each generation:
 //   u[b] = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1)
-// with v_d the (unbiased) variance of dimension d across the S embeddings, not normalised;
+// with v_d the population variance of dimension d across the S embeddings (divided by S, as the
+// paper's code: mean(e^2) - mean(e)^2 clipped at 0; two passes here, so never below 0), the
+// embeddings not normalised;
 // the floor 1e-3 comes in as {{ floor }} (VARIANCE_FLOOR in semantic_entropy.rs).
 // One workgroup per b; thread d handles dimension d (D <= 256), then a tree reduction.
 // Dispatch: (B, 1, 1).
@@ -29,7 +31,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
             let e = emb[base + s * dims] - m;
             sq = sq + e * e;
         }
-        term = log(sq / f32(max(samples, 2u) - 1u) + {{ floor }});
+        term = log(sq / f32(samples) + {{ floor }});
     }
     partial[d] = term;
     workgroupBarrier();

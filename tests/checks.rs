@@ -183,20 +183,23 @@ fn head_fixture(device: &Device, b: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, Hea
     (h, weight, stddev, head)
 }
 
-/// The fused perturbed head equals the CPU f64 reference (MAP + 8 samples, noise in-kernel).
+/// The fused perturbed head equals the CPU f64 reference (MAP + 8 samples, noise in-kernel),
+/// with the samples sharing each generation's features (a trajectory that branches) and with
+/// each sample on its own features (M + 1 trajectories).
 pub async fn perturbed_head_matches_reference(device: &Device) {
-    use genuq::kernels::perturbed_head::{perturbed_head, reference};
+    use genuq::kernels::perturbed_head::{Features, perturbed_head, reference};
     let (b, c, s) = (2, 16, 9);
-    let (h, weight, stddev, head) = head_fixture(device, b);
-    let ht = Tensor::<4>::from_data(
-        TensorData::new(h.clone(), [b, c, IMAGE_SIZE, IMAGE_SIZE]),
-        device,
-    );
-    let gpu = floats(perturbed_head(ht, &head, s, 77).unwrap()).await;
-    let cpu = reference(&h, [b, c, IMAGE_SIZE, IMAGE_SIZE], &weight, &stddev, s, 77);
-    assert_close(&gpu, &cpu, 1e-4, "perturbed_head");
-    // the samples really differ from the MAP
-    assert!((gpu[PIXELS * 3] - gpu[3]).abs() > 1e-3);
+    for (features, rows) in [(Features::Shared, b), (Features::PerSample, b * s)] {
+        let (h, weight, stddev, head) = head_fixture(device, rows);
+        let dims = [rows, c, IMAGE_SIZE, IMAGE_SIZE];
+        let ht = Tensor::<4>::from_data(TensorData::new(h.clone(), dims), device);
+        let gpu = floats(perturbed_head(ht, &head, s, 77, features).unwrap()).await;
+        let cpu = reference(&h, dims, &weight, &stddev, s, 77, features);
+        assert_eq!(gpu.len(), b * s * PIXELS);
+        assert_close(&gpu, &cpu, 1e-4, &format!("perturbed_head {features:?}"));
+        // the samples really differ from the MAP
+        assert!((gpu[PIXELS * 3] - gpu[3]).abs() > 1e-3);
+    }
 }
 
 pub async fn moments_match_reference(device: &Device) {
@@ -251,26 +254,40 @@ pub async fn colormap_matches_reference(device: &Device) {
 pub async fn fused_head_matches_materialised_weights(device: &Device) {
     let (h, _, _, head) = head_fixture(device, 1);
     let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, IMAGE_SIZE, IMAGE_SIZE]), device);
-    let fused = genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, 9, 5).unwrap();
+    let fused = genuq::kernels::perturbed_head::perturbed_head(
+        ht.clone(),
+        &head,
+        9,
+        5,
+        genuq::kernels::perturbed_head::Features::Shared,
+    )
+    .unwrap();
     let naive = head.naive(ht, 9, 5);
     let d = max_abs_diff(&floats(fused).await, &floats(naive).await);
     assert!(d < 1e-4, "fused vs materialised: max |diff| = {d:e}");
 }
 
 /// With M = 2048 weight samples the sampled per-pixel variance approaches the closed form
-/// sum_p std_p^2 in_p^2 + std_b^2 (times M / (M + 1), as the MAP is one of the M + 1 images):
-/// each pixel within 6 standard errors of a variance estimate, sqrt(2 / M).
+/// sum_p std_p^2 in_p^2 + std_b^2, times (M / (M + 1))^2: the MAP is one of the M + 1 images
+/// and the variance is the population one (divided by M + 1). Each pixel within 6 standard
+/// errors of a variance estimate, sqrt(2 / M).
 pub async fn sampled_variance_converges_to_exact(device: &Device) {
     let (h, _, _, head) = head_fixture(device, 1);
     let ht = Tensor::<4>::from_data(TensorData::new(h, [1, 16, IMAGE_SIZE, IMAGE_SIZE]), device);
     let m = 2048;
-    let heads =
-        genuq::kernels::perturbed_head::perturbed_head(ht.clone(), &head, m + 1, 9).unwrap();
+    let heads = genuq::kernels::perturbed_head::perturbed_head(
+        ht.clone(),
+        &head,
+        m + 1,
+        9,
+        genuq::kernels::perturbed_head::Features::Shared,
+    )
+    .unwrap();
     let (_, var) = genuq::kernels::moments::moments(heads.reshape([1, m + 1, PIXELS])).unwrap();
     let exact = floats(head.exact_variance(ht)).await;
     let var = floats(var).await;
     let bound = 6.0 * (2.0 / m as f64).sqrt();
-    let factor = m as f64 / (m + 1) as f64;
+    let factor = (m as f64 / (m + 1) as f64).powi(2);
     let mut worst = 0.0f64;
     for (v, e) in var.iter().zip(&exact) {
         assert!(*e > 0.0);
@@ -320,6 +337,7 @@ pub const SNEAKER_42: genuq::uncertainty::Request = genuq::uncertainty::Request 
     seed: 42,
     samples: 8,
     steps: 1,
+    perturb: genuq::uncertainty::Perturb::All,
 };
 
 /// One real generation: bit-identical when repeated; u equals the f64 formula on the returned
@@ -371,7 +389,7 @@ pub async fn generation_is_consistent(
             ..SNEAKER_42
         },
         Request {
-            steps: 2,
+            steps: 3,
             ..SNEAKER_42
         },
     ] {
@@ -382,6 +400,46 @@ pub async fn generation_is_consistent(
         );
     }
     a
+}
+
+/// The fused trajectories (one batch through the trunk, the perturbed_head kernel per
+/// trajectory) equal the paper's way, M + 1 separate samplers with materialised weight copies,
+/// for every step count and placement of the weight samples; with one step every placement is
+/// the same sampler.
+pub async fn trajectories_match_naive(g: &genuq::uncertainty::Generator) {
+    use genuq::uncertainty::Perturb;
+    let (class, seed, samples) = (5, 11, 3);
+    let mut one_step = Vec::new();
+    for steps in genuq::uncertainty::STEPS {
+        for perturb in Perturb::ALL {
+            let fused = g
+                .trajectories(&[class], &[seed], samples, seed, steps, perturb)
+                .unwrap();
+            let fused = floats(fused.images).await;
+            let naive = floats(
+                g.naive_images(class, seed, samples, seed, steps, perturb)
+                    .unwrap(),
+            )
+            .await;
+            let d = max_abs_diff(&fused, &naive);
+            assert!(
+                d < 1e-4,
+                "{steps} steps, {perturb:?}: fused vs naive max |diff| = {d:e}"
+            );
+            let spread = max_abs_diff(&fused[..PIXELS], &fused[PIXELS..2 * PIXELS]);
+            assert!(
+                spread > 1e-4,
+                "{steps} steps, {perturb:?}: the samples move the image"
+            );
+            if steps == 1 {
+                one_step.push(fused);
+            }
+        }
+    }
+    assert!(
+        one_step.windows(2).all(|w| w[0] == w[1]),
+        "one step: one sampler"
+    );
 }
 
 /// The generation matches the one blessed natively (lavapipe) in `fixtures/generation.json`.

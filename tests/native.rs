@@ -4,6 +4,7 @@
 mod checks;
 
 use burn::tensor::Device;
+use genuq::data::PIXELS;
 use pollster::block_on;
 
 fn gpu() -> Device {
@@ -102,6 +103,12 @@ fn demo_generation_is_consistent_and_matches_fixture() {
     checks::matches_native_generation(&out);
 }
 
+#[test]
+fn trajectories_match_naive() {
+    let g = checks::demo_generator(&gpu());
+    block_on(checks::trajectories_match_naive(&g));
+}
+
 /// The networks on burn's CPU backend with our kernels on wgpu give the same generation.
 #[test]
 fn networks_on_cpu_backend_match_wgpu() {
@@ -117,19 +124,24 @@ fn networks_on_cpu_backend_match_wgpu() {
     assert!((a.u - b.u).abs() < 1e-2, "u {} vs {}", a.u, b.u);
 }
 
-/// A batch of generations equals the same generations made one at a time.
+/// A batch of generations equals the same generations made one at a time, for every
+/// placement of the weight samples.
 #[test]
 fn batched_images_equal_single() {
+    use genuq::uncertainty::Perturb;
     let g = checks::demo_generator(&gpu());
     let (classes, seeds) = ([0, 5, 9], [1, 2, 3]);
-    let all = checks::floats_sync(g.images_batch(&classes, &seeds, 4, 11).unwrap());
-    for b in 0..3 {
-        let one = checks::floats_sync(
-            g.images_batch(&classes[b..b + 1], &seeds[b..b + 1], 4, 11)
-                .unwrap(),
-        );
-        let d = checks::max_abs_diff(&all[b * 5 * 1024..(b + 1) * 5 * 1024], &one);
-        assert!(d < 1e-5, "generation {b}: max |diff| = {d:e}");
+    for perturb in Perturb::ALL {
+        let images = |b: std::ops::Range<usize>| {
+            let t = g.trajectories(&classes[b.clone()], &seeds[b], 5, 11, 2, perturb);
+            checks::floats_sync(t.unwrap().images)
+        };
+        let all = images(0..3);
+        for b in 0..3 {
+            let one = images(b..b + 1);
+            let d = checks::max_abs_diff(&all[b * 5 * PIXELS..(b + 1) * 5 * PIXELS], &one);
+            assert!(d < 1e-5, "{perturb:?}, generation {b}: max |diff| = {d:e}");
+        }
     }
 }
 

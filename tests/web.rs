@@ -69,6 +69,14 @@ async fn sampled_variance_converges_to_exact() {
     checks::sampled_variance_converges_to_exact(&gpu().await).await;
 }
 
+/// The fused trajectories equal the naive path (M + 1 samplers with weight copies) in the
+/// browser too.
+#[wasm_bindgen_test]
+async fn trajectories_match_naive() {
+    let g = checks::demo_generator(&gpu().await);
+    checks::trajectories_match_naive(&g).await;
+}
+
 /// A real generation from the committed models: consistent, and within 1e-3 of lavapipe's.
 #[wasm_bindgen_test]
 async fn demo_generation_matches_native() {

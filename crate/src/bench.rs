@@ -1,15 +1,18 @@
 //! What genuq costs, measured the same way natively (`genuq bench`) and in the browser
 //! (`Genuq.bench()`): medians over `repeats` runs in one process, each run ending in a
-//! readback so GPU time is counted.
+//! readback so GPU time is counted. For each step count the student samples in:
 //!
-//! - `plain_ms`: the MAP image alone (noise, one student forward, readback).
-//! - `uncertainty_ms`: the whole `generate()` with M = 8 (trunk once, fused perturbed head,
-//!   CLIP on M + 1 images, moments, entropy, colormap, one readback).
-//! - `naive_ms`: the paper's released code's way in this binary: M + 1 full student forwards,
-//!   each with its own materialised copy of the perturbed last layer, then the same CLIP and
+//! - `plain_ms`: the MAP image alone (noise, the student's steps, readback).
+//! - `uncertainty_ms`: the whole `generate()` with M = 8 and the default placement of the
+//!   weight samples (the M + 1 trajectories as one batch, fused perturbed heads, CLIP on
+//!   M + 1 images, moments, entropy, colormap, one readback).
+//! - `naive_ms`: the paper's released code's way in this binary: M + 1 separate samplers, each
+//!   with its own materialised copy of the perturbed last layer, then the same CLIP and
 //!   kernels.
-//! - `head_*`: the fused `perturbed_head` kernel vs M + 1 convolutions with materialised
-//!   weight copies (burn ops) on the same trunk features.
+//!
+//! And once, at the default steps: the stages' shares, CLIP per image, the fused
+//! `perturbed_head` kernel vs M + 1 convolutions with materialised weight copies (burn ops) on
+//! the same trunk features, and the student's and the adapter's throughput.
 
 use burn::tensor::{Distribution, Int, Tensor};
 use serde::Serialize;
@@ -17,10 +20,11 @@ use web_time::Instant;
 
 use crate::Error;
 use crate::data::IMAGE_SIZE;
-use crate::kernels::perturbed_head::perturbed_head;
+use crate::kernels::perturbed_head::{Features, perturbed_head};
 use crate::model::UNetConfig;
-use crate::posterior::head::HeadWeights;
-use crate::uncertainty::{Generator, Request, STUDENT_STEPS, readback_error, score};
+use crate::uncertainty::{
+    DEFAULT_PERTURB, DEFAULT_STEPS, Generator, Request, STEPS, readback_error, score,
+};
 
 /// The M of the benchmark (the demo's default).
 pub const SAMPLES: usize = 8;
@@ -31,11 +35,26 @@ const MIN_MS: f64 = 1000.0;
 /// Batch of the student forward whose achieved GFLOP/s is reported.
 pub const STUDENT_BATCH: usize = 16;
 
-/// Medians in milliseconds (and what follows from them).
+/// The generation's costs at one step count (medians, ms).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepsReport {
+    pub steps: usize,
+    pub plain_ms: f64,
+    pub uncertainty_ms: f64,
+    pub naive_ms: f64,
+    pub overhead_ratio: f64,
+    pub naive_over_fused: f64,
+}
+
+/// Medians in milliseconds (and what follows from them); the top-level generation costs are
+/// those of the default step count.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub repeats: usize,
     pub samples: usize,
+    pub steps: usize,
+    pub perturb: &'static str,
+    pub per_steps: Vec<StepsReport>,
     pub plain_ms: f64,
     pub uncertainty_ms: f64,
     pub naive_ms: f64,
@@ -71,7 +90,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Waits for `t` by reading all of it back (reading a slice is not enough: lavapipe then
 /// returned in 0.2 ms from a 512^3 matmul).
-async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
+pub async fn sync<const D: usize>(t: Tensor<D>) -> Result<(), Error> {
     t.into_data_async().await.map_err(readback_error)?;
     Ok(())
 }
@@ -98,21 +117,6 @@ where
     Ok(ms(t) / n as f64)
 }
 
-/// The paper's way: `S` full forwards, each with its own perturbed weight copy: `[S, 1, H, W]`.
-fn naive_images(g: &Generator, req: &Request) -> Result<Tensor<4>, Error> {
-    let z = g.noise(req.seed)?.to_device(&g.nets);
-    let t = Tensor::ones([1], &g.nets);
-    let class = Tensor::<1, Int>::from_ints([req.class as i32], &g.nets);
-    let outs = (0..=req.samples)
-        .map(|s| {
-            let h = g.student.trunk(z.clone(), t.clone(), class.clone());
-            let (w, b) = g.head.sample(s, req.seed);
-            z.clone() - HeadWeights::conv(h, (w.to_device(&g.nets), b.to_device(&g.nets)))
-        })
-        .collect();
-    Ok(Tensor::cat(outs, 0).clamp(-1.0, 1.0).to_device(&g.device))
-}
-
 /// What `generate` does after CLIP ([`score`]); returns the last tensor queued (the heatmap,
 /// as floats) to wait on.
 fn kernels(images: Tensor<4>, emb: Tensor<2>) -> Result<Tensor<2>, Error> {
@@ -120,41 +124,73 @@ fn kernels(images: Tensor<4>, emb: Tensor<2>) -> Result<Tensor<2>, Error> {
     Ok(scores.heatmap.float() + scores.u.reshape([1, 1]))
 }
 
-/// CLIP and the kernels on `images`: the naive path's score.
-fn naive_score(g: &Generator, images: Tensor<4>) -> Result<Tensor<2>, Error> {
+/// The naive path: M + 1 separate samplers with weight copies, then CLIP and the kernels.
+fn naive(g: &Generator, r: &Request) -> Result<Tensor<2>, Error> {
+    let images = g.naive_images(r.class, r.seed, r.samples + 1, r.seed, r.steps, r.perturb)?;
     kernels(images.clone(), g.embed(images))
+}
+
+/// Plain, uncertain and naive generation at `req.steps`, `repeats` times each.
+async fn generation_costs(
+    g: &Generator,
+    req: &Request,
+    repeats: usize,
+) -> Result<StepsReport, Error> {
+    // one warm-up of every path: shader compilation and autotuning are not what we time
+    sync(g.plain(req.class, req.seed, req.steps)?).await?;
+    g.generate(req).await?;
+    sync(naive(g, req)?).await?;
+    let (mut plain, mut full, mut slow) = (vec![], vec![], vec![]);
+    for i in 0..repeats {
+        let r = Request {
+            seed: req.seed + i as u32,
+            ..*req
+        };
+        let t = Instant::now();
+        sync(g.plain(r.class, r.seed, r.steps)?).await?;
+        plain.push(ms(t));
+        let t = Instant::now();
+        g.generate(&r).await?;
+        full.push(ms(t));
+        let t = Instant::now();
+        sync(naive(g, &r)?).await?;
+        slow.push(ms(t));
+    }
+    let (plain_ms, uncertainty_ms, naive_ms) = (median(plain), median(full), median(slow));
+    Ok(StepsReport {
+        steps: req.steps,
+        plain_ms,
+        uncertainty_ms,
+        naive_ms,
+        overhead_ratio: uncertainty_ms / plain_ms,
+        naive_over_fused: naive_ms / uncertainty_ms,
+    })
 }
 
 pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     let req = Request {
-        class: 7,
-        seed: 42,
         samples: SAMPLES,
-        steps: STUDENT_STEPS,
+        ..Request::new(7, 42)
     };
     let s = SAMPLES + 1;
-    // one warm-up of every path: shader compilation and autotuning are not what we time
-    sync(g.plain(req.class, req.seed)?).await?;
-    g.generate(&req).await?;
-    sync(naive_score(g, naive_images(g, &req)?)?).await?;
+    let mut per_steps = Vec::new();
+    for steps in STEPS {
+        let r = Request { steps, ..req };
+        per_steps.push(generation_costs(g, &r, repeats).await?);
+    }
+    let main = per_steps
+        .iter()
+        .find(|p| p.steps == DEFAULT_STEPS)
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput("the default steps were not measured".into()))?;
 
-    let (mut plain, mut full, mut naive) = (vec![], vec![], vec![]);
+    // the stages of the default generation, each waited for
     let (mut heads, mut clip, mut rest) = (vec![], vec![], vec![]);
     for i in 0..repeats {
-        let seed = req.seed + i as u32;
-        let r = Request { seed, ..req };
-        let t = Instant::now();
-        sync(g.plain(r.class, seed)?).await?;
-        plain.push(ms(t));
-
-        let t = Instant::now();
-        g.generate(&r).await?;
-        full.push(ms(t));
-
-        let t = Instant::now();
-        sync(naive_score(g, naive_images(g, &r)?)?).await?;
-        naive.push(ms(t));
-
+        let r = Request {
+            seed: req.seed + i as u32,
+            ..req
+        };
         let t = Instant::now();
         let images = g.images(&r)?;
         sync(images.clone()).await?;
@@ -173,7 +209,7 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     sync(h.clone()).await?;
     sync(g.head.naive(h.clone(), s, req.seed)).await?;
     let head_fused_ms = per_call(|i| {
-        let out = perturbed_head(h.clone(), &g.head, s, req.seed + i);
+        let out = perturbed_head(h.clone(), &g.head, s, req.seed + i, Features::Shared);
         async move { sync(out?).await }
     })
     .await?;
@@ -199,17 +235,19 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
     let matmul_ms = per_call(|i| sync(a.clone().matmul(b.clone() + i as f32 * 1e-3))).await?;
 
     let flops = UNetConfig::new().flops() as f64;
-    let (plain_ms, uncertainty_ms, naive_ms) = (median(plain), median(full), median(naive));
     let (heads_ms, clip_ms, rest_ms) = (median(heads), median(clip), median(rest));
     let staged = heads_ms + clip_ms + rest_ms;
     Ok(BenchReport {
         repeats,
         samples: SAMPLES,
-        plain_ms,
-        uncertainty_ms,
-        naive_ms,
-        overhead_ratio: uncertainty_ms / plain_ms,
-        naive_over_fused: naive_ms / uncertainty_ms,
+        steps: DEFAULT_STEPS,
+        perturb: DEFAULT_PERTURB.name(),
+        plain_ms: main.plain_ms,
+        uncertainty_ms: main.uncertainty_ms,
+        naive_ms: main.naive_ms,
+        overhead_ratio: main.overhead_ratio,
+        naive_over_fused: main.naive_over_fused,
+        per_steps,
         stage_share: StageShare {
             trunk_and_heads: heads_ms / staged,
             clip: clip_ms / staged,

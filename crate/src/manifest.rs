@@ -212,6 +212,7 @@ mod tests {
 
     /// `update` creates a manifest, keeps every other entry when it changes one, and refuses
     /// (leaving the file untouched) to overwrite a corrupt manifest.
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn update_keeps_entries_and_refuses_a_corrupt_file() {
         let dir = std::env::temp_dir().join(format!("genuq-manifest-{}", std::process::id()));

@@ -9,8 +9,8 @@ use clap::Args;
 use serde_json::json;
 
 use crate::manifest::Manifest;
+use crate::uncertainty::Request;
 use crate::uncertainty::load::{demo_weight_bytes, load_generator};
-use crate::uncertainty::{Request, STUDENT_STEPS};
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -44,10 +44,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         generator = generator.with_nets_on(&burn::tensor::Device::flex());
     }
     let req = Request {
-        class: 7,
-        seed: 1,
         samples: crate::bench::SAMPLES,
-        steps: STUDENT_STEPS,
+        ..Request::new(7, 1)
     };
     pollster::block_on(generator.generate(&req))?;
     let first_result_ms = start.elapsed().as_secs_f64() * 1e3;

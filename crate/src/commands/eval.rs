@@ -1,10 +1,19 @@
-//! `genuq eval`: the paper's protocol on our models. Generate class-conditional samples from
-//! random classes, score each one, keep the `keep` least uncertain by each method, and compare
-//! the kept set with the test split in the evaluation classifier's feature space (FID,
-//! precision and recall with k = 3, class accuracy), plus the AUROC of each score for
-//! detecting samples the classifier puts in another class. Methods: `eval::methods`.
+//! `genuq eval`: does u find bad generations? Every sampler variant (1, 2, 4 steps; the weight
+//! samples acting at every step, the first or the last) scores the same class-conditional
+//! generations, and an independent judge, the evaluation classifier, labels them poor when it
+//! puts them in another class (`wrong_class`) or when their realism score in its features is
+//! below 1 (`unrealistic`). Measured per class, so no score wins by singling out a hard class:
+//! macro AUROC / AUPRC with bootstrap CIs over several draws of weight samples, and a filter
+//! that drops the same share of every class (per-class quotas), against random quotas.
+//!
+//! The ablations (every variant at M = 8) score the first `--ablation-generations`; the variant
+//! with the best wrong-class AUROC is the one that ships, and it scores all generations at
+//! M = 2, 5, 8, 16, with the one-step path beside it and the paper's global cut on top.
+//! Scores are cached in `--cache` (keyed by the models' hashes), so a rerun scores only what is
+//! missing.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -12,15 +21,20 @@ use indicatif::ProgressBar;
 
 use crate::data::{self, Dataset, Split};
 use crate::eval::classify::{FEATURES, classify};
+use crate::eval::detect::{class_balance, detection, quota_keep};
 use crate::eval::floor::floor_report;
-use crate::eval::generations::score;
+use crate::eval::generations::{MAIN_M, Maps, Scored, Variant, cache_dir, cached_score, maps};
 use crate::eval::judge::{Judge, RANDOM_DRAWS, Row};
-use crate::eval::methods::{CURVES, methods};
-use crate::eval::metrics::{Features, Manifold, inside};
-use crate::eval::report::Report;
+use crate::eval::methods::{CURVES, as_f64, methods, random_scores, unconfidence};
+use crate::eval::metrics::{Features, Manifold, MeanStd, fid_weighted, inside, precision};
+use crate::eval::report::{
+    DetectionRow, DetectionTable, QuotaRandom, QuotaRow, QuotaTable, Report,
+};
 use crate::manifest::CLASSIFIER;
-use crate::model::classifier::ClassifierConfig;
+use crate::model::classifier::{Classifier, ClassifierConfig};
+use crate::uncertainty::SAMPLE_COUNTS;
 use crate::uncertainty::load::load_generator;
+use crate::uncertainty::sampler::Perturb;
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
@@ -28,69 +42,461 @@ pub struct EvalArgs {
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
     /// Class-conditional generations to score (random classes).
-    #[arg(long, default_value_t = 12_032, value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(long, default_value_t = 12_032, value_parser = clap::value_parser!(u32).range(20..))]
     pub generations: u32,
-    /// How many generations each method keeps.
+    /// How many generations each filter keeps.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(2..))]
     pub keep: u32,
-    /// Seed of the classes, the noise and the weight samples.
+    /// Generations the ablations score (the first of the sequence).
+    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u32).range(20..))]
+    pub ablation_generations: u32,
+    /// Draws of weight samples the ablations repeat over (weight seeds SEED, SEED + 1, ...).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub weight_seeds: u32,
+    /// The student's step counts to compare.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub steps: Vec<u32>,
+    /// Seed of the classes, the noise and the first draw of weight samples.
     #[arg(long, default_value_t = 2025)]
     pub seed: u32,
-    /// Generations per GPU batch.
+    /// Generations per batch.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub batch: u32,
     /// Where eval.json and the figures go.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+    /// Where scores are kept between runs.
+    #[arg(long, default_value = "runs/eval")]
+    pub cache: PathBuf,
+}
+
+/// The generations of one step count, judged: the MAP images and their labels.
+struct Judged {
+    maps: Maps,
+    features: Features,
+    /// Inside the test split's k-NN manifold (precision's flag).
+    inside: Vec<bool>,
+    /// Distance outside that manifold (the oracle's score).
+    radius_ratio: Vec<f64>,
+    /// The labels: (name, what it means, flag per generation).
+    labels: [(&'static str, &'static str, Vec<bool>); 2],
+}
+
+const WRONG: &str = "wrong_class";
+const UNREALISTIC: &str = "unrealistic";
+
+fn judge_maps(maps: Maps, manifold: &Manifold) -> Judged {
+    let features = Features::new(&maps.features, FEATURES);
+    let radius_ratio = manifold.radius_ratio(&features);
+    let unrealistic = manifold
+        .realism(&features)
+        .iter()
+        .map(|&r| r < 1.0)
+        .collect();
+    let wrong = maps.wrong_class();
+    Judged {
+        inside: inside(&radius_ratio),
+        radius_ratio,
+        features,
+        labels: [
+            (
+                WRONG,
+                "the evaluation classifier puts it in another class",
+                wrong,
+            ),
+            (
+                UNREALISTIC,
+                "its realism score (k = 3, the larger half of the test balls pruned) is below 1",
+                unrealistic,
+            ),
+        ],
+        maps,
+    }
+}
+
+/// The variants the ablations compare: one step, and every placement for more steps.
+fn ablation_variants(steps: &[u32]) -> Vec<Variant> {
+    let mut out = Vec::new();
+    for &s in steps {
+        let placements: &[Perturb] = if s == 1 {
+            &[Perturb::All]
+        } else {
+            &Perturb::ALL
+        };
+        for &perturb in placements {
+            out.push(Variant {
+                steps: s as usize,
+                perturb,
+                max_samples: MAIN_M,
+            });
+        }
+    }
+    out
+}
+
+/// A score to detect with: its name, placement of the weight samples and M (for the
+/// sampler's scores), and its values per draw of weight samples.
+type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
+
+/// A prefix of a score.
+fn head(v: &[f64], n: usize) -> Vec<f64> {
+    v[..n].to_vec()
+}
+
+/// The score rows of one set of generations (the first `n` of `judged`): each sampler score
+/// (u at each M, pixel variance) with its draws, then the baselines and references.
+fn detection_tables(
+    judged: &Judged,
+    n: usize,
+    samplers: &[(Variant, &[Scored])],
+    counts: &[usize],
+    seed: u32,
+) -> Vec<DetectionTable> {
+    let classes = &judged.maps.classes[..n];
+    let steps = judged.maps.steps;
+    let mut scores: Vec<NamedScore> = Vec::new();
+    for (v, draws) in samplers {
+        let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
+        for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
+            let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
+            scores.push(("genuq".into(), perturb.clone(), Some(m), d));
+        }
+        let pixel = draws
+            .iter()
+            .map(|s| head(&as_f64(&s.pixel_variance), n))
+            .collect();
+        scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
+    }
+    if let Some((_, draws)) = samplers.first() {
+        let rms = head(&as_f64(&draws[0].feature_rms), n);
+        scores.push(("feature_rms".into(), None, None, vec![rms]));
+    }
+    scores.push(("random".into(), None, None, vec![random_scores(seed, 0, n)]));
+    let confidence = head(&unconfidence(&judged.maps), n);
+    scores.push((
+        "classifier_confidence (reference)".into(),
+        None,
+        None,
+        vec![confidence],
+    ));
+    let oracle = head(&judged.radius_ratio, n);
+    scores.push((
+        "manifold_oracle (reference)".into(),
+        None,
+        None,
+        vec![oracle],
+    ));
+    judged
+        .labels
+        .iter()
+        .map(|(label, what, flags)| {
+            let poor = &flags[..n];
+            let bar = ProgressBar::new(scores.len() as u64);
+            bar.set_message(format!("{label}, {steps}-step, {n} generations"));
+            let rows = scores
+                .iter()
+                .map(|(method, perturb, samples, draws)| {
+                    let row = DetectionRow {
+                        method: method.clone(),
+                        steps,
+                        perturb: perturb.clone(),
+                        samples: *samples,
+                        generations: n,
+                        detection: detection(draws, poor, classes, seed),
+                    };
+                    bar.inc(1);
+                    row
+                })
+                .collect();
+            bar.finish();
+            DetectionTable {
+                label,
+                what,
+                generations: n,
+                steps,
+                positives: poor.iter().filter(|&&p| p).count(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// The per-class-quota filter of each `(name, score)` on the first `n` generations of
+/// `judged`, keeping `keep`, against random quotas.
+fn quota_table(
+    judged: &Judged,
+    n: usize,
+    keep: usize,
+    scores: &[(String, Vec<f64>)],
+    real: &Features,
+    seed: u32,
+) -> QuotaTable {
+    let classes = &judged.maps.classes[..n];
+    let measure = |score: &[f64]| {
+        let kept = quota_keep(score, classes, keep);
+        let sub = judged.features.select(&kept);
+        let fid = fid_weighted(&sub, &class_balance(&kept, classes), real);
+        (kept, fid)
+    };
+    let (precisions, fids): (Vec<f64>, Vec<f64>) = (1..=RANDOM_DRAWS)
+        .map(|d| {
+            let (kept, fid) = measure(&random_scores(seed, d, n));
+            (precision(&judged.inside, &kept), fid)
+        })
+        .unzip();
+    let rows = scores
+        .iter()
+        .map(|(method, score)| {
+            let (kept, fid) = measure(score);
+            let kept_not_poor = judged
+                .labels
+                .iter()
+                .map(|(label, _, flags)| {
+                    let fine = kept.iter().filter(|&&i| !flags[i]).count();
+                    (*label, fine as f64 / kept.len().max(1) as f64)
+                })
+                .collect();
+            QuotaRow {
+                method: method.clone(),
+                precision: precision(&judged.inside, &kept),
+                fid,
+                kept_not_poor,
+            }
+        })
+        .collect();
+    QuotaTable {
+        steps: judged.maps.steps,
+        generations: n,
+        keep,
+        random: QuotaRandom::new(RANDOM_DRAWS, MeanStd::of(&precisions), MeanStd::of(&fids)),
+        rows,
+    }
+}
+
+/// Precision as 0, 5, ..., 50% of every class is dropped by `score`.
+fn quota_curve(judged: &Judged, n: usize, score: &[f64]) -> Vec<(f64, f64)> {
+    let classes = &judged.maps.classes[..n];
+    (0..=10)
+        .map(|i| {
+            let dropped = i as f64 * 0.05;
+            let keep = n - (dropped * n as f64).round() as usize;
+            (
+                dropped,
+                precision(&judged.inside, &quota_keep(score, classes, keep)),
+            )
+        })
+        .collect()
+}
+
+fn load_classifier(dir: &Path, device: &burn::tensor::Device) -> anyhow::Result<Classifier> {
+    let path = dir.join(CLASSIFIER);
+    let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+    Ok(crate::store::load(
+        ClassifierConfig::new().init(device),
+        bytes,
+        CLASSIFIER,
+    )?)
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let (n, keep) = (args.generations as usize, args.keep as usize);
+    let n_abl = (args.ablation_generations as usize).min(n);
     anyhow::ensure!(
         keep <= n,
         "--keep {keep} is more than the {n} generations (--generations)"
     );
+    anyhow::ensure!(!args.steps.is_empty(), "--steps lists no step count");
+    let keep_share = keep as f64 / n as f64;
+    let keep_abl = (n_abl as f64 * keep_share).round() as usize;
     // The networks on burn's CPU backend (about 10x lavapipe's speed on this kind of machine),
     // our kernels on the wgpu device.
     let device = burn::tensor::Device::flex();
-    let generator = load_generator(&args.models)?.with_nets_on(&device);
-    let path = args.models.join(CLASSIFIER);
-    let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
-    let classifier = crate::store::load(ClassifierConfig::new().init(&device), bytes, CLASSIFIER)?;
-    let test = Dataset::load(&data::default_dir(), Split::Test)?;
-    let scored = score(&generator, &classifier, n, args.seed, args.batch as usize)?;
+    let g = load_generator(&args.models)?.with_nets_on(&device);
+    let classifier = load_classifier(&args.models, &device)?;
+    let cache = cache_dir(&args.models, &args.cache)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-
-    eprintln!("metrics against the test split ...");
+    let test = Dataset::load(&data::default_dir(), Split::Test)?;
     let (test_features, _) = classify(&classifier, &test.images, &device);
     let real = Features::new(&test_features, FEATURES);
-    let generated = Features::new(&scored.features, FEATURES);
-    let radius_ratio = Manifold::new(&real, 3).radius_ratio(&generated);
-    let judge = Judge {
-        inside: inside(&radius_ratio),
-        real: &real,
-        generated,
-        wrong: scored
-            .predictions
-            .iter()
-            .zip(&scored.classes)
-            .map(|(&p, &c)| p != c as i64)
-            .collect(),
-        classes: &scored.classes,
-    };
-    let methods = methods(&scored, &radius_ratio, args.seed, keep);
-    let bar = ProgressBar::new(methods.len() as u64);
-    bar.set_message("metrics per method");
-    let rows: Vec<Row> = methods
-        .iter()
-        .map(|(name, score)| {
-            let row = judge.row(name, score, keep);
-            bar.inc(1);
-            row
-        })
+    let manifold = Manifold::new(&real, 3);
+
+    let mut judged: BTreeMap<usize, Judged> = BTreeMap::new();
+    for &s in &args.steps {
+        let m = maps(
+            &g,
+            &classifier,
+            s as usize,
+            n,
+            args.seed,
+            args.batch as usize,
+        )?;
+        judged.insert(s as usize, judge_maps(m, &manifold));
+    }
+    let weight_seeds: Vec<u32> = (0..args.weight_seeds)
+        .map(|k| args.seed.wrapping_add(k))
         .collect();
-    bar.finish();
+
+    // The ablations: every variant at M = 8 on the first generations, over the weight seeds.
+    let mut ablations: Vec<(Variant, Vec<Scored>)> = Vec::new();
+    for v in ablation_variants(&args.steps) {
+        let draws = weight_seeds
+            .iter()
+            .map(|&w| cached_score(&g, &cache, v, n_abl, args.seed, w, args.batch as usize))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        ablations.push((v, draws));
+    }
+    let wrong_auroc = |v: &Variant, draws: &[Scored]| {
+        let j = &judged[&v.steps];
+        let d: Vec<Vec<f64>> = draws.iter().map(|s| as_f64(&s.u[&MAIN_M])).collect();
+        detection(
+            &d,
+            &j.labels[0].2[..n_abl],
+            &j.maps.classes[..n_abl],
+            args.seed,
+        )
+        .macro_auroc
+    };
+    let (best, _) = ablations
+        .iter()
+        .map(|(v, d)| (*v, wrong_auroc(v, d)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .context("no variant to compare")?;
+    let shipped_variant = Variant {
+        max_samples: SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1],
+        ..best
+    };
+    eprintln!("the ablations pick {}", shipped_variant.name());
+
+    // All generations: the shipped variant at every M, and the one-step path beside it.
+    let shipped = cached_score(
+        &g,
+        &cache,
+        shipped_variant,
+        n,
+        args.seed,
+        args.seed,
+        args.batch as usize,
+    )?;
+    let one_step_variant = Variant {
+        steps: 1,
+        perturb: Perturb::All,
+        max_samples: shipped_variant.max_samples,
+    };
+    let one_step = match judged.contains_key(&1) && shipped_variant.steps != 1 {
+        true => Some(cached_score(
+            &g,
+            &cache,
+            one_step_variant,
+            n,
+            args.seed,
+            args.seed,
+            args.batch as usize,
+        )?),
+        false => None,
+    };
+
+    let mut detection_out = Vec::new();
+    let js = &judged[&shipped_variant.steps];
+    detection_out.extend(detection_tables(
+        js,
+        n,
+        &[(shipped_variant, std::slice::from_ref(&shipped))],
+        &SAMPLE_COUNTS,
+        args.seed,
+    ));
+    if let Some(one) = &one_step {
+        detection_out.extend(detection_tables(
+            &judged[&1],
+            n,
+            &[(one_step_variant, std::slice::from_ref(one))],
+            &[MAIN_M],
+            args.seed,
+        ));
+    }
+    for (&s, j) in &judged {
+        let samplers: Vec<(Variant, &[Scored])> = ablations
+            .iter()
+            .filter(|(v, _)| v.steps == s)
+            .map(|(v, d)| (*v, d.as_slice()))
+            .collect();
+        detection_out.extend(detection_tables(j, n_abl, &samplers, &[MAIN_M], args.seed));
+    }
+
+    // The per-class-quota filter: all generations of the shipped steps, the one-step path, and
+    // each variant on the ablation generations.
+    let sampler_rows = |s: &Scored, v: &Variant, n: usize| -> Vec<(String, Vec<f64>)> {
+        let mut rows: Vec<(String, Vec<f64>)> =
+            s.u.iter()
+                .map(|(m, u)| (format!("genuq {} M={m}", v.name()), head(&as_f64(u), n)))
+                .collect();
+        rows.push((
+            format!("pixel_variance {} M={MAIN_M}", v.name()),
+            head(&as_f64(&s.pixel_variance), n),
+        ));
+        rows
+    };
+    let references = |j: &Judged, s: &Scored, n: usize| {
+        vec![
+            ("feature_rms".to_string(), head(&as_f64(&s.feature_rms), n)),
+            (
+                "classifier_confidence (reference)".to_string(),
+                head(&unconfidence(&j.maps), n),
+            ),
+            (
+                "manifold_oracle (reference)".to_string(),
+                head(&j.radius_ratio, n),
+            ),
+        ]
+    };
+    let mut rows = sampler_rows(&shipped, &shipped_variant, n);
+    rows.extend(references(js, &shipped, n));
+    let quota = quota_table(js, n, keep, &rows, &real, args.seed);
+    let mut quota_other = Vec::new();
+    if let Some(one) = &one_step {
+        let mut rows = sampler_rows(one, &one_step_variant, n);
+        rows.extend(references(&judged[&1], one, n));
+        quota_other.push(quota_table(&judged[&1], n, keep, &rows, &real, args.seed));
+    }
+    let mut quota_curves = Vec::new();
+    for (&s, j) in &judged {
+        let mut rows = Vec::new();
+        for (v, draws) in ablations.iter().filter(|(v, _)| v.steps == s) {
+            rows.extend(
+                sampler_rows(&draws[0], v, n_abl)
+                    .into_iter()
+                    .filter(|(name, _)| name.contains(&format!("M={MAIN_M}"))),
+            );
+            let u = head(&as_f64(&draws[0].u[&MAIN_M]), n_abl);
+            quota_curves.push((
+                format!("{} (M = {MAIN_M})", v.name()),
+                quota_curve(j, n_abl, &u),
+            ));
+        }
+        if let Some((_, draws)) = ablations.iter().find(|(v, _)| v.steps == s) {
+            rows.extend(references(j, &draws[0], n_abl));
+        }
+        quota_other.push(quota_table(j, n_abl, keep_abl, &rows, &real, args.seed));
+    }
+    if let Some(j) = judged.values().next() {
+        let random = random_scores(args.seed, 0, n_abl);
+        quota_curves.push(("random".into(), quota_curve(j, n_abl, &random)));
+    }
+
+    // The paper's protocol on the shipped variant: a global cut by each method.
+    let radius_ratio = &js.radius_ratio;
+    let judge = Judge {
+        inside: js.inside.clone(),
+        real: &real,
+        generated: Features::new(&js.maps.features, FEATURES),
+        wrong: js.maps.wrong_class(),
+        classes: &js.maps.classes,
+    };
+    let methods = methods(&js.maps, &shipped, radius_ratio, args.seed, keep);
+    let protocol_rows: Vec<Row> = methods
+        .iter()
+        .map(|(name, score)| judge.row(name, score, keep))
+        .collect();
     let curves = CURVES
         .into_iter()
         .filter_map(|(name, label)| {
@@ -99,13 +505,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         })
         .collect();
     let report = Report {
-        scored: &scored,
-        rows,
+        maps: &js.maps,
+        scored: &shipped,
+        rows: protocol_rows,
         spread: judge.random_spread(args.seed, keep, RANDOM_DRAWS),
         curves,
-        floor: floor_report(&scored.embedding_variance, scored.dims),
+        floor: floor_report(&shipped.embedding_variance, shipped.dims),
+        detection: detection_out,
+        quota,
+        quota_other,
+        quota_curves,
+        shipped: format!("{}, M = {MAIN_M}", shipped_variant.name()),
         keep,
         seed: args.seed,
+        weight_seeds,
     };
     report.write_json(&args.out)?;
     report.write_figures(&args.out)?;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::data::{self, IMAGE_SIZE, PIXELS};
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::{Request, STUDENT_STEPS};
+use crate::uncertainty::{DEFAULT_PERTURB, DEFAULT_STEPS, Perturb, Request};
 
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
@@ -21,9 +21,12 @@ pub struct GenerateArgs {
     /// M, the weight samples besides the MAP (1-32).
     #[arg(long, default_value_t = 8)]
     pub samples: usize,
-    /// Sampling steps of the student.
-    #[arg(long, default_value_t = STUDENT_STEPS)]
+    /// Euler steps of the student (1, 2 or 4).
+    #[arg(long, default_value_t = DEFAULT_STEPS)]
     pub steps: usize,
+    /// Where the weight samples act along the steps: all (the paper's way), first or last.
+    #[arg(long, default_value = DEFAULT_PERTURB.name(), value_parser = ["all", "first", "last"])]
+    pub perturb: String,
     /// The folder with the models and their manifest.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -70,11 +73,14 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             data::CLASS_NAMES.join(", ")
         )
     })?;
+    let perturb = Perturb::parse(&args.perturb)
+        .with_context(|| format!("--perturb {} is not all, first or last", args.perturb))?;
     let req = Request {
         class,
         seed: args.seed,
         samples: args.samples,
         steps: args.steps,
+        perturb,
     };
     req.validate()?;
     let generator = load_generator(&args.models)?;
@@ -93,10 +99,11 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let d = g.embeddings.len() / (args.samples + 1);
     let result = json!({
         "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": args.samples, "steps": args.steps,
+        "perturb": perturb.name(),
         "u": g.u, "percentile": g.percentile,
         "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
         "timings_ms": g.timings,
-        "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = unbiased variance over the M+1 embeddings (MAP first)",
+        "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
     });
     std::fs::write(
         args.out.join("result.json"),
@@ -106,7 +113,10 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         "u = {:.3}{}  ->  {}",
         g.u,
         g.percentile
-            .map(|p| format!(" (more uncertain than {p:.0}% of reference generations)"))
+            .map(|p| format!(
+                " (more uncertain than {p:.0}% of {} generations)",
+                data::CLASS_NAMES[class]
+            ))
             .unwrap_or_default(),
         args.out.display()
     );

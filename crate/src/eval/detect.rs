@@ -44,21 +44,33 @@ fn macro_over<F: Fn(&[f64], &[bool]) -> f64>(
     per_class.iter().sum::<f64>() / per_class.len().max(1) as f64
 }
 
-/// Detection metrics of one score for one label.
+/// Detection metrics of a score (averaged over its draws of weight samples) for one label.
 #[derive(Debug, Clone, Serialize)]
 pub struct Detection {
+    /// Macro AUROC, the mean over the draws.
     pub macro_auroc: f64,
-    /// 95% bootstrap interval of the macro AUROC (resampling within each class).
+    /// 95% bootstrap interval of that mean (resampling generations within each class).
     pub auroc_ci: [f64; 2],
+    /// Macro AUPRC, the mean over the draws.
     pub macro_auprc: f64,
     /// The macro AUPRC of a score that knows nothing: the mean share of poor generations.
     pub chance_auprc: f64,
+    /// The macro AUROC of each draw.
+    pub per_draw: Vec<f64>,
 }
 
-/// Macro AUROC (with its bootstrap CI under `seed`) and AUPRC of `score` (higher = more likely
-/// poor) for the label `poor`.
-pub fn detection(score: &[f64], poor: &[bool], classes: &[usize], seed: u32) -> Detection {
+/// Macro AUROC and AUPRC for the label `poor` of a score (higher = more likely poor) drawn
+/// several times (`draws`: one score per draw of weight samples, or just one), with the
+/// bootstrap CI (under `seed`) of their mean.
+pub fn detection(draws: &[Vec<f64>], poor: &[bool], classes: &[usize], seed: u32) -> Detection {
     let groups = by_class(classes);
+    let mean_auroc = |groups: &[Vec<usize>]| {
+        draws
+            .iter()
+            .map(|s| macro_over(s, poor, groups, auroc))
+            .sum::<f64>()
+            / draws.len().max(1) as f64
+    };
     let mut boot: Vec<f64> = (0..BOOTSTRAP)
         .map(|r| {
             let resampled: Vec<Vec<usize>> = groups
@@ -73,17 +85,27 @@ pub fn detection(score: &[f64], poor: &[bool], classes: &[usize], seed: u32) -> 
                         .collect()
                 })
                 .collect();
-            macro_over(score, poor, &resampled, auroc)
+            mean_auroc(&resampled)
         })
         .collect();
     boot.sort_by(f64::total_cmp);
     let at = |q: f64| boot[((boot.len() - 1) as f64 * q).round() as usize];
     let chance = |_: &[f64], p: &[bool]| p.iter().filter(|&&b| b).count() as f64 / p.len() as f64;
+    let per_draw: Vec<f64> = draws
+        .iter()
+        .map(|s| macro_over(s, poor, &groups, auroc))
+        .collect();
+    let auprc = draws
+        .iter()
+        .map(|s| macro_over(s, poor, &groups, average_precision))
+        .sum::<f64>()
+        / draws.len().max(1) as f64;
     Detection {
-        macro_auroc: macro_over(score, poor, &groups, auroc),
+        macro_auroc: mean_auroc(&groups),
         auroc_ci: [at(0.025), at(0.975)],
-        macro_auprc: macro_over(score, poor, &groups, average_precision),
-        chance_auprc: macro_over(score, poor, &groups, chance),
+        macro_auprc: auprc,
+        chance_auprc: macro_over(&draws[0], poor, &groups, chance),
+        per_draw,
     }
 }
 
@@ -138,13 +160,13 @@ mod tests {
         let score: Vec<f64> = (0..400)
             .map(|i| 100.0 * (i % 2) as f64 + if poor[i] { 1.0 } else { 0.0 } + i as f64 * 1e-6)
             .collect();
-        let d = detection(&score, &poor, &classes, 1);
+        let d = detection(std::slice::from_ref(&score), &poor, &classes, 1);
         assert_eq!(d.macro_auroc, 1.0);
         assert_eq!(d.auroc_ci, [1.0, 1.0]);
         assert!((d.macro_auprc - 1.0).abs() < 1e-12);
         assert!((d.chance_auprc - 0.25).abs() < 1e-12);
         let class_only: Vec<f64> = classes.iter().map(|&c| c as f64).collect();
-        let d = detection(&class_only, &poor, &classes, 1);
+        let d = detection(&[class_only], &poor, &classes, 1);
         assert_eq!(d.macro_auroc, 0.5);
         assert!((d.macro_auprc - 0.25).abs() < 1e-12, "ties: the base rate");
     }
@@ -160,9 +182,14 @@ mod tests {
         let score: Vec<f64> = (0..n as u32)
             .map(|i| rng::word(3, Stream::Test(1), i) as f64)
             .collect();
-        let d = detection(&score, &poor, &classes, 9);
+        let d = detection(std::slice::from_ref(&score), &poor, &classes, 9);
         assert!(d.auroc_ci[0] < 0.5 && 0.5 < d.auroc_ci[1], "{d:?}");
         assert!(d.auroc_ci[1] - d.auroc_ci[0] < 0.1, "{d:?}");
+        // two draws: the mean of their AUROCs, and each one's
+        let flipped: Vec<f64> = score.iter().map(|s| -s).collect();
+        let two = detection(&[score, flipped], &poor, &classes, 9);
+        assert!((two.macro_auroc - 0.5).abs() < 1e-9, "{two:?}");
+        assert!((two.per_draw[0] + two.per_draw[1] - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct FloorReport {
 }
 
 /// `variances` `[N * dims]`: the per-dimension embedding variances of N generations
-/// (the same unbiased `v_d` as u's).
+/// (the same population `v_d` as u's).
 pub fn floor_report(variances: &[f32], dims: usize) -> FloorReport {
     let rows: Vec<&[f32]> = variances.chunks_exact(dims).collect();
     let above = rows

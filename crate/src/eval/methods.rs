@@ -7,7 +7,7 @@
 //! class it drops the generations farthest outside the test split's k-NN manifold (the ones
 //! precision counts as bad), so it shows what removing bad samples could do for FID at best.
 
-use super::generations::{MAIN_M, SAMPLE_COUNTS, Scored};
+use super::generations::{MAIN_M, Maps, Scored};
 use super::select::{class_counts, lowest, with_class_mix, within_class_rank};
 use crate::rng::{self, Stream};
 
@@ -21,48 +21,60 @@ pub fn random_scores(seed: u32, draw: u32, n: usize) -> Vec<f64> {
         .collect()
 }
 
-fn as_f64(v: &[f32]) -> Vec<f64> {
+/// f32 scores as f64.
+pub fn as_f64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }
 
-/// Every method's score; `radius_ratio` is each generation's distance outside the test
-/// manifold (the oracle's score), `keep` the number the rows keep.
-pub fn methods(scored: &Scored, radius_ratio: &[f64], seed: u32, keep: usize) -> Vec<Method> {
-    let n = scored.classes.len();
+/// The classifier's unconfidence (higher = less sure of its prediction).
+pub fn unconfidence(maps: &Maps) -> Vec<f64> {
+    maps.confidence.iter().map(|&c| -(c as f64)).collect()
+}
+
+/// Every method's score on the generations of `maps`, scored by `scored`; `radius_ratio` is
+/// each generation's distance outside the test manifold (the oracle's score), `keep` the number
+/// the rows keep.
+pub fn methods(
+    maps: &Maps,
+    scored: &Scored,
+    radius_ratio: &[f64],
+    seed: u32,
+    keep: usize,
+) -> Vec<Method> {
+    let n = maps.classes.len();
+    let classes = &maps.classes;
     let u_main = as_f64(&scored.u[&MAIN_M]);
     let mut methods: Vec<Method> = vec![
         ("random".into(), random_scores(seed, 0, n)),
         ("genuq".into(), u_main.clone()),
     ];
-    for m in SAMPLE_COUNTS.into_iter().filter(|&m| m != MAIN_M) {
-        methods.push((format!("genuq_m{m}"), as_f64(&scored.u[&m])));
+    for (&m, u) in scored.u.iter().filter(|(m, _)| **m != MAIN_M) {
+        methods.push((format!("genuq_m{m}"), as_f64(u)));
     }
     methods.push((
         "genuq_per_class".into(),
-        within_class_rank(&u_main, &scored.classes),
+        within_class_rank(&u_main, classes),
     ));
     // The control for the class shift: random generations within each class, as many of each
     // class as the genuq row keeps. Its gap to `genuq` is what u's choice within classes is
     // worth at that class mix; its gap to `random` is what the class shift alone costs.
-    let genuq_mix = class_counts(&lowest(&u_main, keep), &scored.classes);
+    let genuq_mix = class_counts(&lowest(&u_main, keep), classes);
     let within: Vec<f64> = (0..n)
         .map(|i| rng::word(seed, Stream::EvalWithinClass, i as u32) as f64)
         .collect();
     methods.push((
         "random_genuq_mix".into(),
-        with_class_mix(&within, &scored.classes, &genuq_mix),
+        with_class_mix(&within, classes, &genuq_mix),
     ));
     methods.push(("pixel_variance".into(), as_f64(&scored.pixel_variance)));
-    let unconfident: Vec<f64> = scored.confidence.iter().map(|&c| -(c as f64)).collect();
+    methods.push(("feature_rms".into(), as_f64(&scored.feature_rms)));
+    let unconfident = unconfidence(maps);
     methods.push(("classifier_confidence".into(), unconfident.clone()));
     methods.push((
         "classifier_confidence_per_class".into(),
-        within_class_rank(&unconfident, &scored.classes),
+        within_class_rank(&unconfident, classes),
     ));
-    methods.push((
-        ORACLE.into(),
-        within_class_rank(radius_ratio, &scored.classes),
-    ));
+    methods.push((ORACLE.into(), within_class_rank(radius_ratio, classes)));
     methods
 }
 

@@ -9,6 +9,6 @@ pub mod generations;
 pub mod judge;
 pub mod methods;
 pub mod metrics;
-mod plots;
+pub mod plots;
 pub mod report;
 pub mod select;

@@ -1,9 +1,11 @@
-//! PNG figures of `genuq eval`: line charts, a histogram (plotters, drawn into a pixel buffer)
-//! and sample grids; saved with the `image` crate.
+//! PNG figures of `genuq eval`: line charts, a histogram, intervals (plotters, drawn into a
+//! pixel buffer) and sample grids; saved with the `image` crate.
 
 use std::path::Path;
 
 use plotters::prelude::*;
+
+use crate::data::IMAGE_SIZE;
 use plotters::style::{FontStyle, register_font};
 
 const WIDTH: u32 = 720;
@@ -36,7 +38,7 @@ fn ensure_font() -> anyhow::Result<()> {
 
 fn save_rgb(path: &Path, buf: Vec<u8>) -> anyhow::Result<()> {
     image::RgbImage::from_raw(WIDTH, HEIGHT, buf)
-        .expect("buffer of WIDTH x HEIGHT")
+        .ok_or_else(|| anyhow::anyhow!("plot buffer of the wrong size"))?
         .save(path)?;
     Ok(())
 }
@@ -151,10 +153,80 @@ pub fn histogram(
     save_rgb(path, buf)
 }
 
-/// A grid of 32x32 grey images (`[-1, 1]`), `cols` wide, each scaled by `scale`, 2 px apart.
+/// One point with its interval per row (e.g. a macro AUROC with its 95% CI), rows top to
+/// bottom, and a dashed reference line at `reference` (e.g. chance).
+pub fn intervals(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    rows: &[(String, f64, [f64; 2])],
+    reference: f64,
+) -> anyhow::Result<()> {
+    ensure_font()?;
+    let lo = rows.iter().map(|r| r.2[0]).fold(reference, f64::min);
+    let hi = rows.iter().map(|r| r.2[1]).fold(reference, f64::max);
+    let pad = (hi - lo).max(1e-3) * 0.06;
+    let height = (90 + 26 * rows.len() as u32).max(200);
+    let mut buf = vec![255u8; (WIDTH * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let n = rows.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(250)
+            .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n - 0.5))
+            .map_err(plot_err)?;
+        let label = |y: &f64| {
+            let i = rows.len() as i64 - 1 - y.round() as i64;
+            match (y.fract().abs() < 1e-6, usize::try_from(i)) {
+                (true, Ok(i)) if i < rows.len() => rows[i].0.clone(),
+                _ => String::new(),
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_labels(rows.len().max(1))
+            .y_label_formatter(&label)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                [(reference, -0.5), (reference, n - 0.5)],
+                BLACK.mix(0.4).stroke_width(1),
+            )))
+            .map_err(plot_err)?;
+        for (i, (_, v, [a, b])) in rows.iter().enumerate() {
+            let y = n - 1.0 - i as f64;
+            let color = PALETTE[0];
+            chart
+                .draw_series([
+                    PathElement::new([(*a, y), (*b, y)], color.stroke_width(2)),
+                    PathElement::new([(*a, y - 0.2), (*a, y + 0.2)], color.stroke_width(2)),
+                    PathElement::new([(*b, y - 0.2), (*b, y + 0.2)], color.stroke_width(2)),
+                ])
+                .map_err(plot_err)?;
+            chart
+                .draw_series(std::iter::once(Circle::new((*v, y), 4, color.filled())))
+                .map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    image::RgbImage::from_raw(WIDTH, height, buf)
+        .ok_or_else(|| anyhow::anyhow!("plot buffer of the wrong size"))?
+        .save(path)?;
+    Ok(())
+}
+
+/// A grid of grey images (`[-1, 1]`), `cols` wide, each scaled by `scale`, 2 px apart.
 pub fn grid(path: &Path, images: &[&[f32]], cols: usize, scale: u32) -> anyhow::Result<()> {
     let rows = images.len().div_ceil(cols);
-    let cell = 32 * scale + 2;
+    let side = IMAGE_SIZE as u32;
+    let cell = side * scale + 2;
     let mut out = image::GrayImage::from_pixel(
         cols as u32 * cell + 2,
         rows as u32 * cell + 2,
@@ -162,9 +234,9 @@ pub fn grid(path: &Path, images: &[&[f32]], cols: usize, scale: u32) -> anyhow::
     );
     for (i, img) in images.iter().enumerate() {
         let (ox, oy) = ((i % cols) as u32 * cell + 2, (i / cols) as u32 * cell + 2);
-        for y in 0..32 * scale {
-            for x in 0..32 * scale {
-                let v = img[((y / scale) * 32 + x / scale) as usize];
+        for y in 0..side * scale {
+            for x in 0..side * scale {
+                let v = img[((y / scale) * side + x / scale) as usize];
                 let g = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
                 out.put_pixel(ox + x, oy + y, image::Luma([g]));
             }

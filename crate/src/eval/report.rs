@@ -1,55 +1,142 @@
-//! What `genuq eval` writes: `eval.json`, the figures, and the table on stdout.
+//! What `genuq eval` writes: `eval.json`, the figures, and the tables on stdout.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::json;
 
+use super::detect::Detection;
 use super::floor::FloorReport;
-use super::generations::{MAIN_M, Scored};
+use super::generations::{MAIN_M, Maps, Scored};
 use super::judge::{Curve, Row, Spread};
 use super::methods::ORACLE;
-use super::metrics::Quantiles;
+use super::metrics::{MeanStd, Quantiles};
 use super::plots;
 use super::select::{class_counts, lowest, most_dropped};
-use crate::data::{CLASS_NAMES, PIXELS};
+use crate::data::{CLASS_NAMES, NUM_CLASSES, PIXELS};
+
+/// One line of a detection table.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectionRow {
+    pub method: String,
+    pub steps: usize,
+    /// Where the weight samples act (`all`, `first`, `last`), for the sampler's scores.
+    pub perturb: Option<String>,
+    /// M, for the scores made from weight samples.
+    pub samples: Option<usize>,
+    pub generations: usize,
+    #[serde(flatten)]
+    pub detection: Detection,
+}
+
+/// A detection table: one label over one set of generations.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectionTable {
+    pub label: &'static str,
+    /// What the label means.
+    pub what: &'static str,
+    pub generations: usize,
+    pub steps: usize,
+    /// Generations with the label.
+    pub positives: usize,
+    pub rows: Vec<DetectionRow>,
+}
+
+/// One line of the per-class-quota filter.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaRow {
+    pub method: String,
+    pub precision: f64,
+    /// Class-balanced FID of the kept generations.
+    pub fid: f64,
+    /// Share of the kept generations without each label.
+    pub kept_not_poor: BTreeMap<&'static str, f64>,
+}
+
+/// The random per-class quotas over many draws.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaRandom {
+    pub draws: u32,
+    pub precision_mean: f64,
+    pub precision_std: f64,
+    pub fid_mean: f64,
+    pub fid_std: f64,
+}
+
+impl QuotaRandom {
+    pub fn new(draws: u32, precision: MeanStd, fid: MeanStd) -> Self {
+        Self {
+            draws,
+            precision_mean: precision.mean,
+            precision_std: precision.std,
+            fid_mean: fid.mean,
+            fid_std: fid.std,
+        }
+    }
+}
+
+/// The per-class-quota filter on one set of generations.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaTable {
+    pub steps: usize,
+    pub generations: usize,
+    pub keep: usize,
+    pub random: QuotaRandom,
+    pub rows: Vec<QuotaRow>,
+}
 
 /// Everything the report is made of.
 pub struct Report<'a> {
+    /// The shipped variant's generations and scores (all of them).
+    pub maps: &'a Maps,
     pub scored: &'a Scored,
+    /// The paper's protocol: a global cut by each method.
     pub rows: Vec<Row>,
     pub spread: Spread,
     /// (method, label, (FID curve, precision curve)).
     pub curves: Vec<(&'static str, &'static str, (Curve, Curve))>,
     pub floor: FloorReport,
+    pub detection: Vec<DetectionTable>,
+    /// The filter on all generations of the shipped variant's steps, and on the other sets.
+    pub quota: QuotaTable,
+    pub quota_other: Vec<QuotaTable>,
+    /// Precision as more is dropped by per-class quotas, per variant (ablation generations).
+    pub quota_curves: Vec<(String, Curve)>,
+    pub shipped: String,
     pub keep: usize,
     pub seed: u32,
+    pub weight_seeds: Vec<u32>,
 }
 
 impl Report<'_> {
-    fn wrong(&self) -> usize {
-        let s = self.scored;
-        s.predictions
-            .iter()
-            .zip(&s.classes)
-            .filter(|(p, c)| **p != **c as i64)
-            .count()
-    }
-
     /// `dir/eval.json`.
     pub fn write_json(&self, dir: &Path) -> anyhow::Result<()> {
+        let n = self.maps.classes.len();
         let report = json!({
+            "shipped": self.shipped,
+            "detection": self.detection,
+            "quota_filter": {
+                "steps": self.quota.steps,
+                "generations": self.quota.generations,
+                "keep": self.quota.keep,
+                "random": self.quota.random,
+                "rows": self.quota.rows,
+                "other": self.quota_other,
+            },
+            "quota_curves": self.quota_curves.iter().map(|(name, c)| json!({"method": name, "precision": c})).collect::<Vec<_>>(),
+            "weight_seeds": self.weight_seeds,
             "rows": self.rows,
-            "generations": self.scored.classes.len(),
+            "generations": n,
             "keep": self.keep,
             "seed": self.seed,
             "main_samples": MAIN_M,
-            "wrong_class": self.wrong(),
+            "wrong_class": self.maps.wrong_class().iter().filter(|&&w| w).count(),
             "random_spread": self.spread,
             "curves": self.curves.iter().map(|(name, _, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
             "u": self.scored.u.iter().map(|(m, u)| (m.to_string(), Quantiles::of(u.iter().map(|&x| x as f64).collect()))).collect::<BTreeMap<_, _>>(),
             "u_floor": self.floor,
-            "protocol": "keep the `keep` generations with the lowest score (higher = more uncertain); FID, precision/recall (k = 3) in the evaluation classifier's 128-d features vs the 10k test split; class accuracy by the evaluation classifier; AUROC of the score for detecting wrong-class generations over all generations",
+            "protocol": "detection: per-class macro AUROC / AUPRC of each score (higher = more likely poor) for generations the evaluation classifier puts in another class (wrong_class) or whose realism score (Kynkäänniemi et al. 2019, k = 3, in its 128-d features vs the 10k test split) is below 1 (unrealistic), bootstrap 95% CI over generations resampled within classes, averaged over the weight-sample seeds; quota_filter: each score keeps the same share of every class, precision (k = 3), class-balanced FID, the share of kept generations without each label, against random per-class quotas; rows: the paper's global cut (keep the `keep` lowest scores) with FID, precision/recall, class accuracy and AUROC for wrong-class generations",
         });
         std::fs::write(
             dir.join("eval.json"),
@@ -58,8 +145,46 @@ impl Report<'_> {
         Ok(())
     }
 
-    /// The curves, the u histogram and the most and least uncertain generations as PNGs.
+    /// The figures: AUROC with CIs per label, precision vs dropped under per-class quotas, the
+    /// global cut's curves, the u histogram and the most and least uncertain generations.
     pub fn write_figures(&self, dir: &Path) -> anyhow::Result<()> {
+        for table in &self.detection {
+            let rows: Vec<(String, f64, [f64; 2])> = table
+                .rows
+                .iter()
+                .map(|r| {
+                    let m = r.samples.map(|m| format!(", M = {m}")).unwrap_or_default();
+                    let p = r
+                        .perturb
+                        .as_ref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default();
+                    let name = format!("{} ({}-step{p}{m})", r.method, r.steps);
+                    (name, r.detection.macro_auroc, r.detection.auroc_ci)
+                })
+                .collect();
+            plots::intervals(
+                &dir.join(format!("auroc_{}_{}.png", table.label, table.generations)),
+                &format!(
+                    "Macro AUROC for {} generations ({} generations, 95% CI)",
+                    table.label.replace('_', " "),
+                    table.generations
+                ),
+                "per-class macro AUROC (0.5 = chance)",
+                &rows,
+                0.5,
+            )?;
+        }
+        plots::lines(
+            &dir.join("quota_precision_vs_dropped.png"),
+            "Precision of the kept generations, per-class quotas (higher is better)",
+            ("fraction dropped from every class", "precision (k = 3)"),
+            &self
+                .quota_curves
+                .iter()
+                .map(|(n, c)| (n.as_str(), c.clone()))
+                .collect::<Vec<_>>(),
+        )?;
         let fid: Vec<_> = self
             .curves
             .iter()
@@ -74,44 +199,121 @@ impl Report<'_> {
             .collect();
         plots::lines(
             &dir.join("fid_vs_dropped.png"),
-            "FID of the kept generations (lower is better)",
+            "FID of the kept generations, global cut (lower is better)",
             ("fraction dropped", "FID"),
             &fid,
         )?;
         plots::lines(
             &dir.join("precision_vs_dropped.png"),
-            "Precision of the kept generations (higher is better)",
+            "Precision of the kept generations, global cut (higher is better)",
             ("fraction dropped", "precision (k = 3)"),
             &precision,
         )?;
-        let s = self.scored;
-        let n = s.classes.len();
-        let u: Vec<f64> = s.u[&MAIN_M].iter().map(|&x| x as f64).collect();
+        let n = self.maps.classes.len();
+        let u: Vec<f64> = self.scored.u[&MAIN_M].iter().map(|&x| x as f64).collect();
         plots::histogram(
             &dir.join("u_histogram.png"),
-            &format!("Generative uncertainty u over {n} generations (M = {MAIN_M})"),
+            &format!("u over {n} generations ({}, M = {MAIN_M})", self.shipped),
             "u",
             &u,
             60,
         )?;
+        let image = |i: &usize| &self.maps.images[i * PIXELS..(i + 1) * PIXELS];
         const GRID: usize = 32;
         let order = lowest(&u, n);
-        let image = |i: &usize| &s.maps[i * PIXELS..(i + 1) * PIXELS];
         let least: Vec<&[f32]> = order.iter().take(GRID).map(image).collect();
         let most: Vec<&[f32]> = order.iter().rev().take(GRID).map(image).collect();
         plots::grid(&dir.join("least_uncertain.png"), &least, 8, 3)?;
         plots::grid(&dir.join("most_uncertain.png"), &most, 8, 3)?;
+        // per class: its 6 least uncertain, then its 6 most uncertain, one class a row
+        const PER_SIDE: usize = 6;
+        let mut per_class = Vec::new();
+        for c in 0..NUM_CLASSES {
+            let mine: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|&i| self.maps.classes[i] == c)
+                .collect();
+            per_class.extend(mine.iter().take(PER_SIDE).map(image));
+            per_class.extend(mine.iter().rev().take(PER_SIDE).rev().map(image));
+        }
+        plots::grid(
+            &dir.join("per_class_extremes.png"),
+            &per_class,
+            2 * PER_SIDE,
+            2,
+        )?;
         Ok(())
     }
 
-    /// The table, the random baseline's spread and the floor, on stdout.
+    /// The tables on stdout.
     pub fn print(&self, dir: &Path) {
-        let s = self.scored;
-        let n = s.classes.len();
-        let generated = class_counts(&(0..n).collect::<Vec<_>>(), &s.classes);
+        println!("shipped: {}", self.shipped);
+        for t in &self.detection {
+            println!(
+                "\n{} ({} of {} generations, {}-step MAP images): macro AUROC [95% CI], AUPRC (chance {:.3})",
+                t.label,
+                t.positives,
+                t.generations,
+                t.steps,
+                t.rows.first().map_or(0.0, |r| r.detection.chance_auprc)
+            );
+            for r in &t.rows {
+                let d = &r.detection;
+                println!(
+                    "  {:<40} {:.3} [{:.3}, {:.3}]  {:.3}",
+                    format!(
+                        "{} {}-step{}{}",
+                        r.method,
+                        r.steps,
+                        r.perturb
+                            .as_ref()
+                            .map(|p| format!(" {p}"))
+                            .unwrap_or_default(),
+                        r.samples.map(|m| format!(" M={m}")).unwrap_or_default()
+                    ),
+                    d.macro_auroc,
+                    d.auroc_ci[0],
+                    d.auroc_ci[1],
+                    d.macro_auprc
+                );
+            }
+        }
+        for q in std::iter::once(&self.quota).chain(&self.quota_other) {
+            let r = &q.random;
+            println!(
+                "\nper-class quotas, {}-step, keep {} of {}: random precision {:.4} +- {:.4}, FID {:.4} +- {:.4}",
+                q.steps,
+                q.keep,
+                q.generations,
+                r.precision_mean,
+                r.precision_std,
+                r.fid_mean,
+                r.fid_std
+            );
+            for row in &q.rows {
+                let not_poor: Vec<String> = row
+                    .kept_not_poor
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.4}"))
+                    .collect();
+                println!(
+                    "  {:<40} precision {:.4} ({:+.1} std)  FID {:.4}  kept not poor: {}",
+                    row.method,
+                    row.precision,
+                    (row.precision - r.precision_mean) / r.precision_std.max(1e-12),
+                    row.fid,
+                    not_poor.join(", ")
+                );
+            }
+        }
+        let generated = class_counts(
+            &(0..self.maps.classes.len()).collect::<Vec<_>>(),
+            &self.maps.classes,
+        );
         println!(
-            "{:<32} {:>8} {:>10} {:>8} {:>10} {:>7}  most dropped class",
-            "method", "FID", "precision", "recall", "class acc", "AUROC"
+            "\nglobal cut ({}): {:<32} {:>8} {:>10} {:>8} {:>10} {:>7}  most dropped class",
+            self.shipped, "method", "FID", "precision", "recall", "class acc", "AUROC"
         );
         for r in &self.rows {
             let (c, share) = most_dropped(&r.kept_per_class, &generated);
@@ -147,10 +349,6 @@ impl Report<'_> {
             f.median_variance,
             f.above_floor_over_linear.median
         );
-        println!(
-            "{} of {n} generations are of another class by the classifier; wrote {}",
-            self.wrong(),
-            dir.join("eval.json").display()
-        );
+        println!("wrote {}", dir.join("eval.json").display());
     }
 }

@@ -1,4 +1,5 @@
-//! Launcher of `shaders/moments.wgsl`: per-pixel mean and (unbiased) variance across samples.
+//! Launcher of `shaders/moments.wgsl`: per-pixel mean and population variance across samples
+//! (divided by S, the paper's definition).
 
 use burn::backend::Wgpu;
 use burn::tensor::Tensor;
@@ -6,7 +7,7 @@ use burn::tensor::Tensor;
 use super::{Wgsl, cube, groups_for, launch, param};
 use crate::Error;
 
-/// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S - 1).
+/// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S).
 pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
     let [b, s, n] = x.dims();
     let device = x.device();
@@ -35,11 +36,7 @@ pub fn reference(x: &[f32], [b, s, n]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
             let v: Vec<f64> = (0..s).map(|si| x[(bi * s + si) * n + k] as f64).collect();
             let m = v.iter().sum::<f64>() / s as f64;
             mean[bi * n + k] = m;
-            var[bi * n + k] = if s > 1 {
-                v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s - 1) as f64
-            } else {
-                0.0
-            };
+            var[bi * n + k] = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / s as f64;
         }
     }
     (mean, var)

@@ -9,15 +9,26 @@ use crate::Error;
 use crate::posterior::head::{HeadWeights, Layout};
 use crate::rng::{self, Stream};
 
-/// `h` `[B, C, H, W]` -> `[B, S, H, W]`: sample 0 with the MAP weights, sample s >= 1 with
-/// `W + std * eps_s`, `eps_s[p] = gaussian(seed, Stream::Weights(s), p)`.
+/// Whose features sample s of generation b convolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Features {
+    /// Generation b's, `h` `[B, C, H, W]`: one trajectory, branching into S here.
+    Shared,
+    /// Its own, `h` `[B * S, C, H, W]` (row b * S + s): trajectory s of generation b.
+    PerSample,
+}
+
+/// `h` -> `[B, S, H, W]`: sample 0 with the MAP weights, sample s >= 1 with
+/// `W + std * eps_s`, `eps_s[p] = gaussian(seed, Stream::Weights(s), p)`; `h` is `[B, C, H, W]`
+/// or, per sample, `[B * S, C, H, W]`.
 pub fn perturbed_head(
     h: Tensor<4>,
     head: &HeadWeights,
     samples: usize,
     seed: u32,
+    features: Features,
 ) -> Result<Tensor<4>, Error> {
-    let [b, c, height, width] = h.dims();
+    let [rows, c, height, width] = h.dims();
     let layout = head.layout;
     if c != layout.channels {
         return Err(Error::InvalidInput(format!(
@@ -25,6 +36,15 @@ pub fn perturbed_head(
             layout.channels
         )));
     }
+    let b = match features {
+        Features::Shared => rows,
+        Features::PerSample if samples > 0 && rows % samples == 0 => rows / samples,
+        Features::PerSample => {
+            return Err(Error::InvalidInput(format!(
+                "{rows} feature rows are not {samples} per generation"
+            )));
+        }
+    };
     let device = h.device();
     let [_, family] = Stream::Weights(1).words();
     let info = [
@@ -34,6 +54,7 @@ pub fn perturbed_head(
         param(samples, "samples")?,
         seed,
         family,
+        (features == Features::PerSample) as u32,
     ];
     let h = cube(h)?;
     let weight = cube(head.weight.clone())?;
@@ -54,7 +75,8 @@ pub fn perturbed_head(
     Ok(Tensor::from_primitive::<Wgpu>(out))
 }
 
-/// CPU f64 reference of [`perturbed_head`] on `[B, C, H, W]` data: `[B, S, H, W]`.
+/// CPU f64 reference of [`perturbed_head`] on `[rows, C, H, W]` data (rows = B, or B * S per
+/// sample): `[B, S, H, W]`.
 pub fn reference(
     h: &[f32],
     dims: [usize; 4],
@@ -62,8 +84,13 @@ pub fn reference(
     stddev: &[f32],
     samples: usize,
     seed: u32,
+    features: Features,
 ) -> Vec<f64> {
-    let [b, c, height, width] = dims;
+    let [rows, c, height, width] = dims;
+    let b = match features {
+        Features::Shared => rows,
+        Features::PerSample => rows / samples,
+    };
     let layout = Layout { channels: c };
     let mut out = vec![0.0; b * samples * height * width];
     for s in 0..samples {
@@ -77,6 +104,10 @@ pub fn reference(
             })
             .collect();
         for bi in 0..b {
+            let source = match features {
+                Features::Shared => bi,
+                Features::PerSample => bi * samples + s,
+            };
             for y in 0..height {
                 for x in 0..width {
                     let mut acc = w[layout.bias()];
@@ -85,7 +116,7 @@ pub fn reference(
                             for kx in 0..3 {
                                 let (yy, xx) = ((y + ky).wrapping_sub(1), (x + kx).wrapping_sub(1));
                                 if yy < height && xx < width {
-                                    let v = h[((bi * c + ci) * height + yy) * width + xx];
+                                    let v = h[((source * c + ci) * height + yy) * width + xx];
                                     acc += w[layout.weight(ci, ky, kx)] * v as f64;
                                 }
                             }

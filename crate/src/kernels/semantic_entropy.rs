@@ -33,13 +33,15 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
 }
 
 /// CPU f64 reference: `u = 0.5 sum_d log(v_d + 1e-3) + 0.5 D (log 2pi + 1)` for one
-/// generation's `[S, D]` embeddings (unbiased variance).
+/// generation's `[S, D]` embeddings, with the paper's code's `v_d = mean(e^2) - mean(e)^2`
+/// clipped at 0 (the population variance).
 pub fn reference(emb: &[f32], s: usize, d: usize) -> f64 {
     let sum: f64 = (0..d)
         .map(|k| {
             let v: Vec<f64> = (0..s).map(|i| emb[i * d + k] as f64).collect();
             let m = v.iter().sum::<f64>() / s as f64;
-            let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (s.max(2) - 1) as f64;
+            let sq = v.iter().map(|x| x * x).sum::<f64>() / s as f64;
+            let var = (sq - m * m).max(0.0);
             (var + VARIANCE_FLOOR).ln()
         })
         .sum();

@@ -4,8 +4,10 @@
 
 pub mod load;
 pub mod reference;
+pub mod sampler;
 
 pub use reference::ReferenceTable;
+pub use sampler::Perturb;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, Transaction};
@@ -14,7 +16,6 @@ use web_time::Instant;
 
 use crate::Error;
 use crate::data::{IMAGE_SIZE, NUM_CLASSES, PIXELS};
-use crate::kernels::perturbed_head::perturbed_head;
 use crate::kernels::{
     colormap::colormap, moments::moments, rng, semantic_entropy::semantic_entropy,
 };
@@ -26,8 +27,17 @@ use crate::rng::Stream;
 
 /// Most weight samples one generation may ask for.
 pub const MAX_SAMPLES: usize = 32;
-/// Sampling steps the distilled student supports.
-pub const STUDENT_STEPS: usize = 1;
+/// The M the reference tables and the evaluation score (nested draws: M = 2 is the first two
+/// weight samples of M = 16).
+pub const SAMPLE_COUNTS: [usize; 4] = [2, 5, 8, 16];
+/// The step counts the student samples in: it learned the velocity at t = 1/4, ..., 1, so
+/// 1, 2 and 4 Euler steps land on the times it was trained at.
+pub const STEPS: [usize; 3] = [1, 2, 4];
+/// What the demo, the widget and the CLI use unless told otherwise: the sampler `genuq eval`
+/// picked (reports/eval.json, "shipped"; a test holds the two together).
+pub const DEFAULT_STEPS: usize = 4;
+pub const DEFAULT_PERTURB: Perturb = Perturb::All;
+pub const DEFAULT_SAMPLES: usize = 8;
 
 /// What the kernels make of one generation's M + 1 images.
 pub struct Scores {
@@ -88,7 +98,33 @@ pub struct Request {
     pub seed: u32,
     /// M: weight samples besides the MAP.
     pub samples: usize,
+    /// Euler steps of the student, one of [`STEPS`].
     pub steps: usize,
+    /// Where along the steps the weight samples act.
+    pub perturb: Perturb,
+}
+
+impl Request {
+    /// A request with the defaults that ship.
+    pub fn new(class: usize, seed: u32) -> Self {
+        Self {
+            class,
+            seed,
+            samples: DEFAULT_SAMPLES,
+            steps: DEFAULT_STEPS,
+            perturb: DEFAULT_PERTURB,
+        }
+    }
+
+    /// The reference table this request's u is compared with (its class, sampler and M).
+    pub fn reference_key(&self) -> reference::Key {
+        reference::Key {
+            steps: self.steps,
+            perturb: self.perturb,
+            samples: self.samples,
+            class: Some(self.class),
+        }
+    }
 }
 
 impl Request {
@@ -105,9 +141,9 @@ impl Request {
                 self.samples
             )));
         }
-        if self.steps != STUDENT_STEPS {
+        if !STEPS.contains(&self.steps) {
             return Err(Error::InvalidInput(format!(
-                "steps = {}: the distilled student samples in {STUDENT_STEPS} step",
+                "steps = {} is not one of {STEPS:?} (the step counts the student learned)",
                 self.steps
             )));
         }
@@ -140,8 +176,8 @@ pub struct Generation {
     pub embeddings: Vec<f32>,
     /// The paper's generative uncertainty.
     pub u: f32,
-    /// Percentage of reference generations (with the nearest M) with a lower u, if a
-    /// reference table is loaded.
+    /// Percentage of reference generations of the same class (same sampler, nearest M) with a
+    /// lower u, if the reference tables cover this request.
     pub percentile: Option<f32>,
     pub timings: Timings,
 }
@@ -203,29 +239,21 @@ impl Generator {
 
     /// MAP + M images `[S, 1, H, W]` from the same noise (clamped to [-1, 1]).
     pub fn images(&self, req: &Request) -> Result<Tensor<4>, Error> {
-        Ok(self
-            .images_batch(&[req.class], &[req.seed], req.samples, req.seed)?
+        let t = self.trajectories(
+            &[req.class],
+            &[req.seed],
+            req.samples + 1,
+            req.seed,
+            req.steps,
+            req.perturb,
+        )?;
+        Ok(t.images
             .reshape([req.samples + 1, 1, IMAGE_SIZE, IMAGE_SIZE]))
     }
 
-    /// MAP + M images of a batch of generations, `[B, S, H, W]` (clamped to [-1, 1]): image b
-    /// starts from the noise of `seeds[b]` with class `classes[b]`; the M weight samples are
-    /// drawn under `weight_seed` and shared by the batch.
-    pub fn images_batch(
-        &self,
-        classes: &[usize],
-        seeds: &[u32],
-        samples: usize,
-        weight_seed: u32,
-    ) -> Result<Tensor<4>, Error> {
-        let (z, h) = self.trunk(classes, seeds)?;
-        let heads = perturbed_head(h, &self.head, samples + 1, weight_seed)?;
-        Ok((z - heads).clamp(-1.0, 1.0))
-    }
-
-    /// The noise `[B, 1, H, W]` of `seeds` and the student's trunk features on it
+    /// The noise `[B, 1, H, W]` of `seeds` and the student's trunk features on it at t = 1
     /// `[B, C, H, W]` for `classes`, both on the kernels' device: everything before the
-    /// last layer.
+    /// last layer of the first step.
     pub fn trunk(&self, classes: &[usize], seeds: &[u32]) -> Result<(Tensor<4>, Tensor<4>), Error> {
         let noise = seeds
             .iter()
@@ -242,22 +270,46 @@ impl Generator {
         Ok((z, h))
     }
 
-    /// The MAP image alone (the plain generation without uncertainty), `[1, 1, H, W]`.
-    pub fn plain(&self, class: usize, seed: u32) -> Result<Tensor<4>, Error> {
-        let z = self.noise(seed)?.to_device(&self.nets);
-        let class = Tensor::<1, Int>::from_ints([class as i32], &self.nets);
-        Ok(
-            crate::diffusion::flow::sample_student(&self.student, z, class, STUDENT_STEPS)
-                .clamp(-1.0, 1.0),
-        )
+    /// The MAP images alone (the plain generation without uncertainty) of a batch, with
+    /// `steps` steps: `[B, 1, H, W]`, clamped, on the networks' device.
+    pub fn plain_batch(
+        &self,
+        classes: &[usize],
+        seeds: &[u32],
+        steps: usize,
+    ) -> Result<Tensor<4>, Error> {
+        let noise = seeds
+            .iter()
+            .map(|&s| self.noise(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let z = Tensor::cat(noise, 0).to_device(&self.nets);
+        let class: Vec<i32> = classes.iter().map(|&c| c as i32).collect();
+        let class = Tensor::<1, Int>::from_ints(class.as_slice(), &self.nets);
+        Ok(crate::diffusion::flow::sample_student(&self.student, z, class, steps).clamp(-1.0, 1.0))
     }
 
-    /// The heatmap's exact mode: the closed-form per-pixel variance of the one-step student
-    /// under the posterior (no sampling), `[PIXELS]`, and its viridis RGBA8 `[PIXELS * 4]`.
+    /// The MAP image alone, `[1, 1, H, W]`.
+    pub fn plain(&self, class: usize, seed: u32, steps: usize) -> Result<Tensor<4>, Error> {
+        self.plain_batch(&[class], &[seed], steps)
+    }
+
+    /// The heatmap's exact mode: the closed-form per-pixel variance under the posterior (no
+    /// sampling), `[PIXELS]`, and its viridis RGBA8 `[PIXELS * 4]`. It exists where the image
+    /// is linear in the weights: one step, or the weight samples acting at the last step only
+    /// (`x0 = x + dt * head(h)`, so the variance is `dt^2` times the head's).
     pub async fn exact_heatmap(&self, req: &Request) -> Result<(Vec<f32>, Vec<u8>), Error> {
         req.validate()?;
-        let (_, h) = self.trunk(&[req.class], &[req.seed])?;
-        let var = self.head.exact_variance(h).reshape([1, PIXELS]);
+        if req.steps > 1 && req.perturb != Perturb::Last {
+            return Err(Error::InvalidInput(format!(
+                "the exact heatmap exists for one step, or for weight samples at the last step \
+                 only; with {} steps and weight samples at {:?} steps the images are not linear \
+                 in the weights",
+                req.steps,
+                req.perturb.name()
+            )));
+        }
+        let (h, dt) = self.last_step_features(req.class, req.seed, req.steps)?;
+        let var = (self.head.exact_variance(h) * (dt * dt)).reshape([1, PIXELS]);
         let rgba = heatmap(var.clone())?;
         let data = Transaction::default()
             .register(var)
@@ -319,7 +371,7 @@ impl Generator {
             heatmap,
             embeddings: emb.iter::<f32>().collect(),
             u,
-            percentile: self.reference.percentile(u, req.samples),
+            percentile: self.reference.percentile(u, &req.reference_key()),
             timings: Timings {
                 heads_ms: ms(start, heads_done),
                 clip_ms: ms(heads_done, clip_done),

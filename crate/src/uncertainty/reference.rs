@@ -1,72 +1,120 @@
-//! Percentiles of u: a quantile table of the score over reference generations, one table per M
-//! (u grows with the number of samples M, so a percentile compares like with like).
-//! Written by `genuq eval --reference`, shipped as `models/reference_u.json`.
-
-use std::collections::BTreeMap;
+//! Percentiles of u: quantile tables of the score over reference generations, one per class,
+//! step count, placement of the weight samples and M (u grows with M and differs between
+//! classes and samplers, so a percentile compares like with like: "more uncertain than P% of
+//! <class> generations"). Written by `genuq reference`, shipped as `models/reference_u.json`.
 
 use serde::{Deserialize, Serialize};
 
+use super::sampler::Perturb;
 use crate::Error;
+use crate::data::NUM_CLASSES;
 
-/// Quantiles of u: `quantiles[M][i]` is the `i / (len - 1)` quantile for M weight samples.
+/// What a table is of: generations with `steps` steps, weight samples placed by `perturb`
+/// (irrelevant with one step), `samples` = M, of class `class` (`None`: all classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub steps: usize,
+    pub perturb: Perturb,
+    pub samples: usize,
+    pub class: Option<usize>,
+}
+
+impl Key {
+    /// Do `self` (a table's key) and `other` (a request's) describe the same sampler and class?
+    fn same_sampler(&self, other: &Key) -> bool {
+        self.steps == other.steps
+            && (self.steps == 1 || self.perturb == other.perturb)
+            && self.class == other.class
+    }
+}
+
+/// One quantile table: `quantiles[i]` is the `i / (len - 1)` quantile of u.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    #[serde(flatten)]
+    pub key: Key,
+    pub quantiles: Vec<f32>,
+}
+
+/// Every table, and how many generations per step count they were taken over.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceTable {
-    /// Generations the quantiles were taken over.
     pub generations: usize,
-    pub quantiles: BTreeMap<usize, Vec<f32>>,
+    pub tables: Vec<Table>,
+}
+
+/// `points` quantiles (e.g. 101: every 1%) of `u`, linearly interpolated.
+fn quantiles(u: &[f32], points: usize) -> Vec<f32> {
+    let mut u = u.to_vec();
+    u.sort_by(f32::total_cmp);
+    (0..points)
+        .map(|i| {
+            let pos = i as f64 * (u.len() - 1) as f64 / (points - 1) as f64;
+            let (lo, frac) = (pos.floor() as usize, pos.fract() as f32);
+            let hi = (lo + 1).min(u.len() - 1);
+            u[lo] + (u[hi] - u[lo]) * frac
+        })
+        .collect()
 }
 
 impl ReferenceTable {
-    /// Quantile tables with `points` points (e.g. 1001: every 0.1%) from raw scores per M.
-    pub fn from_scores(scores: &BTreeMap<usize, Vec<f32>>, points: usize) -> Self {
-        let quantiles = scores
+    /// Quantile tables with `points` points from raw scores per key, over `generations` per
+    /// step count; a key with fewer than two scores is an error.
+    pub fn from_scores(
+        generations: usize,
+        scores: &[(Key, Vec<f32>)],
+        points: usize,
+    ) -> Result<Self, Error> {
+        let tables = scores
             .iter()
-            .map(|(&m, u)| {
-                let mut u = u.clone();
-                u.sort_by(f32::total_cmp);
-                let q = (0..points)
-                    .map(|i| {
-                        let pos = i as f64 * (u.len() - 1) as f64 / (points - 1) as f64;
-                        let (lo, frac) = (pos.floor() as usize, pos.fract() as f32);
-                        let hi = (lo + 1).min(u.len() - 1);
-                        u[lo] + (u[hi] - u[lo]) * frac
-                    })
-                    .collect();
-                (m, q)
+            .map(|(key, u)| match u.len() >= 2 && points >= 2 {
+                true => Ok(Table {
+                    key: *key,
+                    quantiles: quantiles(u, points),
+                }),
+                false => Err(Error::InvalidInput(format!(
+                    "{key:?}: {} scores are too few for a quantile table",
+                    u.len()
+                ))),
             })
-            .collect();
-        Self {
-            generations: scores.values().map(Vec::len).max().unwrap_or(0),
-            quantiles,
-        }
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            generations,
+            tables,
+        })
     }
 
-    /// Parses and checks a table (non-empty, each table sorted and finite).
+    /// Parses and checks a table (each sorted, finite and of a known class).
     pub fn parse(text: &str) -> Result<Self, Error> {
         let bad = |why: String| Error::Model(format!("reference_u.json: {why}"));
         let table: Self = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        for (m, q) in &table.quantiles {
+        for t in &table.tables {
+            let q = &t.quantiles;
             if q.len() < 2 || q.iter().any(|v| !v.is_finite()) || !q.is_sorted() {
                 return Err(bad(format!(
-                    "the table for M = {m} is not a sorted list of finite quantiles"
+                    "the table for {:?} is not a sorted list of finite quantiles",
+                    t.key
                 )));
+            }
+            if t.key.class.is_some_and(|c| c >= NUM_CLASSES) {
+                return Err(bad(format!("class {:?} is not a class", t.key.class)));
             }
         }
         Ok(table)
     }
 
-    /// The table used for `samples` weight samples: the one with the nearest M.
-    pub fn nearest(&self, samples: usize) -> Option<(usize, &[f32])> {
-        self.quantiles
+    /// The table for `key`: same sampler and class, the nearest M.
+    pub fn nearest(&self, key: &Key) -> Option<&Table> {
+        self.tables
             .iter()
-            .min_by_key(|(m, _)| m.abs_diff(samples))
-            .map(|(&m, q)| (m, q.as_slice()))
+            .filter(|t| t.key.same_sampler(key))
+            .min_by_key(|t| t.key.samples.abs_diff(key.samples))
     }
 
-    /// Percentage of reference generations (with the nearest M) whose u is below `u`,
-    /// interpolated between quantiles; `None` without a table.
-    pub fn percentile(&self, u: f32, samples: usize) -> Option<f32> {
-        let (_, q) = self.nearest(samples)?;
+    /// Percentage of reference generations like `key` (its class, steps, placement and the
+    /// nearest M) whose u is below `u`, interpolated between quantiles; `None` without a table.
+    pub fn percentile(&self, u: f32, key: &Key) -> Option<f32> {
+        let q = &self.nearest(key)?.quantiles;
         let step = 100.0 / (q.len() - 1) as f32;
         let i = q.partition_point(|&r| r <= u);
         Some(match i {
@@ -85,43 +133,73 @@ impl ReferenceTable {
 mod tests {
     use super::*;
 
+    fn key(steps: usize, samples: usize, class: Option<usize>) -> Key {
+        Key {
+            steps,
+            perturb: Perturb::All,
+            samples,
+            class,
+        }
+    }
+
+    /// u = 0, 1, ..., 1000 for class 3 at M = 8; ten times that at M = 16; class 5 shifted up.
     fn uniform_table() -> ReferenceTable {
-        // u = 0, 1, ..., 1000 for M = 8; u = 10 * that for M = 16
-        let scores = BTreeMap::from([
-            (8, (0..=1000).map(|i| i as f32).collect()),
-            (16, (0..=1000).map(|i| 10.0 * i as f32).collect::<Vec<_>>()),
-        ]);
-        ReferenceTable::from_scores(&scores, 101)
+        let u: Vec<f32> = (0..=1000).map(|i| i as f32).collect();
+        let scores = vec![
+            (key(4, 8, Some(3)), u.clone()),
+            (key(4, 16, Some(3)), u.iter().map(|v| 10.0 * v).collect()),
+            (key(4, 8, Some(5)), u.iter().map(|v| v + 1000.0).collect()),
+        ];
+        ReferenceTable::from_scores(1001, &scores, 101).unwrap()
     }
 
     #[test]
-    fn percentiles_of_a_uniform_reference() {
+    fn class_relative_percentiles_of_a_uniform_reference() {
         let t = uniform_table();
-        assert_eq!(t.generations, 1001);
-        assert_eq!(t.quantiles[&8][50], 500.0);
-        assert_eq!(t.percentile(-5.0, 8), Some(0.0));
-        assert_eq!(t.percentile(5000.0, 8), Some(100.0));
+        let k = key(4, 8, Some(3));
+        assert_eq!(t.tables[0].quantiles[50], 500.0);
+        assert_eq!(t.percentile(-5.0, &k), Some(0.0));
+        assert_eq!(t.percentile(5000.0, &k), Some(100.0));
         for u in [10.0, 255.0, 500.0, 999.0] {
-            let p = t.percentile(u, 8).unwrap();
+            let p = t.percentile(u, &k).unwrap();
             assert!((p - u / 10.0).abs() < 1e-3, "{u} -> {p}");
         }
+        // the same u is high for class 3 and low for class 5
+        assert!((t.percentile(900.0, &k).unwrap() - 90.0).abs() < 1e-3);
+        assert_eq!(t.percentile(900.0, &key(4, 8, Some(5))), Some(0.0));
         // M = 7 and 30 use the nearest tables (8 and 16)
-        assert!((t.percentile(250.0, 7).unwrap() - 25.0).abs() < 1e-3);
-        assert!((t.percentile(2500.0, 30).unwrap() - 25.0).abs() < 1e-3);
-        assert_eq!(ReferenceTable::default().percentile(1.0, 8), None);
+        assert!((t.percentile(250.0, &key(4, 7, Some(3))).unwrap() - 25.0).abs() < 1e-3);
+        assert!((t.percentile(2500.0, &key(4, 30, Some(3))).unwrap() - 25.0).abs() < 1e-3);
+        // another sampler or class has no table
+        assert_eq!(t.percentile(1.0, &key(2, 8, Some(3))), None);
+        let last = Key {
+            perturb: Perturb::Last,
+            ..k
+        };
+        assert_eq!(t.percentile(1.0, &last), None);
+        assert_eq!(ReferenceTable::default().percentile(1.0, &k), None);
     }
 
     #[test]
-    fn parse_round_trips_and_rejects_unsorted() {
+    fn parse_round_trips_and_rejects_bad_tables() {
         let t = uniform_table();
         assert_eq!(
             ReferenceTable::parse(&serde_json::to_string(&t).unwrap()).unwrap(),
             t
         );
-        let err = ReferenceTable::parse(r#"{"generations":3,"quantiles":{"8":[3.0,1.0]}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("M = 8"), "{err}");
+        let unsorted = r#"{"generations":3,"tables":[{"steps":1,"perturb":"all","samples":8,"class":null,"quantiles":[3.0,1.0]}]}"#;
+        let err = ReferenceTable::parse(unsorted).unwrap_err().to_string();
+        assert!(err.contains("samples: 8"), "{err}");
+        let class = unsorted
+            .replace("null", "12")
+            .replace("[3.0,1.0]", "[1.0,3.0]");
+        assert!(
+            ReferenceTable::parse(&class)
+                .unwrap_err()
+                .to_string()
+                .contains("class")
+        );
         assert!(ReferenceTable::parse("[1, 2]").is_err());
+        assert!(ReferenceTable::from_scores(1, &[(key(1, 8, None), vec![1.0])], 101).is_err());
     }
 }

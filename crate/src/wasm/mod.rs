@@ -16,7 +16,9 @@ use crate::Error;
 use crate::data::{CLASS_NAMES, PIXELS, class_index};
 use crate::gpu::{AdapterInfo, gpu_async};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
-use crate::uncertainty::{Generation, Generator, Request, STUDENT_STEPS};
+use crate::uncertainty::{
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb, Request,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -27,14 +29,16 @@ export interface GenerateRequest {
   seed: number;
   /** M, weight samples besides the MAP, 1..=32 (default 8). */
   samples?: number;
-  /** Sampling steps; the distilled student supports 1 (default). */
+  /** Euler steps of the student: 1, 2 or 4 (default: the one `genuq eval` picked). */
   steps?: number;
+  /** Where the weight samples act: at "all" steps (the paper's way), the "first" or the "last" (default: the one `genuq eval` picked). */
+  perturb?: "all" | "first" | "last";
   /** Also return the M perturbed images (default false). */
   withSamples?: boolean;
 }
 export interface Timings { heads_ms: number; clip_ms: number; readback_ms: number; total_ms: number; queued_ms: number }
 export interface Generation {
-  class: string; classIndex: number; seed: number; samples: number; steps: number;
+  class: string; classIndex: number; seed: number; samples: number; steps: number; perturb: "all" | "first" | "last";
   /** The MAP image, 32x32 RGBA (ready for ImageData). */
   image: Uint8ClampedArray;
   /** Per-pixel spread across the M + 1 images, viridis, 32x32 RGBA. */
@@ -45,7 +49,7 @@ export interface Generation {
   maxStd: number;
   /** The paper's generative uncertainty u (higher = less trustworthy). */
   u: number;
-  /** Percentage of reference generations with a lower u, or null without a reference table. */
+  /** Percentage of reference generations of the same class (same steps and placement, nearest M) with a lower u, or null without a reference table for them. */
   percentile: number | null;
   timings: Timings;
 }
@@ -116,7 +120,7 @@ fn integer(obj: &JsValue, key: &str, default: Option<u64>, max: u64) -> Result<u
 fn parse_request(obj: &JsValue) -> Result<(Request, bool), Error> {
     if !obj.is_object() {
         return Err(Error::InvalidInput(
-            "generate() takes an object {class, seed, samples?, steps?}".into(),
+            "generate() takes an object {class, seed, samples?, steps?, perturb?}".into(),
         ));
     }
     let class = match field(obj, "class") {
@@ -132,11 +136,28 @@ fn parse_request(obj: &JsValue) -> Result<(Request, bool), Error> {
             _ => return Err(Error::InvalidInput("class: not a number or a name".into())),
         },
     };
+    let perturb = match field(obj, "perturb") {
+        None => DEFAULT_PERTURB,
+        Some(v) => v
+            .as_string()
+            .and_then(|p| Perturb::parse(&p))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "perturb: {v:?} is not \"all\", \"first\" or \"last\""
+                ))
+            })?,
+    };
     let req = Request {
         class,
         seed: integer(obj, "seed", None, u32::MAX as u64)? as u32,
-        samples: integer(obj, "samples", Some(8), u32::MAX as u64)? as usize,
-        steps: integer(obj, "steps", Some(STUDENT_STEPS as u64), u32::MAX as u64)? as usize,
+        samples: integer(
+            obj,
+            "samples",
+            Some(DEFAULT_SAMPLES as u64),
+            u32::MAX as u64,
+        )? as usize,
+        steps: integer(obj, "steps", Some(DEFAULT_STEPS as u64), u32::MAX as u64)? as usize,
+        perturb,
     };
     req.validate()?;
     let with_samples = field(obj, "withSamples").is_some_and(|v| v.is_truthy());
@@ -166,6 +187,7 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
     set(&out, "seed", req.seed);
     set(&out, "samples", req.samples as u32);
     set(&out, "steps", req.steps as u32);
+    set(&out, "perturb", req.perturb.name());
     set(&out, "image", rgba(&g.image));
     set(
         &out,
