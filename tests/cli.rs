@@ -149,3 +149,159 @@ fn a_corrupt_manifest_is_an_error_everywhere() {
         "the corrupt manifest is left as it was"
     );
 }
+
+/// `genuq score`: shards that together equal one run, a resumed run that adds only what is
+/// missing, and clear errors for a bad range or a corrupt or foreign file.
+#[test]
+fn score_resumes_and_shards_add_up_to_one_run() {
+    use std::collections::BTreeSet;
+    let dir = scratch("score");
+    let m = models();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let score = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--class",
+            "all",
+            "--seeds",
+            "0..2",
+            "--steps",
+            "1",
+            "--samples",
+            "2",
+            "--models",
+            &m,
+            "--out",
+            out,
+        ];
+        args.extend(extra);
+        let (code, stderr) = genuq(&args);
+        assert_eq!(code, 0, "{stderr}");
+    };
+    let lines = |p: &str| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    score(&path("full.jsonl"), &[]);
+    let full = lines(&path("full.jsonl"));
+    assert_eq!(full.len(), 20, "two seeds x ten classes");
+    let first: serde_json::Value = serde_json::from_str(&full[0]).unwrap();
+    assert_eq!(
+        (first["seed"].as_u64(), first["class"].as_str()),
+        (Some(0), Some("t-shirt"))
+    );
+    assert!(
+        first["u"].as_f64().unwrap().is_finite()
+            && first["image_png"].as_str().unwrap().len() > 100
+    );
+    let mut sharded = BTreeSet::new();
+    for i in 0..3 {
+        let out = path(&format!("shard{i}.jsonl"));
+        score(&out, &["--shard", &format!("{i}/3")]);
+        sharded.extend(lines(&out));
+    }
+    assert_eq!(
+        sharded,
+        full.iter().cloned().collect::<BTreeSet<_>>(),
+        "the shards are the run"
+    );
+    let resumed = path("resumed.jsonl");
+    std::fs::write(&resumed, full[..5].join("\n") + "\n").unwrap();
+    score(&resumed, &[]);
+    let after = lines(&resumed);
+    assert_eq!(&after[..5], &full[..5], "what was there stays");
+    assert_eq!(
+        after.iter().collect::<BTreeSet<_>>(),
+        full.iter().collect::<BTreeSet<_>>()
+    );
+    score(&resumed, &[]);
+    assert_eq!(lines(&resumed).len(), 20, "a finished run adds nothing");
+
+    fails(
+        &[
+            "score",
+            "--class",
+            "all",
+            "--seeds",
+            "5..2",
+            "--out",
+            &path("x.jsonl"),
+        ],
+        2,
+        "--seeds",
+    );
+    fails(
+        &[
+            "score",
+            "--class",
+            "all",
+            "--seeds",
+            "0..2",
+            "--shard",
+            "3/3",
+            "--out",
+            &path("x.jsonl"),
+        ],
+        2,
+        "--shard",
+    );
+    std::fs::write(
+        path("corrupt.jsonl"),
+        full[0].clone() + "\n{\"seed\": 4, \"cl\n",
+    )
+    .unwrap();
+    fails(
+        &[
+            "score",
+            "--class",
+            "all",
+            "--seeds",
+            "0..2",
+            "--steps",
+            "1",
+            "--samples",
+            "2",
+            "--models",
+            &m,
+            "--out",
+            &path("corrupt.jsonl"),
+        ],
+        1,
+        "line 2",
+    );
+    fails(
+        &[
+            "score",
+            "--class",
+            "all",
+            "--seeds",
+            "0..2",
+            "--steps",
+            "2",
+            "--samples",
+            "2",
+            "--models",
+            &m,
+            "--out",
+            &path("full.jsonl"),
+        ],
+        1,
+        "not this run's",
+    );
+    fails(
+        &[
+            "score",
+            "--class",
+            "boat",
+            "--seeds",
+            "0..2",
+            "--out",
+            &path("x.jsonl"),
+        ],
+        1,
+        "unknown class",
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use genuq::model::UNetConfig;
 use genuq::model::classifier::ClassifierConfig;
 use genuq::train::student::DistillConfig;
@@ -126,22 +126,30 @@ fn clip_trains() {
     assert_eq!(state(&dir, "clip").losses.len(), 2);
 }
 
+/// A point on the straight path of a pair at t = 0.5, as the few-step student trains on it:
+/// `(x_t, t, class, target velocity z - x)`, on `device`.
+fn path_point(device: &Device) -> (Tensor<4>, Tensor<1>, Tensor<1, Int>, Tensor<4>) {
+    use genuq::data::{IMAGE_SIZE, PIXELS};
+    use genuq::diffusion::flow;
+    use genuq::rng::{Stream, gaussians_f32};
+    let noise = |k| gaussians_f32(3, Stream::Test(k), PIXELS, 1.0);
+    let shape = [1, 1, IMAGE_SIZE, IMAGE_SIZE];
+    let z = Tensor::<4>::from_data(TensorData::new(noise(0), shape), device);
+    let x = Tensor::<4>::from_data(TensorData::new(noise(1), shape), device);
+    let t = Tensor::<1>::from_floats([0.5], device);
+    let x_t = flow::noisy(x.clone(), z.clone(), t.clone());
+    (x_t, t, Tensor::from_ints([3], device), flow::velocity(x, z))
+}
+
 /// The analytic per-example last-layer gradients of the Laplace fit equal burn's autodiff
-/// gradients of the same loss, `0.5 * sum (x0 - x)^2`.
+/// gradients of the same loss, `0.5 * sum (v(x_t, t) - (z - x))^2`, at a time inside the path.
 #[test]
 fn last_layer_gradients_match_autodiff() {
     use burn::module::Module;
-    use burn::tensor::{Int, Tensor, TensorData};
-    use genuq::data::{IMAGE_SIZE, PIXELS};
-    use genuq::rng::{Stream, gaussians_f32};
     let device = Device::flex().autodiff();
     let unet = UNetConfig::new().init(&device);
-    let noise = |k| gaussians_f32(3, Stream::Test(k), PIXELS, 1.0);
-    let shape = [1, 1, IMAGE_SIZE, IMAGE_SIZE];
-    let z = Tensor::<4>::from_data(TensorData::new(noise(0), shape), &device);
-    let x = Tensor::<4>::from_data(TensorData::new(noise(1), shape), &device);
-    let c = Tensor::<1, Int>::from_ints([3], &device);
-    let loss = (genuq::diffusion::flow::sample_student(&unet, z.clone(), c.clone(), 1) - x.clone())
+    let (x_t, t, c, target) = path_point(&device);
+    let loss = (unet.forward(x_t.clone(), t.clone(), c.clone()) - target.clone())
         .powi_scalar(2)
         .sum()
         * 0.5;
@@ -164,13 +172,13 @@ fn last_layer_gradients_match_autodiff() {
         .grad(&grads)
         .unwrap();
     autodiff.extend(bias.into_data().iter::<f32>());
-    let plain = unet.valid();
     let inner = Device::flex();
     let g = genuq::posterior::fit::per_example_gradients(
-        &plain,
-        z.without_autodiff().to_device(&inner),
+        &unet.valid(),
+        x_t.without_autodiff().to_device(&inner),
+        t.without_autodiff().to_device(&inner),
         c.to_device(&inner),
-        x.without_autodiff().to_device(&inner),
+        target.without_autodiff().to_device(&inner),
     );
     let ours: Vec<f32> = g.into_data().iter::<f32>().collect();
     assert_eq!(ours.len(), autodiff.len());
@@ -184,4 +192,60 @@ fn last_layer_gradients_match_autodiff() {
         scale > 1e-3 && worst < 1e-4 * scale.max(1.0),
         "worst {worst} (scale {scale})"
     );
+}
+
+/// The GGN's diagonal is the exact Hessian's for the linear last layer: moving parameter p by
+/// eps moves its gradient by eps * H_pp (the loss is quadratic in the layer). Checked for the
+/// bias (H = pixels) and two weights.
+#[test]
+fn ggn_diagonal_is_the_hessian_of_the_last_layer() {
+    use burn::module::Param;
+    use genuq::posterior::fit::{per_example_gradients, per_example_jacobian_squares};
+    let device = Device::flex();
+    let unet = UNetConfig::new().init(&device);
+    let (x_t, t, c, target) = path_point(&device);
+    let flat = |v: Tensor<2>| -> Vec<f64> { v.into_data().iter::<f64>().collect() };
+    let j2 = flat(per_example_jacobian_squares(
+        &unet,
+        x_t.clone(),
+        t.clone(),
+        c.clone(),
+    ));
+    let g0 = flat(per_example_gradients(
+        &unet,
+        x_t.clone(),
+        t.clone(),
+        c.clone(),
+        target.clone(),
+    ));
+    let bias = j2.len() - 1;
+    assert_eq!(j2[bias], genuq::data::PIXELS as f64);
+    let eps = 1e-2;
+    for p in [0, 40, bias] {
+        let mut moved = unet.clone();
+        if p == bias {
+            let b = moved.conv_out.bias.take().unwrap().val();
+            moved.conv_out.bias = Some(Param::from_tensor(b + eps as f32));
+        } else {
+            let w = moved.conv_out.weight.val();
+            let shape = w.shape();
+            let mut v: Vec<f32> = w.into_data().iter::<f32>().collect();
+            v[p] += eps as f32;
+            moved.conv_out.weight =
+                Param::from_tensor(Tensor::from_data(TensorData::new(v, shape), &device));
+        }
+        let g1 = flat(per_example_gradients(
+            &moved,
+            x_t.clone(),
+            t.clone(),
+            c.clone(),
+            target.clone(),
+        ));
+        let hessian = (g1[p] - g0[p]) / eps;
+        assert!(
+            (hessian - j2[p]).abs() < 1e-2 * j2[p].max(1.0),
+            "parameter {p}: Hessian {hessian} vs J^T J {}",
+            j2[p]
+        );
+    }
 }

@@ -44,6 +44,7 @@ function request() {
     seed: seed === "" ? undefined : Number(seed),
     samples: Number($("samples").value),
     steps: Number($("steps").value),
+    perturb: $("perturb").value,
     withSamples: $("show-samples").checked,
   };
 }
@@ -77,6 +78,8 @@ function show(g) {
   row.hidden = g.perturbed.length === 0;
   $("result").hidden = false;
   $("result").dataset.u = String(g.u);
+  $("result").dataset.steps = String(g.steps);
+  $("result").dataset.perturb = g.perturb;
 }
 
 async function generate() {
@@ -120,7 +123,8 @@ async function batch(n) {
   try {
     const jobs = Array.from({ length: n }, () => {
       const cls = choice === "random" ? Math.floor(Math.random() * 10) : Number(choice);
-      return model.generate({ class: cls, seed: randomSeed(), samples, steps: Number($("steps").value) }).then((g) => {
+      const sampler = { steps: Number($("steps").value), perturb: $("perturb").value };
+      return model.generate({ class: cls, seed: randomSeed(), samples, ...sampler }).then((g) => {
         $("batch-status").textContent = `${++done} / ${n}`;
         return g;
       });
@@ -169,6 +173,10 @@ async function start() {
       select.querySelectorAll("option:not([value=random])").forEach((o) => o.remove());
       loaded.classNames.forEach((name, i) => select.add(new Option(name, String(i), false, name === "sneaker" && id === "class")));
     }
+    const { steps, perturb, supportedSteps } = loaded.defaults;
+    window.genuqDefaults = loaded.defaults; // for the tests
+    $("steps").replaceChildren(...supportedSteps.map((s) => new Option(String(s), String(s), false, s === steps)));
+    $("perturb").value = perturb;
     $("adapter").textContent = JSON.stringify(model.adapter, null, 2);
     $("loading").hidden = true;
     $("app").hidden = false;

@@ -1,12 +1,14 @@
 // <genuq-widget>: one generation with its uncertainty, embeddable in any page.
 //
 //   <script type="module" src="https://…/genuq/genuq-widget.js"></script>
-//   <genuq-widget class="sneaker" seed="42" samples="8" steps="1" src="https://…/genuq/models/"></genuq-widget>
+//   <genuq-widget class="sneaker" seed="42" samples="8" steps="4" src="https://…/genuq/models/"></genuq-widget>
 //
 // `class` names the garment (a name or 0-9); only its first word counts, so further words can
 // still be CSS classes.
 // Nothing loads until the widget is visible or clicked. However many widgets a page holds, they
 // share one wasm module, one WebGPU device and one copy of the models (generations are queued).
+// `steps` (1, 2 or 4) and `perturb` (all, first, last) default to the sampler the evaluation
+// picked (`defaults()` of the wasm API).
 // Events: `progress` ({file, loaded, total, cached}), `result` (the Generation), `error` (Error).
 // Styling: --genuq-size (image side), --genuq-fg, --genuq-bg, --genuq-accent, --genuq-error,
 // --genuq-font, --genuq-radius.
@@ -47,7 +49,7 @@ export function loadGenuq(src = new URL("models/", here).href, onProgress) {
       await checkWebGPU();
       const mod = await wasm();
       const model = await mod.Genuq.load(key, (p) => listeners.forEach((f) => f(p)));
-      return { model, classNames: mod.classNames() };
+      return { model, classNames: mod.classNames(), defaults: mod.defaults() };
     })();
     entry = { promise, listeners };
     shared.set(key, entry);
@@ -75,9 +77,9 @@ export function paint(canvas, rgba) {
   canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), 32, 32), 0, 0);
 }
 
-/** "more uncertain than 73% of generations" (or the raw score when there is no reference). */
+/** "more uncertain than 73% of sandal generations" (or the raw score when there is no reference). */
 export function describe(g) {
-  return g.percentile == null ? `u = ${g.u.toFixed(2)}` : `more uncertain than ${Math.round(g.percentile)}% of generations`;
+  return g.percentile == null ? `u = ${g.u.toFixed(2)}` : `more uncertain than ${Math.round(g.percentile)}% of ${g.class} generations`;
 }
 
 const template = document.createElement("template");
@@ -111,7 +113,7 @@ template.innerHTML = `
 `;
 
 export class GenuqWidget extends HTMLElement {
-  static observedAttributes = ["class", "seed", "samples", "steps", "src"];
+  static observedAttributes = ["class", "seed", "samples", "steps", "perturb", "src"];
 
   constructor() {
     super();
@@ -146,14 +148,17 @@ export class GenuqWidget extends HTMLElement {
     return (this.getAttribute("class") ?? "").trim().split(/\s+/)[0] || "sneaker";
   }
 
-  /** The request the attributes describe (numbers where they look like numbers). */
-  request() {
+  /** The request the attributes describe (numbers where they look like numbers), `defaults` elsewhere. */
+  request(defaults) {
     const num = (name, fallback) => {
       const v = this.getAttribute(name);
       return v == null || v.trim() === "" ? fallback : Number(v);
     };
     const cls = this.garment();
-    return { class: /^\d+$/.test(cls) ? Number(cls) : cls, seed: num("seed", 0), samples: num("samples", 8), steps: num("steps", 1) };
+    return {
+      class: /^\d+$/.test(cls) ? Number(cls) : cls, seed: num("seed", 0), samples: num("samples", defaults.samples),
+      steps: num("steps", defaults.steps), perturb: this.getAttribute("perturb") ?? defaults.perturb,
+    };
   }
 
   async run() {
@@ -169,9 +174,9 @@ export class GenuqWidget extends HTMLElement {
         this.dispatchEvent(new CustomEvent("progress", { detail: p }));
       };
       const src = this.getAttribute("src") ?? undefined;
-      const { model } = await loadGenuq(src, onProgress);
+      const { model, defaults } = await loadGenuq(src, onProgress);
       ui.progress.removeAttribute("value"); // indeterminate while the GPU works
-      const g = await model.generate(this.request());
+      const g = await model.generate(this.request(defaults));
       paint(ui.image, g.image);
       paint(ui.heatmap, g.heatmap);
       ui.u.textContent = `u = ${g.u.toFixed(2)}`;

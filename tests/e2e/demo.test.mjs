@@ -41,7 +41,7 @@ test("the demo shows a generation beside its heatmap and score", async () => {
   const u = Number((await page.textContent("#u")).replace("u = ", ""));
   assert.ok(Number.isFinite(u), "u is a number");
   assert.equal(Number(await page.getAttribute("#result", "data-u")).toFixed(2), u.toFixed(2));
-  assert.match(await page.textContent("#percentile"), /more uncertain than \d+% of generations/);
+  assert.match(await page.textContent("#percentile"), /more uncertain than \d+% of sneaker generations/);
   const adapter = JSON.parse(await page.textContent("#adapter"));
   assert.equal(adapter.backend, "webgpu", "wgpu runs on the browser's WebGPU");
   assert.deepEqual(errors, []);
@@ -57,6 +57,25 @@ test("the same seed gives the same score; another seed another one", async () =>
   const a = await run(42);
   assert.equal(await run(42), a);
   assert.notEqual(await run(43), a);
+});
+
+test("steps 1, 2 and 4 and every placement of the weight samples are offered and used", async () => {
+  const offered = await page.$$eval("#steps option", (o) => o.map((x) => x.value));
+  assert.deepEqual(offered, ["1", "2", "4"]);
+  const us = new Set();
+  for (const steps of offered) {
+    for (const perturb of steps === "1" ? ["all"] : ["all", "first", "last"]) {
+      await page.selectOption("#steps", steps);
+      await page.selectOption("#perturb", perturb);
+      await page.click("#generate");
+      await page.waitForFunction(([s, p]) => document.getElementById("result").dataset.steps === s && document.getElementById("result").dataset.perturb === p, [steps, perturb], LONG);
+      us.add(await page.getAttribute("#result", "data-u"));
+    }
+  }
+  assert.equal(us.size, 7, "seven samplers, seven scores");
+  const defaults = await page.evaluate(() => window.genuqDefaults);
+  await page.selectOption("#steps", String(defaults.steps));
+  await page.selectOption("#perturb", defaults.perturb);
 });
 
 test("bad input shows a clear error, and the next good request works", async () => {

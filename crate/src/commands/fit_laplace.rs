@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::data::Pairs;
-use crate::manifest::Manifest;
-use crate::manifest::{POSTERIOR, STUDENT};
-use crate::posterior::fit;
+use crate::manifest::{Manifest, POSTERIOR, STUDENT};
+use crate::posterior::Curvature;
+use crate::posterior::fit::{self, FitOptions, Prior};
 use crate::train::student::load_unet;
 
 #[derive(Debug, Clone, Args)]
@@ -21,12 +21,41 @@ pub struct FitArgs {
     /// Training examples to sum the curvature over (the paper: >= 10,000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub examples: u32,
-    /// Precision of the Gaussian prior on the last layer's parameters (the paper: 1).
-    #[arg(long, default_value_t = 1.0)]
-    pub prior_precision: f64,
+    /// Precision of the Gaussian prior on the last layer's parameters (the paper: 1), or
+    /// `marglik` to choose it by the Laplace marginal likelihood.
+    #[arg(long, default_value = "1", value_parser = parse_prior)]
+    pub prior_precision: PriorArg,
+    /// The curvature: the empirical Fisher (the paper's) or the GGN of the Gaussian likelihood.
+    #[arg(long, value_enum, default_value_t = CurvatureArg::EmpiricalFisher)]
+    pub curvature: CurvatureArg,
+    /// The student's steps: the fit averages its loss over the grid t = 1/STEPS, ..., 1.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub steps: u32,
     /// Divides the curvature (1: plain Laplace).
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
+    /// Where posterior.json goes (default: the models folder, recorded in its manifest).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorArg(Prior);
+
+fn parse_prior(text: &str) -> Result<PriorArg, String> {
+    match text {
+        "marglik" => Ok(PriorArg(Prior::MarginalLikelihood)),
+        t => match t.parse::<f64>() {
+            Ok(p) if p > 0.0 && p.is_finite() => Ok(PriorArg(Prior::Fixed(p))),
+            _ => Err(format!("{t:?} is neither a positive number nor `marglik`")),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CurvatureArg {
+    EmpiricalFisher,
+    Ggn,
 }
 
 pub fn run(args: &FitArgs) -> anyhow::Result<()> {
@@ -39,21 +68,30 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
         "only {} teacher pairs cached (run `genuq train student --pairs {wanted}` first)",
         pairs.len()
     );
-    let posterior = fit::fit(
-        &student,
-        &pairs,
-        100,
-        args.prior_precision,
-        args.temperature,
-        &device,
-    )?;
+    let curvature = match args.curvature {
+        CurvatureArg::EmpiricalFisher => Curvature::EmpiricalFisher,
+        CurvatureArg::Ggn => Curvature::Ggn,
+    };
+    let options = FitOptions {
+        steps: args.steps as usize,
+        curvature,
+        prior: args.prior_precision.0,
+        temperature: args.temperature,
+        batch: 100,
+    };
+    let posterior = fit::fit(&student, &pairs, options, &device)?;
     let text = serde_json::to_string_pretty(&posterior)? + "\n";
-    std::fs::write(args.models.join(POSTERIOR), &text)?;
-    Manifest::update(&args.models, |m| m.record_file(POSTERIOR, text.as_bytes()))?;
+    match &args.out {
+        Some(path) => std::fs::write(path, &text)?,
+        None => {
+            std::fs::write(args.models.join(POSTERIOR), &text)?;
+            Manifest::update(&args.models, |m| m.record_file(POSTERIOR, text.as_bytes()))?;
+        }
+    }
     let mean = posterior.weight_std.iter().sum::<f32>() / posterior.weight_std.len() as f32;
     eprintln!(
-        "posterior over {} examples: mean weight std {mean:.4e}, bias std {:.4e}",
-        posterior.examples, posterior.bias_std
+        "posterior ({:?}, prior precision {:.4e}) over {} examples: mean weight std {mean:.4e}, bias std {:.4e}",
+        posterior.curvature, posterior.prior_precision, posterior.examples, posterior.bias_std
     );
     Ok(())
 }

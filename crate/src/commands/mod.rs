@@ -7,6 +7,7 @@ pub mod eval_models;
 pub mod fit_laplace;
 pub mod generate;
 pub mod reference;
+pub mod score;
 pub mod train;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Quantiles of u over reference generations (models/reference_u.json), for percentiles.
     Reference(reference::ReferenceArgs),
+    /// Score many generations: one JSON line each (resumable, shardable).
+    Score(score::ScoreArgs),
     /// Time plain vs uncertain generation, the naive path, the fused head, CLIP, matmul
     /// (medians); writes reports/bench.json.
     Bench(bench::BenchArgs),
@@ -50,6 +53,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::EvalModels(args) => eval_models::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Reference(args) => reference::run(&args),
+        Command::Score(args) => score::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -22,7 +22,8 @@ fn by_class(classes: &[usize]) -> Vec<Vec<usize>> {
 }
 
 /// The mean over classes of `metric` on each class's generations `idx`, over the classes that
-/// have both poor and fine generations (a class with only one kind says nothing).
+/// have both poor and fine generations (a class with only one kind says nothing); NaN when no
+/// class has both (written as null).
 fn macro_over<F: Fn(&[f64], &[bool]) -> f64>(
     score: &[f64],
     poor: &[bool],
@@ -41,7 +42,10 @@ fn macro_over<F: Fn(&[f64], &[bool]) -> f64>(
             Some(metric(&s, &p))
         })
         .collect();
-    per_class.iter().sum::<f64>() / per_class.len().max(1) as f64
+    match per_class.len() {
+        0 => f64::NAN,
+        n => per_class.iter().sum::<f64>() / n as f64,
+    }
 }
 
 /// Detection metrics of a score (averaged over its draws of weight samples) for one label.
@@ -88,8 +92,12 @@ pub fn detection(draws: &[Vec<f64>], poor: &[bool], classes: &[usize], seed: u32
             mean_auroc(&resampled)
         })
         .collect();
+    boot.retain(|v| v.is_finite());
     boot.sort_by(f64::total_cmp);
-    let at = |q: f64| boot[((boot.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| match boot.len() {
+        0 => f64::NAN,
+        n => boot[((n - 1) as f64 * q).round() as usize],
+    };
     let chance = |_: &[f64], p: &[bool]| p.iter().filter(|&&b| b).count() as f64 / p.len() as f64;
     let per_draw: Vec<f64> = draws
         .iter()
@@ -190,6 +198,18 @@ mod tests {
         let two = detection(&[score, flipped], &poor, &classes, 9);
         assert!((two.macro_auroc - 0.5).abs() < 1e-9, "{two:?}");
         assert!((two.per_draw[0] + two.per_draw[1] - 1.0).abs() < 1e-9);
+    }
+
+    /// A label no class has both kinds of says nothing: NaN, not a number that looks measured.
+    #[test]
+    fn a_label_without_both_kinds_is_nan() {
+        let classes = [0, 0, 1, 1];
+        let d = detection(&[vec![1.0, 2.0, 3.0, 4.0]], &[true; 4], &classes, 1);
+        assert!(d.macro_auroc.is_nan() && d.auroc_ci[0].is_nan() && d.macro_auprc.is_nan());
+        assert_eq!(
+            serde_json::to_value(&d).unwrap()["macro_auroc"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]

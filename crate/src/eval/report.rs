@@ -152,6 +152,7 @@ impl Report<'_> {
             let rows: Vec<(String, f64, [f64; 2])> = table
                 .rows
                 .iter()
+                .filter(|r| r.detection.auroc_ci.iter().all(|v| v.is_finite()))
                 .map(|r| {
                     let m = r.samples.map(|m| format!(", M = {m}")).unwrap_or_default();
                     let p = r
@@ -163,11 +164,18 @@ impl Report<'_> {
                     (name, r.detection.macro_auroc, r.detection.auroc_ci)
                 })
                 .collect();
+            if rows.is_empty() {
+                continue;
+            }
             plots::intervals(
-                &dir.join(format!("auroc_{}_{}.png", table.label, table.generations)),
+                &dir.join(format!(
+                    "auroc_{}_{}step_{}.png",
+                    table.label, table.steps, table.generations
+                )),
                 &format!(
-                    "Macro AUROC for {} generations ({} generations, 95% CI)",
+                    "Macro AUROC for {} generations ({}-step, {} generations, 95% CI)",
                     table.label.replace('_', " "),
+                    table.steps,
                     table.generations
                 ),
                 "per-class macro AUROC (0.5 = chance)",

@@ -12,6 +12,21 @@ pub mod head;
 
 use head::Layout;
 
+/// Which curvature the posterior's precision uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Curvature {
+    /// `0.5 * sum_n g_n^2`, the paper's.
+    #[default]
+    EmpiricalFisher,
+    /// `sum_n J_n^T J_n`: the Gaussian likelihood's generalised Gauss-Newton.
+    Ggn,
+}
+
+fn one() -> usize {
+    1
+}
+
 /// `models/posterior.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Posterior {
@@ -25,6 +40,12 @@ pub struct Posterior {
     pub temperature: f64,
     /// Training examples the curvature was summed over.
     pub examples: usize,
+    /// The curvature (the empirical Fisher unless the file says otherwise).
+    #[serde(default)]
+    pub curvature: Curvature,
+    /// The grid the fit averaged over: t = 1/steps, ..., 1 (1: the one-step student's t = 1).
+    #[serde(default = "one")]
+    pub steps: usize,
 }
 
 impl Posterior {
@@ -76,6 +97,8 @@ impl Posterior {
             prior_precision,
             temperature,
             examples,
+            curvature: Curvature::default(),
+            steps: 1,
         }
     }
 }

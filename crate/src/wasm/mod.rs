@@ -17,7 +17,7 @@ use crate::data::{CLASS_NAMES, PIXELS, class_index};
 use crate::gpu::{AdapterInfo, gpu_async};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{
-    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb, Request,
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb, Request, STEPS,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -53,6 +53,12 @@ export interface Generation {
   percentile: number | null;
   timings: Timings;
 }
+export interface Defaults {
+  /** The sampler `genuq eval` picked: its step count and where its weight samples act. */
+  steps: number; perturb: "all" | "first" | "last"; samples: number;
+  /** The step counts the student samples in. */
+  supportedSteps: number[];
+}
 export interface LoadProgress { file: string; loaded: number; total: number; cached: boolean }
 export interface Adapter { name: string; backend: string; vendor: number; device_type: string; driver: string }
 "#;
@@ -77,6 +83,21 @@ fn start() {
 #[wasm_bindgen(js_name = classNames)]
 pub fn class_names() -> Vec<String> {
     CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// What a generation uses unless told otherwise: the sampler the evaluation picked.
+#[wasm_bindgen(unchecked_return_type = "Defaults")]
+pub fn defaults() -> JsValue {
+    let out = Object::new();
+    set(&out, "steps", DEFAULT_STEPS as u32);
+    set(&out, "perturb", DEFAULT_PERTURB.name());
+    set(&out, "samples", DEFAULT_SAMPLES as u32);
+    let steps = Array::new();
+    for s in STEPS {
+        steps.push(&JsValue::from(s as u32));
+    }
+    set(&out, "supportedSteps", steps);
+    out.into()
 }
 
 /// Initialises WebGPU (once per page) and describes the adapter.
