@@ -199,3 +199,21 @@ fn typescript_declarations_match_to_js() {
         "TypeScript's Generation vs the keys to_js sets"
     );
 }
+
+/// The sampler the demo, widget and CLI use by default is the one `genuq eval` picked
+/// (`reports/eval.json`, "shipped"), so the code's defaults cannot drift from the benchmark.
+#[test]
+fn defaults_are_the_sampler_the_evaluation_picked() {
+    use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/eval.json");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let shipped = report["shipped"]
+        .as_str()
+        .expect("eval.json names the shipped sampler");
+    let want = match DEFAULT_STEPS {
+        1 => format!("1-step, M = {DEFAULT_SAMPLES}"),
+        s => format!("{s}-step {}, M = {DEFAULT_SAMPLES}", DEFAULT_PERTURB.name()),
+    };
+    assert_eq!(shipped, want, "reports/eval.json vs uncertainty::DEFAULT_*");
+}

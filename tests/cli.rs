@@ -92,6 +92,7 @@ fn generate_rejects_bad_requests_clearly() {
     let out = dir.join("out");
     let out = out.to_str().unwrap();
     let m = models();
+    // clap's usage errors list what is allowed
     fails(
         &[
             "generate",
@@ -102,8 +103,13 @@ fn generate_rejects_bad_requests_clearly() {
             "--models",
             &m,
         ],
-        1,
-        "unknown class \"spaceship\"",
+        2,
+        "possible values: t-shirt, trouser",
+    );
+    fails(
+        &["generate", "--class", "bag", "--samples", "0", "--out", out],
+        2,
+        "--samples",
     );
     fails(
         &[
@@ -111,21 +117,94 @@ fn generate_rejects_bad_requests_clearly() {
             "--class",
             "bag",
             "--samples",
-            "0",
+            "33",
             "--out",
             out,
-            "--models",
-            &m,
         ],
-        1,
-        "samples = 0",
+        2,
+        "--samples",
+    );
+    fails(
+        &["generate", "--class", "bag", "--steps", "3", "--out", out],
+        2,
+        "[1, 2, 4]",
+    );
+    fails(
+        &[
+            "generate",
+            "--class",
+            "bag",
+            "--perturb",
+            "middle",
+            "--out",
+            out,
+        ],
+        2,
+        "possible values: all, first, last",
     );
     fails(
         &["generate", "--class", "bag", "--seed=-1", "--out", out],
         2,
         "--seed",
     );
+    fails(&["generate", "--class", "bag"], 2, "--out");
+    // a closed-form heatmap where there is none is a runtime error
+    fails(
+        &[
+            "generate",
+            "--class",
+            "bag",
+            "--steps",
+            "2",
+            "--perturb",
+            "all",
+            "--exact",
+            "--models",
+            &m,
+            "--out",
+            out,
+        ],
+        1,
+        "not linear in the weights",
+    );
     assert!(!dir.join("out").exists(), "nothing written");
+}
+
+/// `--json` prints the result on stdout (and writes nothing without `--out`); aliases and
+/// numbers name classes too.
+#[test]
+fn generate_json_prints_the_result() {
+    let out = Command::new(env!("CARGO_BIN_EXE_genuq"))
+        .args([
+            "generate",
+            "--class",
+            "boot",
+            "--seed",
+            "3",
+            "--steps",
+            "1",
+            "--samples",
+            "2",
+            "--json",
+            "--models",
+            &models(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(result["class"], "ankle-boot");
+    assert_eq!(
+        (result["seed"].as_u64(), result["samples"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(result["embeddings"].as_array().unwrap().len(), 3);
+    assert!(result["u"].as_f64().unwrap().is_finite());
 }
 
 /// A corrupt manifest is an error that names it, and nothing replaces it.

@@ -32,6 +32,7 @@ use crate::eval::report::{
 };
 use crate::manifest::CLASSIFIER;
 use crate::model::classifier::{Classifier, ClassifierConfig};
+use crate::posterior::Posterior;
 use crate::uncertainty::SAMPLE_COUNTS;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::sampler::Perturb;
@@ -48,7 +49,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(2..))]
     pub keep: u32,
     /// Generations the ablations score (the first of the sequence).
-    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u32).range(20..))]
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(20..))]
     pub ablation_generations: u32,
     /// Draws of weight samples the ablations repeat over (weight seeds SEED, SEED + 1, ...).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
@@ -68,6 +69,11 @@ pub struct EvalArgs {
     /// Where scores are kept between runs.
     #[arg(long, default_value = "runs/eval")]
     pub cache: PathBuf,
+    /// Other posteriors of the last layer (posterior.json files, e.g. `genuq fit-laplace
+    /// --curvature ggn --out F`) whose u the shipped variant also scores on the ablation
+    /// generations (one draw of weight samples each): the posterior's ablations.
+    #[arg(long, value_delimiter = ',')]
+    pub posteriors: Vec<PathBuf>,
 }
 
 /// The generations of one step count, judged: the MAP images and their labels.
@@ -143,31 +149,33 @@ fn head(v: &[f64], n: usize) -> Vec<f64> {
     v[..n].to_vec()
 }
 
-/// The score rows of one set of generations (the first `n` of `judged`): each sampler score
-/// (u at each M, pixel variance) with its draws, then the baselines and references.
+/// The score rows of one set of generations (the first `n` of `judged`): each sampler's scores
+/// (u at the given M, and its pixel variance if M = 8 is among them) with their draws, then the
+/// baselines and references.
 fn detection_tables(
     judged: &Judged,
     n: usize,
-    samplers: &[(Variant, &[Scored])],
-    counts: &[usize],
+    samplers: &[(Variant, &[Scored], &[usize])],
     seed: u32,
 ) -> Vec<DetectionTable> {
     let classes = &judged.maps.classes[..n];
     let steps = judged.maps.steps;
     let mut scores: Vec<NamedScore> = Vec::new();
-    for (v, draws) in samplers {
+    for (v, draws, counts) in samplers {
         let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
         for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
             let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
             scores.push(("genuq".into(), perturb.clone(), Some(m), d));
         }
-        let pixel = draws
-            .iter()
-            .map(|s| head(&as_f64(&s.pixel_variance), n))
-            .collect();
-        scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
+        if counts.contains(&MAIN_M) {
+            let pixel = draws
+                .iter()
+                .map(|s| head(&as_f64(&s.pixel_variance), n))
+                .collect();
+            scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
+        }
     }
-    if let Some((_, draws)) = samplers.first() {
+    if let Some((_, draws, _)) = samplers.first() {
         let rms = head(&as_f64(&draws[0].feature_rms), n);
         scores.push(("feature_rms".into(), None, None, vec![rms]));
     }
@@ -362,13 +370,25 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .map(|(v, d)| (*v, wrong_auroc(v, d)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .context("no variant to compare")?;
-    let shipped_variant = Variant {
-        max_samples: SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1],
-        ..best
-    };
+    let shipped_variant = best;
     eprintln!("the ablations pick {}", shipped_variant.name());
 
-    // All generations: the shipped variant at every M, and the one-step path beside it.
+    // The shipped variant at M = 2, 5, 16 too (nested in one draw of 16) on the ablation
+    // generations; at M = 8 on all generations, with the one-step path beside it.
+    let largest = SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1];
+    let shipped_every_m = Variant {
+        max_samples: largest,
+        ..shipped_variant
+    };
+    let every_m = cached_score(
+        &g,
+        &cache,
+        shipped_every_m,
+        n_abl,
+        args.seed,
+        args.seed,
+        args.batch as usize,
+    )?;
     let shipped = cached_score(
         &g,
         &cache,
@@ -381,7 +401,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let one_step_variant = Variant {
         steps: 1,
         perturb: Perturb::All,
-        max_samples: shipped_variant.max_samples,
+        max_samples: MAIN_M,
     };
     let one_step = match judged.contains_key(&1) && shipped_variant.steps != 1 {
         true => Some(cached_score(
@@ -396,31 +416,84 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         false => None,
     };
 
+    // The posterior's ablations: the shipped variant with each other posterior.
+    let mut alternatives = Vec::new();
+    for path in &args.posteriors {
+        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        let posterior = Posterior::parse(&text, g.head.layout)?;
+        let key = &crate::manifest::sha256_hex(text.as_bytes())[..8];
+        let alt = g.clone().with_posterior(&posterior)?;
+        let scored = cached_score(
+            &alt,
+            &cache.join(key),
+            shipped_variant,
+            n_abl,
+            args.seed,
+            args.seed,
+            args.batch as usize,
+        )?;
+        let name = format!(
+            "{:?}, prior {:.3} ({})",
+            posterior.curvature,
+            posterior.prior_precision,
+            path.file_name().and_then(|f| f.to_str()).unwrap_or("?")
+        );
+        alternatives.push((name, scored));
+    }
+
     let mut detection_out = Vec::new();
     let js = &judged[&shipped_variant.steps];
     detection_out.extend(detection_tables(
         js,
         n,
-        &[(shipped_variant, std::slice::from_ref(&shipped))],
-        &SAMPLE_COUNTS,
+        &[(shipped_variant, std::slice::from_ref(&shipped), &[MAIN_M])],
         args.seed,
     ));
     if let Some(one) = &one_step {
         detection_out.extend(detection_tables(
             &judged[&1],
             n,
-            &[(one_step_variant, std::slice::from_ref(one))],
-            &[MAIN_M],
+            &[(one_step_variant, std::slice::from_ref(one), &[MAIN_M])],
             args.seed,
         ));
     }
+    let other_m: Vec<usize> = SAMPLE_COUNTS.into_iter().filter(|&m| m != MAIN_M).collect();
     for (&s, j) in &judged {
-        let samplers: Vec<(Variant, &[Scored])> = ablations
+        let mut samplers: Vec<(Variant, &[Scored], &[usize])> = ablations
             .iter()
             .filter(|(v, _)| v.steps == s)
-            .map(|(v, d)| (*v, d.as_slice()))
+            .map(|(v, d)| (*v, d.as_slice(), &[MAIN_M][..]))
             .collect();
-        detection_out.extend(detection_tables(j, n_abl, &samplers, &[MAIN_M], args.seed));
+        if s == shipped_variant.steps {
+            samplers.push((shipped_every_m, std::slice::from_ref(&every_m), &other_m));
+        }
+        let mut tables = detection_tables(j, n_abl, &samplers, args.seed);
+        if s == shipped_variant.steps {
+            for (name, scored) in &alternatives {
+                let u = vec![head(&as_f64(&scored.u[&MAIN_M]), n_abl)];
+                for table in tables.iter_mut() {
+                    let (_, _, flags) = j
+                        .labels
+                        .iter()
+                        .find(|l| l.0 == table.label)
+                        .expect("a label");
+                    table.rows.push(DetectionRow {
+                        method: format!("genuq, posterior {name}"),
+                        steps: s,
+                        perturb: (s > 1).then(|| shipped_variant.perturb.name().to_string()),
+                        samples: Some(MAIN_M),
+                        generations: n_abl,
+                        detection: detection(
+                            &u,
+                            &flags[..n_abl],
+                            &j.maps.classes[..n_abl],
+                            args.seed,
+                        ),
+                    });
+                }
+            }
+        }
+        detection_out.extend(tables);
     }
 
     // The per-class-quota filter: all generations of the shipped steps, the one-step path, and

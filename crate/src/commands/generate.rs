@@ -6,35 +6,43 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
+use super::{ClassParser, parse_steps};
 use crate::data::{self, IMAGE_SIZE, PIXELS};
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::{DEFAULT_PERTURB, DEFAULT_STEPS, Perturb, Request};
+use crate::uncertainty::{
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
-    /// Class name (t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot) or 0-9.
-    #[arg(long)]
-    pub class: String,
-    /// Seed of the initial noise.
+    /// The garment: a class name (or its number 0-9).
+    #[arg(long, value_parser = ClassParser)]
+    pub class: usize,
+    /// Seed of the initial noise (0-4294967295); the weight samples are drawn under it too.
     #[arg(long, default_value_t = 0)]
     pub seed: u32,
-    /// M, the weight samples besides the MAP (1-32).
-    #[arg(long, default_value_t = 8)]
-    pub samples: usize,
-    /// Euler steps of the student (1, 2 or 4).
-    #[arg(long, default_value_t = DEFAULT_STEPS)]
+    /// M, the weight samples of the last layer besides the MAP.
+    #[arg(long, default_value_t = DEFAULT_SAMPLES as u32, value_parser = clap::value_parser!(u32).range(1..=MAX_SAMPLES as i64))]
+    pub samples: u32,
+    /// Euler steps of the student: 1, 2 or 4.
+    #[arg(long, default_value_t = DEFAULT_STEPS, value_parser = parse_steps)]
     pub steps: usize,
-    /// Where the weight samples act along the steps: all (the paper's way), first or last.
-    #[arg(long, default_value = DEFAULT_PERTURB.name(), value_parser = ["all", "first", "last"])]
-    pub perturb: String,
+    /// Where along the steps the weight samples act: at every step (the paper's way), the
+    /// first or the last.
+    #[arg(long, value_enum, default_value_t = DEFAULT_PERTURB)]
+    pub perturb: Perturb,
     /// The folder with the models and their manifest.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
     /// Where image.png, heatmap.png, sample_*.png and result.json go.
+    #[arg(long, required_unless_present = "json")]
+    pub out: Option<PathBuf>,
+    /// Print the result (result.json's content) on stdout.
     #[arg(long)]
-    pub out: PathBuf,
-    /// Also write heatmap_exact.png: the closed-form variance (no sampling).
-    #[arg(long)]
+    pub json: bool,
+    /// Also write heatmap_exact.png: the closed-form variance (no sampling; one step or
+    /// `--perturb last` only).
+    #[arg(long, requires = "out")]
     pub exact: bool,
 }
 
@@ -66,51 +74,45 @@ fn save<P: image::Pixel<Subpixel = u8> + image::PixelWithColorType>(
 }
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    let class = data::class_index(&args.class).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown class {:?}; use one of {}",
-            args.class,
-            data::CLASS_NAMES.join(", ")
-        )
-    })?;
-    let perturb = Perturb::parse(&args.perturb)
-        .with_context(|| format!("--perturb {} is not all, first or last", args.perturb))?;
+    let (class, samples) = (args.class, args.samples as usize);
     let req = Request {
         class,
         seed: args.seed,
-        samples: args.samples,
+        samples,
         steps: args.steps,
-        perturb,
+        perturb: args.perturb,
     };
     req.validate()?;
+    if args.exact {
+        req.check_exact()?;
+    }
     let generator = load_generator(&args.models)?;
     let g = pollster::block_on(generator.generate(&req))?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    save_gray(&args.out.join("image.png"), &g.image)?;
-    save_rgba(&args.out.join("heatmap.png"), g.heatmap.clone())?;
-    if args.exact {
-        let (_, rgba) = pollster::block_on(generator.exact_heatmap(&req))?;
-        save_rgba(&args.out.join("heatmap_exact.png"), rgba)?;
-    }
-    for (m, s) in g.samples.chunks(PIXELS).enumerate() {
-        save_gray(&args.out.join(format!("sample_{:02}.png", m + 1)), s)?;
-    }
-    let d = g.embeddings.len() / (args.samples + 1);
+    let d = g.embeddings.len() / (samples + 1);
     let result = json!({
-        "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": args.samples, "steps": args.steps,
-        "perturb": perturb.name(),
+        "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": samples, "steps": args.steps,
+        "perturb": args.perturb.name(),
         "u": g.u, "percentile": g.percentile,
         "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
         "timings_ms": g.timings,
         "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
     });
-    std::fs::write(
-        args.out.join("result.json"),
-        serde_json::to_string_pretty(&result)? + "\n",
-    )?;
-    println!(
-        "u = {:.3}{}  ->  {}",
+    let text = serde_json::to_string_pretty(&result)? + "\n";
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        save_gray(&out.join("image.png"), &g.image)?;
+        save_rgba(&out.join("heatmap.png"), g.heatmap.clone())?;
+        if args.exact {
+            let (_, rgba) = pollster::block_on(generator.exact_heatmap(&req))?;
+            save_rgba(&out.join("heatmap_exact.png"), rgba)?;
+        }
+        for (m, s) in g.samples.chunks(PIXELS).enumerate() {
+            save_gray(&out.join(format!("sample_{:02}.png", m + 1)), s)?;
+        }
+        std::fs::write(out.join("result.json"), &text)?;
+    }
+    let summary = format!(
+        "u = {:.3}{}{}",
         g.u,
         g.percentile
             .map(|p| format!(
@@ -118,7 +120,17 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
                 data::CLASS_NAMES[class]
             ))
             .unwrap_or_default(),
-        args.out.display()
+        args.out
+            .as_ref()
+            .map(|o| format!("  ->  {}", o.display()))
+            .unwrap_or_default()
     );
+    match args.json {
+        true => {
+            print!("{text}");
+            eprintln!("{summary}");
+        }
+        false => println!("{summary}"),
+    }
     Ok(())
 }

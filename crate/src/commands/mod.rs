@@ -10,7 +10,53 @@ pub mod reference;
 pub mod score;
 pub mod train;
 
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Parser, Subcommand};
+
+use crate::data::{CLASS_NAMES, class_index};
+use crate::uncertainty::STEPS;
+
+/// `--class`: a class name (its aliases too, e.g. `boot`) or number, as `data::class_index`
+/// reads them; clap lists the names in the help and in the error for a bad one.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassParser;
+
+impl TypedValueParser for ClassParser {
+    type Value = usize;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<usize, clap::Error> {
+        let text = value.to_str().unwrap_or_default();
+        class_index(text).ok_or_else(|| {
+            let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+            let ctx = clap::error::ContextKind::InvalidArg;
+            let name = arg.map_or("--class".to_string(), |a| a.to_string());
+            err.insert(ctx, clap::error::ContextValue::String(name));
+            let ctx = clap::error::ContextKind::InvalidValue;
+            err.insert(ctx, clap::error::ContextValue::String(text.to_string()));
+            let names = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+            let ctx = clap::error::ContextKind::ValidValue;
+            err.insert(ctx, clap::error::ContextValue::Strings(names));
+            err
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(CLASS_NAMES.iter().map(PossibleValue::new)))
+    }
+}
+
+/// `--steps`: one of the step counts the student samples in.
+pub fn parse_steps(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|s| STEPS.contains(s))
+        .ok_or_else(|| format!("{text:?} is not one of {STEPS:?}"))
+}
 
 #[derive(Parser)]
 #[command(

@@ -1,7 +1,8 @@
 //! `genuq reference`: the quantiles of u over reference generations, per class, step count and
 //! M, for the placement of the weight samples that ships (`uncertainty::DEFAULT_PERTURB`),
 //! written as MODELS/reference_u.json and recorded in the manifest. The demo, the widget and the
-//! CLI turn them into "more uncertain than P% of <class> generations".
+//! CLI turn them into "more uncertain than P% of <class> generations". The generations are the
+//! first of `genuq eval`'s sequence, so scores it cached are reused.
 
 use std::path::PathBuf;
 
@@ -21,10 +22,10 @@ pub struct ReferenceArgs {
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
     /// Reference generations per step count (random classes).
-    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(20..))]
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(20..))]
     pub generations: u32,
-    /// Seed of the classes, the noise and the weight samples.
-    #[arg(long, default_value_t = 7)]
+    /// Seed of the classes, the noise and the weight samples (`genuq eval`'s).
+    #[arg(long, default_value_t = 2025)]
     pub seed: u32,
     /// Generations per batch.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]

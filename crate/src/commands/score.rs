@@ -15,9 +15,19 @@ use clap::Args;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use super::parse_steps;
 use crate::data::{CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, class_index};
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Perturb, Request};
+use crate::uncertainty::{
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
+};
+
+fn parse_samples(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|m| (1..=MAX_SAMPLES).contains(m))
+        .ok_or_else(|| format!("{text:?} is not in 1..={MAX_SAMPLES}"))
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ScoreArgs {
@@ -27,15 +37,15 @@ pub struct ScoreArgs {
     /// The seeds, `A..B` (B excluded) or `A..=B`.
     #[arg(long, value_parser = parse_seeds)]
     pub seeds: SeedRange,
-    /// Euler steps of the student (1, 2 or 4).
-    #[arg(long, default_value_t = DEFAULT_STEPS)]
+    /// Euler steps of the student: 1, 2 or 4.
+    #[arg(long, default_value_t = DEFAULT_STEPS, value_parser = parse_steps)]
     pub steps: usize,
-    /// M, the weight samples besides the MAP (1-32).
-    #[arg(long, default_value_t = DEFAULT_SAMPLES)]
+    /// M, the weight samples of the last layer besides the MAP.
+    #[arg(long, default_value_t = DEFAULT_SAMPLES, value_parser = parse_samples)]
     pub samples: usize,
-    /// Where along the steps the weight samples act: all, first or last.
-    #[arg(long, default_value = DEFAULT_PERTURB.name(), value_parser = ["all", "first", "last"])]
-    pub perturb: String,
+    /// Where along the steps the weight samples act: at every step, the first or the last.
+    #[arg(long, value_enum, default_value_t = DEFAULT_PERTURB)]
+    pub perturb: Perturb,
     /// Only generation k of the run where k % n == i (`i/n`), for independent jobs.
     #[arg(long, value_parser = parse_shard, default_value = "0/1")]
     pub shard: Shard,
@@ -128,7 +138,8 @@ fn run_items(args: &ScoreArgs) -> anyhow::Result<Vec<(u32, usize)>> {
 
 /// The (seed, class) pairs already in `path` (none if it does not exist); a line that is not a
 /// generation of this run's sampler is an error naming the line.
-fn done(path: &Path, args: &ScoreArgs, perturb: Perturb) -> anyhow::Result<HashSet<(u32, usize)>> {
+fn done(path: &Path, args: &ScoreArgs) -> anyhow::Result<HashSet<(u32, usize)>> {
+    let perturb = args.perturb;
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(HashSet::new());
     };
@@ -176,8 +187,7 @@ fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
 }
 
 pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
-    let perturb = Perturb::parse(&args.perturb)
-        .with_context(|| format!("--perturb {} is not all, first or last", args.perturb))?;
+    let perturb = args.perturb;
     let items = run_items(args)?;
     let probe = Request {
         class: items[0].1,
@@ -187,7 +197,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         perturb,
     };
     probe.validate()?;
-    let seen = done(&args.out, args, perturb)?;
+    let seen = done(&args.out, args)?;
     let todo: Vec<(u32, usize)> = items
         .into_iter()
         .enumerate()

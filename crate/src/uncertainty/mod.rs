@@ -116,6 +116,21 @@ impl Request {
         }
     }
 
+    /// Is there a closed-form heatmap for this request? Only where the images are linear in
+    /// the weights: one step, or the weight samples at the last step only.
+    pub fn check_exact(&self) -> Result<(), Error> {
+        if self.steps > 1 && self.perturb != Perturb::Last {
+            return Err(Error::InvalidInput(format!(
+                "the exact heatmap exists for one step, or for weight samples at the last step \
+                 only; with {} steps and weight samples at {:?} steps the images are not linear \
+                 in the weights",
+                self.steps,
+                self.perturb.name()
+            )));
+        }
+        Ok(())
+    }
+
     /// The reference table this request's u is compared with (its class, sampler and M).
     pub fn reference_key(&self) -> reference::Key {
         reference::Key {
@@ -224,7 +239,18 @@ impl Generator {
         self
     }
 
-    /// CLIP image embeddings of `images` `[N, 1, 32, 32]`: `[N, D]` on the kernels' device.
+    /// The same models with another posterior on the last layer (an ablation's).
+    pub fn with_posterior(mut self, posterior: &Posterior) -> Result<Self, Error> {
+        let head = HeadWeights::new(&self.student.conv_out, posterior)?;
+        self.head = HeadWeights {
+            weight: head.weight.to_device(&self.device),
+            stddev: head.stddev.to_device(&self.device),
+            layout: head.layout,
+        };
+        Ok(self)
+    }
+
+    /// CLIP image embeddings of `images` `[N, 1, H, W]`: `[N, D]` on the kernels' device.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
         self.clip
             .forward(images.to_device(&self.nets))
@@ -299,15 +325,7 @@ impl Generator {
     /// (`x0 = x + dt * head(h)`, so the variance is `dt^2` times the head's).
     pub async fn exact_heatmap(&self, req: &Request) -> Result<(Vec<f32>, Vec<u8>), Error> {
         req.validate()?;
-        if req.steps > 1 && req.perturb != Perturb::Last {
-            return Err(Error::InvalidInput(format!(
-                "the exact heatmap exists for one step, or for weight samples at the last step \
-                 only; with {} steps and weight samples at {:?} steps the images are not linear \
-                 in the weights",
-                req.steps,
-                req.perturb.name()
-            )));
-        }
+        req.check_exact()?;
         let (h, dt) = self.last_step_features(req.class, req.seed, req.steps)?;
         let var = (self.head.exact_variance(h) * (dt * dt)).reshape([1, PIXELS]);
         let rgba = heatmap(var.clone())?;
