@@ -58,23 +58,35 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-setup() {
-  if have dpkg; then
-    # Browser + driver, a CPU Vulkan adapter for native wgpu, the data set.
-    apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist fonts-dejavu-core
-    if [ "$(wasm_mode)" = debian ]; then
-      apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
-    fi
+# What building dist/ needs (./dev.sh build, the Pages workflow): the wasm toolchain, the JS
+# glue generator and wasm-opt.
+setup_build() {
+  if have dpkg && [ "$(wasm_mode)" = debian ]; then
+    apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
   fi
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     # Not --locked: the locked webpki-roots is missing from some registry mirrors.
     cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
   fi
+  npm_tools
+}
+
+# And what the tests need besides: the browser and its driver, a CPU Vulkan adapter for native
+# wgpu, the data set, the plots' font, wasm-pack (the README's browser-test command).
+setup() {
+  setup_build
+  if have dpkg; then
+    apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist fonts-dejavu-core
+  fi
   if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
     log "cargo install wasm-pack $WASM_PACK_VERSION"
     cargo install -q wasm-pack --version "$WASM_PACK_VERSION" --locked --force
   fi
+}
+
+# npm's binaryen (wasm-opt) and playwright-core, into the cache.
+npm_tools() {
   if [ ! -f "$TOOLS/.installed" ] || [ "$(cat "$TOOLS/.installed")" != "${NPM_TOOLS[*]}" ]; then
     log "npm install ${NPM_TOOLS[*]} (into $TOOLS)"
     mkdir -p "$TOOLS"
@@ -170,7 +182,7 @@ bench() {
 cmd=${1:-help}
 case "$cmd" in
   setup) stage setup setup; summary ;;
-  build) stage setup setup; stage build build; summary ;;
+  build) stage setup setup_build; stage build build; summary ;;
   demo)
     stage setup setup; stage build build; summary
     log "demo on http://127.0.0.1:$PORT/genuq/ (Ctrl-C to stop; needs a WebGPU browser)"

@@ -217,3 +217,43 @@ fn defaults_are_the_sampler_the_evaluation_picked() {
     };
     assert_eq!(shipped, want, "reports/eval.json vs uncertainty::DEFAULT_*");
 }
+
+/// The Pages workflow builds the site with the tested `./dev.sh build` (which `./dev.sh test`
+/// runs before the end-to-end tests) and deploys what it writes, dist/.
+#[test]
+fn the_pages_workflow_deploys_the_tested_build() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/pages.yml");
+    let workflow = std::fs::read_to_string(path).unwrap();
+    let runs: Vec<&str> = workflow
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: "))
+        .collect();
+    assert!(runs.contains(&"./dev.sh build"), "{runs:?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.starts_with("./dev.sh") || r.starts_with("rustup target add")),
+        "every step is a script the tests exercise: {runs:?}"
+    );
+    assert!(workflow.contains("actions/upload-pages-artifact") && workflow.contains("path: dist"));
+    assert!(workflow.contains("actions/deploy-pages"));
+    let dev =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../dev.sh")).unwrap();
+    let e2e = dev
+        .split("test_e2e() {")
+        .nth(1)
+        .expect("a test_e2e function");
+    assert!(
+        e2e.split('}').next().unwrap().contains("build"),
+        "the e2e tests run on `build`'s dist/"
+    );
+}
+
+/// The npm package's version is the crate's.
+#[test]
+fn the_npm_package_has_the_crate_version() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/package.json");
+    let pkg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(pkg["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(pkg["name"], "genuq");
+}

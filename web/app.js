@@ -1,9 +1,10 @@
 // The demo page. All numbers come from the wasm API (through the widget module's shared
 // loader); this file only lays them out.
-import { checkWebGPU, describe, isFatal, loadGenuq, paint, resetGenuq } from "./genuq-widget.js";
+import { GET_WEBGPU, checkWebGPU, describe, drawColorBar, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
 let model = null;
+let colorBar = null;
 let batchResults = [];
 
 function setState(state) {
@@ -22,7 +23,27 @@ function fatal(e) {
   $("status").className = "error";
   $("fatal").hidden = false;
   if (lost) model = null;
+  if (e?.name === "GenuqNoWebGPU") {
+    $("status").textContent = `${e.message} ${GET_WEBGPU}`;
+    showPrerendered();
+  }
   setState("error");
+}
+
+/** Without WebGPU: one generation per class, rendered ahead of time by `genuq prerender`. */
+async function showPrerendered() {
+  const all = await prerendered().catch(() => []);
+  $("gallery").replaceChildren(...all.map((g) => {
+    const cell = document.createElement("figure");
+    cell.className = "cell";
+    const img = Object.assign(document.createElement("img"), { src: g.image, alt: `a ${g.class} generated ahead of time`, className: "px" });
+    const heat = Object.assign(document.createElement("img"), { src: g.heatmap, alt: `its uncertainty heatmap, up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`, className: "px" });
+    const caption = document.createElement("figcaption");
+    caption.textContent = `${g.class}: u = ${g.u.toFixed(1)}${g.percentile == null ? "" : `, p${Math.round(g.percentile)}`}`;
+    cell.append(img, heat, caption);
+    return cell;
+  }));
+  $("prerendered").hidden = all.length === 0;
 }
 
 function showError(e) {
@@ -56,7 +77,10 @@ function flagged(g, threshold) {
 function show(g) {
   paint($("image"), g.image);
   paint($("heatmap"), g.heatmap);
-  $("legend").textContent = `dark: none, yellow: std ${g.maxStd.toFixed(3)}`;
+  drawColorBar($("colorbar"), $("ticks"), colorBar, g.heatmapScale);
+  $("image").setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
+  $("heatmap").setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
+  $("legend").textContent = `${g.steps} step${g.steps > 1 ? "s" : ""}, weight samples at ${g.steps === 1 ? "the" : { all: "every", first: "the first", last: "the last" }[g.perturb]} step`;
   $("u").textContent = `u = ${g.u.toFixed(2)}`;
   $("percentile").textContent = describe(g);
   const threshold = Number($("threshold").value);
@@ -107,6 +131,8 @@ function applyThreshold() {
     const p = g.percentile ?? (100 * rank) / Math.max(n - 1, 1);
     const out = p > threshold;
     cell.classList.toggle("rejected", out);
+    cell.querySelector(".verdict").textContent = out ? "rejected" : "kept";
+    cell.setAttribute("aria-label", `${g.class}, seed ${g.seed}: ${describe(g)}, ${out ? "rejected" : "kept"}`);
     rejected += out;
   });
   if (n) $("batch-status").textContent = `${n - rejected} kept, ${rejected} rejected`;
@@ -124,7 +150,8 @@ async function batch(n) {
     const jobs = Array.from({ length: n }, () => {
       const cls = choice === "random" ? Math.floor(Math.random() * 10) : Number(choice);
       const sampler = { steps: Number($("steps").value), perturb: $("perturb").value };
-      return model.generate({ class: cls, seed: randomSeed(), samples, ...sampler }).then((g) => {
+      const heatmapScale = $("same-scale").checked ? "reference" : "own";
+      return model.generate({ class: cls, seed: randomSeed(), samples, ...sampler, heatmapScale }).then((g) => {
         $("batch-status").textContent = `${++done} / ${n}`;
         return g;
       });
@@ -133,19 +160,30 @@ async function batch(n) {
     $("batch").replaceChildren(...batchResults.map((g) => {
       const cell = document.createElement("div");
       cell.className = "cell";
+      cell.tabIndex = 0;
+      cell.setAttribute("role", "group");
       cell.dataset.u = String(g.u);
       cell.title = `${g.class}, seed ${g.seed}: ${describe(g)}`;
       const img = document.createElement("canvas");
       const heat = document.createElement("canvas");
       img.className = heat.className = "px";
+      img.setAttribute("role", "img");
+      heat.setAttribute("role", "img");
+      img.setAttribute("aria-label", `${g.class}, seed ${g.seed}`);
+      heat.setAttribute("aria-label", `its uncertainty, up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
       paint(img, g.image);
       paint(heat, g.heatmap);
       const label = document.createElement("div");
       label.textContent = `u ${g.u.toFixed(1)}${g.percentile == null ? "" : ` · p${Math.round(g.percentile)}`}`;
-      cell.append(img, heat, label);
+      const verdict = document.createElement("div");
+      verdict.className = "verdict";
+      cell.append(img, heat, label, verdict);
       return cell;
     }));
     applyThreshold();
+    const shared = $("same-scale").checked && batchResults.length > 0;
+    $("batch-scale").hidden = !shared;
+    if (shared) drawColorBar($("batch-colorbar"), $("batch-ticks"), colorBar, batchResults[0].heatmapScale);
     setState("batch-done");
   } catch (e) {
     showError(e);
@@ -163,11 +201,17 @@ async function start() {
   try {
     await checkWebGPU();
     $("status").textContent = "Loading the wasm module…";
+    const mb = (b) => (b / 1e6).toFixed(2);
     const loaded = await loadGenuq(undefined, (p) => {
-      $("progress").value = p.total ? p.loaded / p.total : 0;
-      $("status").textContent = `Loading models: ${p.file} (${(p.loaded / 1e6).toFixed(2)} of ${(p.total / 1e6).toFixed(2)} MB${p.cached ? ", from the browser cache" : ""})`;
+      $("progress").value = p.totalProgress;
+      $("status").textContent = {
+        wasm: () => `Loading the wasm module (${mb(p.loaded)} of ${mb(p.total)} MB)`,
+        models: () => `Loading models: ${p.file} (${mb(p.loaded)} of ${mb(p.total)} MB${p.cached ? ", from the browser cache" : ""})`,
+        shaders: () => "Compiling the GPU shaders (the first generation)…",
+      }[p.stage]();
     });
     model = loaded.model;
+    colorBar = loaded.colorBar;
     for (const id of ["class", "batch-class"]) {
       const select = $(id);
       select.querySelectorAll("option:not([value=random])").forEach((o) => o.remove());

@@ -120,7 +120,7 @@ where
 /// What `generate` does after CLIP ([`score`]); returns the last tensor queued (the heatmap,
 /// as floats) to wait on.
 fn kernels(images: Tensor<4>, emb: Tensor<2>) -> Result<Tensor<2>, Error> {
-    let scores = score(images, emb)?;
+    let scores = score(images, emb, None)?;
     Ok(scores.heatmap.float() + scores.u.reshape([1, 1]))
 }
 

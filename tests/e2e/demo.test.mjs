@@ -42,6 +42,9 @@ test("the demo shows a generation beside its heatmap and score", async () => {
   assert.ok(Number.isFinite(u), "u is a number");
   assert.equal(Number(await page.getAttribute("#result", "data-u")).toFixed(2), u.toFixed(2));
   assert.match(await page.textContent("#percentile"), /more uncertain than \d+% of sneaker generations/);
+  assert.equal(await page.$$eval("#ticks span", (t) => t.length), 3, "a colour bar with three ticks");
+  assert.match(await page.getAttribute("#heatmap", "aria-label"), /grey levels/);
+  assert.equal(await page.getAttribute("#image", "role"), "img");
   const adapter = JSON.parse(await page.textContent("#adapter"));
   assert.equal(adapter.backend, "webgpu", "wgpu runs on the browser's WebGPU");
   assert.deepEqual(errors, []);
@@ -108,6 +111,10 @@ test("batch mode sorts 16 generations by u and greys out the rejected", async ()
   await page.waitForFunction(() => document.body.dataset.state === "batch-done", null, LONG);
   const us = await page.$$eval("#batch .cell", (cells) => cells.map((c) => Number(c.dataset.u)));
   assert.equal(us.length, 16);
+  assert.ok(await page.isVisible("#batch-scale"), "one colour bar for the batch's common scale");
+  const texts = await page.$$eval("#batch .cell .verdict", (v) => v.map((x) => x.textContent));
+  assert.ok(texts.every((t) => t === "kept" || t === "rejected"), "kept / rejected in text");
+  assert.equal(await page.$$eval("#batch .cell[tabindex='0']", (c) => c.length), 16, "cells are focusable");
   assert.deepEqual(us, [...us].sort((a, b) => a - b), "sorted by u, least uncertain first");
   assert.ok(new Set(us).size > 8, "different generations, different scores");
   const rejectedAt = async (threshold) => {
@@ -162,8 +169,11 @@ test("without WebGPU the page says so instead of going blank", async () => {
     const p = await plain.newPage();
     await p.goto(`${server.url}/`);
     await p.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
+    await p.waitForFunction(() => document.querySelectorAll("#gallery img").length === 20, null, LONG);
+    await p.waitForFunction(() => [...document.querySelectorAll("#gallery img")].every((i) => i.complete && i.naturalWidth === 32), null, LONG);
     await shoot(p, "demo-no-webgpu");
-    assert.match(await p.textContent("#status"), /WebGPU/);
+    assert.match(await p.textContent("#status"), /no WebGPU.*Chrome and Edge 113\+/);
+    assert.match(await p.textContent("#gallery"), /sneaker: u = -?\d+\.\d, p\d+/);
     assert.ok(await p.isVisible("#retry"), "a retry button");
   } finally {
     await plain.close();

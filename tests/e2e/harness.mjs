@@ -14,8 +14,8 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, "../..");
 export const outDir = path.join(root, "test-output");
 
-export async function serve() {
-  const dist = process.env.GENUQ_DIST ?? path.join(root, "dist");
+/** Serves `dist` (the built site unless told otherwise) under /genuq/ on localhost. */
+export async function serve(dist = process.env.GENUQ_DIST ?? path.join(root, "dist")) {
   const port = 18000 + Math.floor(Math.random() * 2000);
   const proc = spawn("python3", [path.join(here, "serve.py"), dist, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {

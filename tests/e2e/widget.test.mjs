@@ -16,7 +16,7 @@ after(async () => {
   server?.kill();
 });
 
-test("two widgets, one model load, two results; nothing loads before they are visible", async () => {
+test("auto widgets: one model load, results when visible; the manual one waits; events bubble out of the shadow root", async () => {
   const context = await browser.newContext({ viewport: { width: 900, height: 160 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
@@ -24,18 +24,55 @@ test("two widgets, one model load, two results; nothing loads before they are vi
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   const progress = [];
   await page.exposeFunction("reportProgress", (p) => progress.push(p));
+  await page.addInitScript(() => {
+    window.events = [];
+    for (const type of ["progress", "load", "result", "error"]) {
+      document.addEventListener(type, (e) => {
+        if (e.target.localName === "genuq-widget") window.events.push({ type, id: e.target.id, composed: e.composed, total: e.detail?.totalProgress });
+      });
+    }
+  });
   await page.goto(`${server.url}/embed.html`);
   await page.waitForTimeout(1500);
-  assert.deepEqual(fetched.filter((p) => p.includes("/models/")), [], "posters load nothing while out of view");
+  assert.deepEqual(fetched.filter((p) => p.includes("/models/") || p.endsWith(".wasm")), [], "posters load nothing while out of view");
   await page.evaluate(() => document.querySelectorAll("genuq-widget").forEach((w) => w.addEventListener("progress", (e) => window.reportProgress(e.detail))));
 
-  await page.setViewportSize({ width: 900, height: 1600 });
-  await page.waitForFunction(() => [...document.querySelectorAll("genuq-widget")].every((w) => w.dataset.u), null, LONG);
+  await page.setViewportSize({ width: 900, height: 2400 });
+  const auto = ["first", "second"];
+  await page.waitForFunction((ids) => ids.every((id) => document.getElementById(id).dataset.u), auto, LONG);
   const model = fetched.filter((p) => p.endsWith("student.safetensors"));
   assert.equal(model.length, 1, `one download of the model for two widgets (${fetched.join(", ")})`);
-  assert.ok(progress.length > 0 && progress.at(-1).loaded === progress.at(-1).total, "progress events up to the total");
-  const us = await page.$$eval("genuq-widget", (ws) => ws.map((w) => Number(w.dataset.u)));
+  const totals = progress.map((p) => p.totalProgress);
+  assert.ok(progress.some((p) => p.stage === "wasm") && progress.some((p) => p.stage === "models"), "progress over the wasm and the models");
+  assert.deepEqual(totals, [...totals].sort((a, b) => a - b), "totalProgress only grows");
+  assert.equal(totals.at(-1), 1);
+  const us = await page.$$eval("genuq-widget[id=first], genuq-widget[id=second]", (ws) => ws.map((w) => Number(w.dataset.u)));
   assert.notEqual(us[0], us[1], "two different generations");
+  // events reach the document from inside the shadow root
+  const events = await page.evaluate(() => window.events);
+  for (const type of ["progress", "load", "result"]) {
+    assert.ok(events.some((e) => e.type === type && e.id === "first" && e.composed), `${type} bubbles out (composed)`);
+  }
+  // the manual widget (class="note" label="bag") has not generated, even though visible
+  assert.equal(await page.evaluate(() => document.getElementById("third").dataset.u), undefined);
+  assert.ok(!events.some((e) => e.id === "third"));
+  await page.evaluate(() => document.getElementById("third").reveal());
+  await page.waitForFunction(() => document.getElementById("third").dataset.u, null, LONG);
+  const third = await page.evaluate(() => {
+    const w = document.getElementById("third");
+    return { cls: w.className, label: w.label, text: w.shadowRoot.querySelector(".what").textContent, ticks: w.shadowRoot.querySelectorAll(".ticks span").length };
+  });
+  assert.deepEqual([third.cls, third.label], ["note", "bag"], "class stays the page's, label names the garment");
+  assert.match(third.text, /of bag generations/);
+  assert.equal(third.ticks, 3, "a colour bar with three ticks");
+  // attributes are mirrored as properties, both ways
+  const mirrored = await page.evaluate(() => {
+    const w = document.getElementById("first");
+    w.seed = 9;
+    return [w.getAttribute("seed"), typeof w.seed, w.alt];
+  });
+  assert.deepEqual(mirrored, ["9", "number", "A generated pair of trousers and its uncertainty"]);
+  await page.waitForFunction((u) => document.getElementById("first").dataset.u !== String(u), us[0], LONG);
   for (const id of ["first", "second"]) {
     const stats = await canvasStats(page, `#${id}`, ".image");
     assert.ok(stats.std > 10, `${id}: a non-blank image`);
@@ -46,7 +83,7 @@ test("two widgets, one model load, two results; nothing loads before they are vi
   // a second visit takes the verified models from the Cache API
   fetched.length = 0;
   await page.reload();
-  await page.waitForFunction(() => [...document.querySelectorAll("genuq-widget")].every((w) => w.dataset.u), null, LONG);
+  await page.waitForFunction((ids) => ids.every((id) => document.getElementById(id).dataset.u), auto, LONG);
   assert.deepEqual(fetched.filter((p) => p.endsWith(".safetensors")), [], "models come from the cache");
   assert.deepEqual(errors, []);
   await context.close();
@@ -58,7 +95,8 @@ test("a widget with a bad attribute shows the error, not a blank box", async () 
   await page.evaluate(() => {
     const w = document.createElement("genuq-widget");
     w.id = "bad";
-    w.setAttribute("class", "spaceship");
+    w.setAttribute("label", "spaceship");
+    w.setAttribute("loading", "eager");
     document.body.prepend(w);
   });
   await page.waitForFunction(() => !document.getElementById("bad").shadowRoot.querySelector(".error").hidden, null, LONG);
@@ -80,4 +118,23 @@ test("a corrupt model file is rejected with a clear message", async () => {
   await page.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
   assert.match(await page.textContent("#status"), /student\.safetensors: sha256 \w+ does not match the manifest/);
   await context.close();
+});
+
+test("without WebGPU a widget shows its label's generation made ahead of time, and says why", async () => {
+  const plain = await launch({ webgpu: false });
+  try {
+    const page = await plain.newPage();
+    await page.goto(`${server.url}/embed.html`);
+    await page.evaluate(() => document.getElementById("third").reveal());
+    await page.waitForFunction(() => !document.getElementById("third").shadowRoot.querySelector(".fallback").hidden, null, LONG);
+    const shown = await page.evaluate(() => {
+      const box = document.getElementById("third").shadowRoot.querySelector(".fallback");
+      return { note: box.querySelector(".note").textContent, src: box.querySelector("img").getAttribute("src"), what: box.querySelector(".what").textContent };
+    });
+    assert.match(shown.note, /no WebGPU/);
+    assert.match(shown.src, /prerendered\/bag\.png$/);
+    assert.match(shown.what, /bag/);
+  } finally {
+    await plain.close();
+  }
 });

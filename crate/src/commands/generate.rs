@@ -46,7 +46,8 @@ pub struct GenerateArgs {
     pub exact: bool,
 }
 
-fn save_gray(path: &Path, pixels: &[f32]) -> anyhow::Result<()> {
+/// A grey image `[PIXELS]` in [-1, 1] as a PNG.
+pub fn save_gray(path: &Path, pixels: &[f32]) -> anyhow::Result<()> {
     let bytes: Vec<u8> = pixels
         .iter()
         .map(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8)
@@ -57,7 +58,8 @@ fn save_gray(path: &Path, pixels: &[f32]) -> anyhow::Result<()> {
     )
 }
 
-fn save_rgba(path: &Path, rgba: Vec<u8>) -> anyhow::Result<()> {
+/// An RGBA8 image `[PIXELS * 4]` as a PNG.
+pub fn save_rgba(path: &Path, rgba: Vec<u8>) -> anyhow::Result<()> {
     save(
         path,
         image::RgbaImage::from_raw(IMAGE_SIZE as u32, IMAGE_SIZE as u32, rgba),

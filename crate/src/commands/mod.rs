@@ -6,6 +6,7 @@ pub mod eval;
 pub mod eval_models;
 pub mod fit_laplace;
 pub mod generate;
+pub mod prerender;
 pub mod reference;
 pub mod score;
 pub mod train;
@@ -85,6 +86,8 @@ enum Command {
     Reference(reference::ReferenceArgs),
     /// Score many generations: one JSON line each (resumable, shardable).
     Score(score::ScoreArgs),
+    /// Render one generation per class ahead of time, for browsers without WebGPU.
+    Prerender(prerender::PrerenderArgs),
     /// Time plain vs uncertain generation, the naive path, the fused head, CLIP, matmul
     /// (medians); writes reports/bench.json.
     Bench(bench::BenchArgs),
@@ -100,6 +103,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::Reference(args) => reference::run(&args),
         Command::Score(args) => score::run(&args),
+        Command::Prerender(args) => prerender::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -13,7 +13,7 @@ use crate::data::NUM_CLASSES;
 use crate::eval::generations::{Variant, cache_dir, cached_score, class_of};
 use crate::manifest::{Manifest, REFERENCE};
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::reference::{Key, ReferenceTable};
+use crate::uncertainty::reference::{HeatmapScale, Key, ReferenceTable};
 use crate::uncertainty::{DEFAULT_PERTURB, SAMPLE_COUNTS, STEPS};
 
 #[derive(Debug, Clone, Args)]
@@ -38,6 +38,12 @@ pub struct ReferenceArgs {
 /// Points of each quantile table (every 1%).
 const POINTS: usize = 101;
 
+/// The 95th percentile (nearest rank).
+fn percentile_95(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * 0.95).round() as usize]
+}
+
 pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let device = burn::tensor::Device::flex();
     let g = load_generator(&args.models)?.with_nets_on(&device);
@@ -45,6 +51,7 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let n = args.generations as usize;
     let classes: Vec<usize> = (0..n).map(|i| class_of(args.seed, i)).collect();
     let mut entries = Vec::new();
+    let mut scales = Vec::new();
     for steps in STEPS {
         let variant = Variant {
             steps,
@@ -60,6 +67,17 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
             args.seed,
             args.batch as usize,
         )?;
+        let max_std: Vec<f64> = scored.max_std.iter().map(|&v| v as f64).collect();
+        anyhow::ensure!(
+            max_std.len() == n,
+            "the cached scores in {} predate max_std: delete them",
+            cache.display()
+        );
+        scales.push(HeatmapScale {
+            steps,
+            perturb: DEFAULT_PERTURB,
+            std: percentile_95(max_std) as f32,
+        });
         for (&samples, u) in &scored.u {
             let key = |class| Key {
                 steps,
@@ -79,7 +97,8 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let table = ReferenceTable::from_scores(n, &entries, POINTS)?;
+    let mut table = ReferenceTable::from_scores(n, &entries, POINTS)?;
+    table.heatmap_scales = scales;
     let text = serde_json::to_string(&table)? + "\n";
     let out = args.models.join(REFERENCE);
     std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;

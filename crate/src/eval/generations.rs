@@ -77,6 +77,9 @@ pub struct Scored {
     pub dims: usize,
     /// RMS of the last layer's input features on the MAP trajectory's last step.
     pub feature_rms: Vec<f32>,
+    /// The largest per-pixel standard deviation (the heatmap's own top colour) at that M.
+    #[serde(default)]
+    pub max_std: Vec<f32>,
 }
 
 /// The M whose pixel and embedding variances are kept: the demo's default.
@@ -134,7 +137,8 @@ pub fn score(
         )?;
         let (_, emb_var) = moments(emb.slice([0..b, 0..main + 1, 0..d]))?;
         let data = tx
-            .register(var.sum_dim(1))
+            .register(var.clone().sum_dim(1))
+            .register(var.max_dim(1).sqrt())
             .register(emb_var)
             .register(t.feature_rms)
             .execute_async();
@@ -149,6 +153,7 @@ pub fn score(
             out.u.entry(m).or_default().extend(next()?.iter::<f32>());
         }
         out.pixel_variance.extend(next()?.iter::<f32>());
+        out.max_std.extend(next()?.iter::<f32>());
         out.embedding_variance.extend(next()?.iter::<f32>());
         out.feature_rms.extend(next()?.iter::<f32>());
         out.dims = d;

@@ -47,26 +47,34 @@ pub struct Scores {
     pub variance: Tensor<2>,
     /// The variance as viridis RGBA8 (packed in an i32 per pixel), `[1, PIXELS]`.
     pub heatmap: Tensor<2, Int>,
+    /// The standard deviation of the heatmap's top colour, `[1]`.
+    pub scale: Tensor<1>,
 }
 
 /// u, the per-pixel variance and its heatmap from the images `[S, 1, H, W]` and their CLIP
-/// embeddings `[S, D]`.
-pub fn score(images: Tensor<4>, emb: Tensor<2>) -> Result<Scores, Error> {
+/// embeddings `[S, D]`; the heatmap's top colour is the standard deviation `scale`, or the
+/// image's largest.
+pub fn score(images: Tensor<4>, emb: Tensor<2>, scale: Option<f32>) -> Result<Scores, Error> {
     let [s, d] = emb.dims();
     let u = semantic_entropy(emb.reshape([1, s, d]))?;
     let (_, variance) = moments(images.reshape([1, s, PIXELS]))?;
+    let (heatmap, scale) = heatmap(variance.clone(), scale)?;
     Ok(Scores {
         u,
-        heatmap: heatmap(variance.clone())?,
+        heatmap,
+        scale,
         variance,
     })
 }
 
-/// Variance `[1, N]` -> viridis RGBA8 `[1, N]`, scaled so the largest standard deviation is
-/// the top colour.
-fn heatmap(variance: Tensor<2>) -> Result<Tensor<2, Int>, Error> {
-    let scale = variance.clone().max_dim(1).sqrt().reshape([1]);
-    colormap(variance, scale)
+/// Variance `[1, N]` -> viridis RGBA8 `[1, N]` and its scale `[1]`: the standard deviation
+/// `scale` (or else the largest) is the top colour.
+fn heatmap(variance: Tensor<2>, scale: Option<f32>) -> Result<(Tensor<2, Int>, Tensor<1>), Error> {
+    let scale = match scale {
+        Some(s) => Tensor::from_floats([s], &variance.device()),
+        None => variance.clone().max_dim(1).sqrt().reshape([1]),
+    };
+    Ok((colormap(variance, scale.clone())?, scale))
 }
 
 /// A failed readback as a clear error: a lost device (cubecl's device-lost signal, which
@@ -194,6 +202,8 @@ pub struct Generation {
     /// Percentage of reference generations of the same class (same sampler, nearest M) with a
     /// lower u, if the reference tables cover this request.
     pub percentile: Option<f32>,
+    /// The standard deviation of the heatmap's top colour.
+    pub heatmap_scale: f32,
     pub timings: Timings,
 }
 
@@ -328,7 +338,7 @@ impl Generator {
         req.check_exact()?;
         let (h, dt) = self.last_step_features(req.class, req.seed, req.steps)?;
         let var = (self.head.exact_variance(h) * (dt * dt)).reshape([1, PIXELS]);
-        let rgba = heatmap(var.clone())?;
+        let (rgba, _) = heatmap(var.clone(), None)?;
         let data = Transaction::default()
             .register(var)
             .register(rgba)
@@ -346,9 +356,26 @@ impl Generator {
         ))
     }
 
-    /// The whole pipeline, read back in one transaction.
+    /// The whole pipeline, read back in one transaction; the heatmap scaled to its own largest
+    /// spread.
     pub async fn generate(&self, req: &Request) -> Result<Generation, Error> {
+        self.generate_scaled(req, None).await
+    }
+
+    /// [`Generator::generate`] with the heatmap's top colour at the standard deviation
+    /// `heatmap_scale` (e.g. the reference's, so heatmaps can be compared), or else at the
+    /// image's largest. A scale that is not a positive number is an error.
+    pub async fn generate_scaled(
+        &self,
+        req: &Request,
+        heatmap_scale: Option<f32>,
+    ) -> Result<Generation, Error> {
         req.validate()?;
+        if let Some(s) = heatmap_scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(Error::InvalidInput(format!(
+                "heatmapScale = {s} is not a positive standard deviation"
+            )));
+        }
         let start = Instant::now();
         let images = self.images(req)?;
         let heads_done = Instant::now();
@@ -357,7 +384,8 @@ impl Generator {
             u,
             variance: var,
             heatmap: rgba,
-        } = score(images.clone(), emb.clone())?;
+            scale,
+        } = score(images.clone(), emb.clone(), heatmap_scale)?;
         let clip_done = Instant::now();
         let data = Transaction::default()
             .register(images)
@@ -365,11 +393,12 @@ impl Generator {
             .register(rgba)
             .register(emb)
             .register(u)
+            .register(scale)
             .execute_async()
             .await
             .map_err(readback_error)?;
         let done = Instant::now();
-        let [images, var, rgba, emb, u]: [_; 5] = data
+        let [images, var, rgba, emb, u, scale]: [_; 6] = data
             .try_into()
             .map_err(|_| Error::Device("readback".into()))?;
         let images: Vec<f32> = images.iter::<f32>().collect();
@@ -390,6 +419,7 @@ impl Generator {
             embeddings: emb.iter::<f32>().collect(),
             u,
             percentile: self.reference.percentile(u, &req.reference_key()),
+            heatmap_scale: scale.iter::<f32>().next().unwrap_or(0.0),
             timings: Timings {
                 heads_ms: ms(start, heads_done),
                 clip_ms: ms(heads_done, clip_done),

@@ -36,11 +36,22 @@ pub struct Table {
     pub quantiles: Vec<f32>,
 }
 
+/// A heatmap scale for comparing heatmaps: the 95th percentile, over reference generations of
+/// a sampler, of each one's largest per-pixel standard deviation (at M = 8).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeatmapScale {
+    pub steps: usize,
+    pub perturb: Perturb,
+    pub std: f32,
+}
+
 /// Every table, and how many generations per step count they were taken over.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceTable {
     pub generations: usize,
     pub tables: Vec<Table>,
+    #[serde(default)]
+    pub heatmap_scales: Vec<HeatmapScale>,
 }
 
 /// `points` quantiles (e.g. 101: every 1%) of `u`, linearly interpolated.
@@ -81,7 +92,17 @@ impl ReferenceTable {
         Ok(Self {
             generations,
             tables,
+            heatmap_scales: Vec::new(),
         })
+    }
+
+    /// The heatmap scale of the sampler `steps` and `perturb` (the placement does not matter
+    /// with one step), if the reference has one.
+    pub fn heatmap_scale(&self, steps: usize, perturb: Perturb) -> Option<f32> {
+        self.heatmap_scales
+            .iter()
+            .find(|h| h.steps == steps && (steps == 1 || h.perturb == perturb))
+            .map(|h| h.std)
     }
 
     /// Parses and checks a table (each sorted, finite and of a known class).
@@ -99,6 +120,15 @@ impl ReferenceTable {
             if t.key.class.is_some_and(|c| c >= NUM_CLASSES) {
                 return Err(bad(format!("class {:?} is not a class", t.key.class)));
             }
+        }
+        if let Some(h) = table
+            .heatmap_scales
+            .iter()
+            .find(|h| !(h.std.is_finite() && h.std > 0.0))
+        {
+            return Err(bad(format!(
+                "the heatmap scale {h:?} is not a positive number"
+            )));
         }
         Ok(table)
     }
@@ -178,6 +208,15 @@ mod tests {
         };
         assert_eq!(t.percentile(1.0, &last), None);
         assert_eq!(ReferenceTable::default().percentile(1.0, &k), None);
+        let mut scaled = t.clone();
+        scaled.heatmap_scales.push(HeatmapScale {
+            steps: 4,
+            perturb: Perturb::All,
+            std: 0.1,
+        });
+        assert_eq!(scaled.heatmap_scale(4, Perturb::All), Some(0.1));
+        assert_eq!(scaled.heatmap_scale(4, Perturb::Last), None);
+        assert_eq!(scaled.heatmap_scale(2, Perturb::All), None);
     }
 
     #[test]

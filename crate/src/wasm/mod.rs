@@ -35,6 +35,8 @@ export interface GenerateRequest {
   perturb?: "all" | "first" | "last";
   /** Also return the M perturbed images (default false). */
   withSamples?: boolean;
+  /** The heatmap's top colour: "own" (this image's largest spread, the default), "reference" (the 95th percentile over reference generations of this sampler, so heatmaps can be compared), or a standard deviation. */
+  heatmapScale?: "own" | "reference" | number;
 }
 export interface Timings { heads_ms: number; clip_ms: number; readback_ms: number; total_ms: number; queued_ms: number }
 export interface Generation {
@@ -45,8 +47,10 @@ export interface Generation {
   heatmap: Uint8ClampedArray;
   /** The M perturbed images (32x32 RGBA each) when withSamples was set, else []. */
   perturbed: Uint8ClampedArray[];
-  /** Largest per-pixel standard deviation (the heatmap's top colour), in [-1, 1] pixel units. */
+  /** Largest per-pixel standard deviation, in [-1, 1] pixel units. */
   maxStd: number;
+  /** The standard deviation of the heatmap's top colour, in [-1, 1] pixel units. */
+  heatmapScale: number;
   /** The paper's generative uncertainty u (higher = less trustworthy). */
   u: number;
   /** Percentage of reference generations of the same class (same steps and placement, nearest M) with a lower u, or null without a reference table for them. */
@@ -100,6 +104,21 @@ pub fn defaults() -> JsValue {
     out.into()
 }
 
+/// The heatmap's colours as a strip `width` pixels wide and one high (RGBA, left = no spread,
+/// right = the heatmap's top colour): the colormap kernel's CPU twin, so the colour bar beside a
+/// heatmap is the heatmap's own scale.
+#[wasm_bindgen(js_name = colorBar)]
+pub fn color_bar(width: u32) -> Uint8ClampedArray {
+    let w = width.max(2);
+    let bytes: Vec<u8> = (0..w)
+        .flat_map(|i| {
+            let t = i as f64 / (w - 1) as f64;
+            crate::kernels::colormap::reference(t * t, 1.0)
+        })
+        .collect();
+    Uint8ClampedArray::from(bytes.as_slice())
+}
+
 /// Initialises WebGPU (once per page) and describes the adapter.
 #[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "Adapter")]
 pub async fn adapter_info() -> Result<JsValue, JsValue> {
@@ -137,8 +156,51 @@ fn integer(obj: &JsValue, key: &str, default: Option<u64>, max: u64) -> Result<u
     Ok(n as u64)
 }
 
+/// The heatmap's top colour a request asks for.
+#[derive(Debug, Clone, Copy)]
+enum Scale {
+    Own,
+    Reference,
+    Fixed(f32),
+}
+
+impl Scale {
+    fn parse(obj: &JsValue) -> Result<Self, Error> {
+        match field(obj, "heatmapScale") {
+            None => Ok(Scale::Own),
+            Some(v) => match (v.as_string().as_deref(), v.as_f64()) {
+                (Some("own"), _) => Ok(Scale::Own),
+                (Some("reference"), _) => Ok(Scale::Reference),
+                (None, Some(x)) => Ok(Scale::Fixed(x as f32)),
+                _ => Err(Error::InvalidInput(format!(
+                    "heatmapScale: {v:?} is not \"own\", \"reference\" or a number"
+                ))),
+            },
+        }
+    }
+
+    /// The standard deviation for the heatmap's top colour (None: the image's own largest).
+    fn resolve(self, g: &Generator, req: &Request) -> Result<Option<f32>, Error> {
+        match self {
+            Scale::Own => Ok(None),
+            Scale::Fixed(x) => Ok(Some(x)),
+            Scale::Reference => g
+                .reference
+                .heatmap_scale(req.steps, req.perturb)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "heatmapScale: the reference has no scale for {} steps with weight samples at {:?} steps",
+                        req.steps,
+                        req.perturb.name()
+                    ))
+                }),
+        }
+    }
+}
+
 /// A request object from JS, checked field by field.
-fn parse_request(obj: &JsValue) -> Result<(Request, bool), Error> {
+fn parse_request(obj: &JsValue) -> Result<(Request, bool, Scale), Error> {
     if !obj.is_object() {
         return Err(Error::InvalidInput(
             "generate() takes an object {class, seed, samples?, steps?, perturb?}".into(),
@@ -182,7 +244,7 @@ fn parse_request(obj: &JsValue) -> Result<(Request, bool), Error> {
     };
     req.validate()?;
     let with_samples = field(obj, "withSamples").is_some_and(|v| v.is_truthy());
-    Ok((req, with_samples))
+    Ok((req, with_samples, Scale::parse(obj)?))
 }
 
 /// Grey `[-1, 1]` pixels -> RGBA8.
@@ -224,6 +286,7 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
     set(&out, "perturbed", perturbed);
     let max_var = g.variance.iter().copied().fold(0.0f32, f32::max);
     set(&out, "maxStd", max_var.sqrt());
+    set(&out, "heatmapScale", g.heatmap_scale);
     set(&out, "u", g.u);
     set(
         &out,
@@ -289,11 +352,15 @@ impl Genuq {
         let before = self.tail.borrow().clone();
         let queued = web_time::Instant::now();
         let promise = future_to_promise(async move {
-            let (req, with_samples) = parsed.map_err(|e| js_error(&e))?;
+            let (req, with_samples, scale) = parsed.map_err(|e| js_error(&e))?;
+            let scale = scale.resolve(&generator, &req).map_err(|e| js_error(&e))?;
             // the previous generation's outcome is its caller's business
             let _ = JsFuture::from(before).await;
             let queued_ms = queued.elapsed().as_secs_f64() * 1e3;
-            let g = generator.generate(&req).await.map_err(|e| js_error(&e))?;
+            let g = generator
+                .generate_scaled(&req, scale)
+                .await
+                .map_err(|e| js_error(&e))?;
             Ok(to_js(&req, with_samples, &g, queued_ms))
         });
         *self.tail.borrow_mut() = promise.clone();
