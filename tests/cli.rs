@@ -237,24 +237,29 @@ fn score_resumes_and_shards_add_up_to_one_run() {
     let dir = scratch("score");
     let m = models();
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let score = |out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "score",
-            "--class",
-            "all",
-            "--seeds",
-            "0..2",
-            "--steps",
-            "1",
-            "--samples",
-            "2",
-            "--models",
-            &m,
-            "--out",
-            out,
+    // the run: every class of seeds 0 and 1, one step, M = 2; `extra` pairs replace its options
+    let run = |steps: &'static str, out: String, extra: &[&str]| -> Vec<String> {
+        let mut options = vec![
+            ("--class", "all".to_string()),
+            ("--seeds", "0..2".to_string()),
+            ("--samples", "2".to_string()),
+            ("--steps", steps.to_string()),
+            ("--models", m.clone()),
+            ("--out", out),
         ];
-        args.extend(extra);
-        let (code, stderr) = genuq(&args);
+        for pair in extra.chunks(2) {
+            match options.iter_mut().find(|(k, _)| *k == pair[0]) {
+                Some(o) => o.1 = pair[1].to_string(),
+                None => options.push((pair[0], pair[1].to_string())),
+            }
+        }
+        let mut args = vec!["score".to_string()];
+        args.extend(options.into_iter().flat_map(|(k, v)| [k.to_string(), v]));
+        args
+    };
+    let score = |out: &str, extra: &[&str]| {
+        let args = run("1", out.to_string(), extra);
+        let (code, stderr) = genuq(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, 0, "{stderr}");
     };
     let lines = |p: &str| -> Vec<String> {
@@ -299,88 +304,29 @@ fn score_resumes_and_shards_add_up_to_one_run() {
     score(&resumed, &[]);
     assert_eq!(lines(&resumed).len(), 20, "a finished run adds nothing");
 
-    fails(
-        &[
-            "score",
-            "--class",
-            "all",
-            "--seeds",
-            "5..2",
-            "--out",
-            &path("x.jsonl"),
-        ],
-        2,
-        "--seeds",
-    );
-    fails(
-        &[
-            "score",
-            "--class",
-            "all",
-            "--seeds",
-            "0..2",
-            "--shard",
-            "3/3",
-            "--out",
-            &path("x.jsonl"),
-        ],
-        2,
-        "--shard",
+    let bad = |steps, out: String, extra: &[&str], code, message| {
+        let args = run(steps, out, extra);
+        fails(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            code,
+            message,
+        );
+    };
+    bad("1", path("x.jsonl"), &["--seeds", "5..2"], 2, "--seeds");
+    bad("1", path("x.jsonl"), &["--shard", "3/3"], 2, "--shard");
+    bad("3", path("x.jsonl"), &[], 2, "--steps");
+    bad(
+        "1",
+        path("x.jsonl"),
+        &["--class", "boat"],
+        1,
+        "unknown class",
     );
     std::fs::write(
         path("corrupt.jsonl"),
         full[0].clone() + "\n{\"seed\": 4, \"cl\n",
     )
     .unwrap();
-    fails(
-        &[
-            "score",
-            "--class",
-            "all",
-            "--seeds",
-            "0..2",
-            "--steps",
-            "1",
-            "--samples",
-            "2",
-            "--models",
-            &m,
-            "--out",
-            &path("corrupt.jsonl"),
-        ],
-        1,
-        "line 2",
-    );
-    fails(
-        &[
-            "score",
-            "--class",
-            "all",
-            "--seeds",
-            "0..2",
-            "--steps",
-            "2",
-            "--samples",
-            "2",
-            "--models",
-            &m,
-            "--out",
-            &path("full.jsonl"),
-        ],
-        1,
-        "not this run's",
-    );
-    fails(
-        &[
-            "score",
-            "--class",
-            "boat",
-            "--seeds",
-            "0..2",
-            "--out",
-            &path("x.jsonl"),
-        ],
-        1,
-        "unknown class",
-    );
+    bad("1", path("corrupt.jsonl"), &[], 1, "line 2");
+    bad("2", path("full.jsonl"), &[], 1, "not this run's");
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use burn::tensor::Transaction;
 use burn::tensor::activation::softmax;
+use burn::tensor::{TensorData, Transaction};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,17 @@ impl Variant {
             .filter(|&m| m <= self.max_samples)
             .collect()
     }
+}
+
+/// Reads `tx` back; the closure hands its tensors out in the order they were registered.
+fn readback(tx: Transaction) -> Result<impl FnMut() -> Result<TensorData, Error>, Error> {
+    let mut data = pollster::block_on(tx.execute_async())
+        .map_err(readback_error)?
+        .into_iter();
+    Ok(move || {
+        data.next()
+            .ok_or_else(|| Error::Device("a result missing from the readback".into()))
+    })
 }
 
 /// The class of generation `i` of a run seeded `seed`: uniform over the classes.
@@ -136,19 +147,12 @@ pub fn score(
                 .reshape([b, main + 1, PIXELS]),
         )?;
         let (_, emb_var) = moments(emb.slice([0..b, 0..main + 1, 0..d]))?;
-        let data = tx
+        let tx = tx
             .register(var.clone().sum_dim(1))
             .register(var.max_dim(1).sqrt())
             .register(emb_var)
-            .register(t.feature_rms)
-            .execute_async();
-        let mut data = pollster::block_on(data)
-            .map_err(readback_error)?
-            .into_iter();
-        let mut next = || {
-            data.next()
-                .ok_or_else(|| Error::Device("a result missing from the readback".into()))
-        };
+            .register(t.feature_rms);
+        let mut next = readback(tx)?;
         for &m in &counts {
             out.u.entry(m).or_default().extend(next()?.iter::<f32>());
         }
@@ -212,19 +216,12 @@ pub fn maps(
         let features = classifier.features(images.clone());
         let logits = classifier.forward_features(features.clone());
         let confidence = softmax(logits.clone(), 1).max_dim(1);
-        let data = Transaction::default()
+        let tx = Transaction::default()
             .register(images)
             .register(features)
             .register(confidence)
-            .register(logits.argmax(1))
-            .execute_async();
-        let mut data = pollster::block_on(data)
-            .map_err(readback_error)?
-            .into_iter();
-        let mut next = || {
-            data.next()
-                .ok_or_else(|| Error::Device("a result missing from the readback".into()))
-        };
+            .register(logits.argmax(1));
+        let mut next = readback(tx)?;
         out.images.extend(next()?.iter::<f32>());
         out.features.extend(next()?.iter::<f32>());
         out.confidence.extend(next()?.iter::<f32>());
