@@ -156,13 +156,17 @@ async function batch(n) {
         return g;
       });
     });
-    batchResults = (await Promise.all(jobs)).sort((a, b) => a.u - b.u);
+    // by the class percentile (what the threshold rejects by), or by u without a reference table
+    const all = await Promise.all(jobs);
+    const byPercentile = all.every((g) => g.percentile != null);
+    batchResults = all.sort((a, b) => (byPercentile ? a.percentile - b.percentile : a.u - b.u));
     $("batch").replaceChildren(...batchResults.map((g) => {
       const cell = document.createElement("div");
       cell.className = "cell";
       cell.tabIndex = 0;
       cell.setAttribute("role", "group");
       cell.dataset.u = String(g.u);
+      cell.dataset.rank = String(g.percentile ?? g.u);
       cell.title = `${g.class}, seed ${g.seed}: ${describe(g)}`;
       const img = document.createElement("canvas");
       const heat = document.createElement("canvas");

@@ -3,7 +3,8 @@
 //   <script type="module" src="https://<user>.github.io/genuq/genuq-widget.js"></script>
 //   <genuq-widget label="sneaker" seed="42" alt="A generated sneaker and where it is uncertain"></genuq-widget>
 //
-// Attributes (each mirrored as a JS property): `label` (the garment: a class name or 0-9),
+// Attributes (each mirrored as a JS property; `reveal` as `revealMode`, since `reveal()` is the
+// method): `label` (the garment: a class name or 0-9),
 // `seed`, `samples` (M), `steps` (1, 2 or 4) and `perturb` (all, first, last; both default to
 // the sampler the evaluation picked), `src` (the models folder), `alt` (the accessible name),
 // `loading` (`lazy`: when near the viewport, the default; `eager`: at once) and `reveal`
@@ -39,7 +40,7 @@ export async function checkWebGPU() {
   }
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) {
-    throw Object.assign(new Error("WebGPU is there but offers no adapter (it may be disabled, or blocked for this GPU)."), { name: "GenuqNoWebGPU" });
+    throw Object.assign(new Error("This browser offers no WebGPU adapter (WebGPU may be disabled, or blocked for this GPU)."), { name: "GenuqNoWebGPU" });
   }
   return adapter;
 }
@@ -196,6 +197,8 @@ const ATTRIBUTES = {
   label: String, seed: Number, samples: Number, steps: Number, perturb: String, src: String, alt: String,
   loading: String, reveal: String,
 };
+/** The property of an attribute whose name is taken by a method: `reveal` is `widget.reveal()`. */
+const PROPERTY = { reveal: "revealMode" };
 
 export class GenuqWidget extends HTMLElement {
   static observedAttributes = Object.keys(ATTRIBUTES);
@@ -212,7 +215,7 @@ export class GenuqWidget extends HTMLElement {
     $(".retry").addEventListener("click", () => this.run());
     this.started = false;
     for (const [name, read] of Object.entries(ATTRIBUTES)) {
-      Object.defineProperty(this, name, {
+      Object.defineProperty(this, PROPERTY[name] ?? name, {
         get: () => (this.hasAttribute(name) ? read(this.getAttribute(name)) : null),
         set: (v) => (v == null ? this.removeAttribute(name) : this.setAttribute(name, String(v))),
       });

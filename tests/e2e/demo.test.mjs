@@ -106,7 +106,7 @@ test("with perturbed images on, the M samples are shown", async () => {
   await page.fill("#samples", "8");
 });
 
-test("batch mode sorts 16 generations by u and greys out the rejected", async () => {
+test("batch mode sorts 16 generations by their class percentile and greys out the rejected", async () => {
   await page.click("#batch16");
   await page.waitForFunction(() => document.body.dataset.state === "batch-done", null, LONG);
   const us = await page.$$eval("#batch .cell", (cells) => cells.map((c) => Number(c.dataset.u)));
@@ -115,7 +115,9 @@ test("batch mode sorts 16 generations by u and greys out the rejected", async ()
   const texts = await page.$$eval("#batch .cell .verdict", (v) => v.map((x) => x.textContent));
   assert.ok(texts.every((t) => t === "kept" || t === "rejected"), "kept / rejected in text");
   assert.equal(await page.$$eval("#batch .cell[tabindex='0']", (c) => c.length), 16, "cells are focusable");
-  assert.deepEqual(us, [...us].sort((a, b) => a - b), "sorted by u, least uncertain first");
+  const ranks = await page.$$eval("#batch .cell", (cells) => cells.map((c) => Number(c.dataset.rank)));
+  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), "sorted by class percentile, least uncertain first");
+  assert.ok(ranks.every((p) => p >= 0 && p <= 100), "every generation has a class percentile");
   assert.ok(new Set(us).size > 8, "different generations, different scores");
   const rejectedAt = async (threshold) => {
     await page.fill("#threshold", String(threshold));
@@ -127,7 +129,7 @@ test("batch mode sorts 16 generations by u and greys out the rejected", async ()
   await page.fill("#threshold", "50");
   await page.dispatchEvent("#threshold", "input");
   const rejected = await page.$$eval("#batch .cell", (cells) => cells.map((c) => c.classList.contains("rejected")));
-  // sorted by u, so the rejected ones are a tail
+  // sorted by the percentile the threshold rejects by, so the rejected ones are a tail
   assert.deepEqual(rejected, [...rejected].sort((a, b) => a - b));
   await shoot(page, "demo-batch");
   assert.deepEqual(errors, []);

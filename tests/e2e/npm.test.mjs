@@ -21,7 +21,7 @@ before(() => {
   execFileSync("mkdir", ["-p", app]);
   writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", path.join(work, info.filename)], { cwd: app });
-  writeFileSync(path.join(app, "index.html"), `<!doctype html><meta charset="utf-8"><title>app</title>
+  writeFileSync(path.join(app, "index.html"), `<!doctype html><meta charset="utf-8"><title>app</title><link rel="icon" href="data:,">
 <script type="module" src="node_modules/genuq/genuq-widget.js"></script>
 <genuq-widget id="w" label="coat" seed="5" samples="4" loading="eager"></genuq-widget>`);
 });

@@ -17,7 +17,8 @@ after(async () => {
 });
 
 test("auto widgets: one model load, results when visible; the manual one waits; events bubble out of the shadow root", async () => {
-  const context = await browser.newContext({ viewport: { width: 900, height: 160 } });
+  // 80 px tall: a lazy widget loads within 200 px of the viewport, and the first is ~330 px down
+  const context = await browser.newContext({ viewport: { width: 900, height: 80 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
   const fetched = [];
@@ -69,9 +70,9 @@ test("auto widgets: one model load, results when visible; the manual one waits; 
   const mirrored = await page.evaluate(() => {
     const w = document.getElementById("first");
     w.seed = 9;
-    return [w.getAttribute("seed"), typeof w.seed, w.alt];
+    return [w.getAttribute("seed"), typeof w.seed, w.alt, document.getElementById("third").revealMode, typeof w.reveal];
   });
-  assert.deepEqual(mirrored, ["9", "number", "A generated pair of trousers and its uncertainty"]);
+  assert.deepEqual(mirrored, ["9", "number", "A generated pair of trousers and its uncertainty", "manual", "function"]);
   await page.waitForFunction((u) => document.getElementById("first").dataset.u !== String(u), us[0], LONG);
   for (const id of ["first", "second"]) {
     const stats = await canvasStats(page, `#${id}`, ".image");
