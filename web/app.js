@@ -158,15 +158,15 @@ async function batch(n) {
     });
     // by the class percentile (what the threshold rejects by), or by u without a reference table
     const all = await Promise.all(jobs);
-    const byPercentile = all.every((g) => g.percentile != null);
-    batchResults = all.sort((a, b) => (byPercentile ? a.percentile - b.percentile : a.u - b.u));
+    const rank = all.every((g) => g.percentile != null) ? (g) => g.percentile : (g) => g.u;
+    batchResults = all.sort((a, b) => rank(a) - rank(b));
     $("batch").replaceChildren(...batchResults.map((g) => {
       const cell = document.createElement("div");
       cell.className = "cell";
       cell.tabIndex = 0;
       cell.setAttribute("role", "group");
       cell.dataset.u = String(g.u);
-      cell.dataset.rank = String(g.percentile ?? g.u);
+      cell.dataset.rank = String(rank(g));
       cell.title = `${g.class}, seed ${g.seed}: ${describe(g)}`;
       const img = document.createElement("canvas");
       const heat = document.createElement("canvas");
