@@ -19,25 +19,24 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::ProgressBar;
 
 use crate::data::{self, Dataset, Split};
 use crate::eval::classify::{FEATURES, classify};
-use crate::eval::detect::{class_balance, detection, quota_keep};
+use crate::eval::detect::detection;
 use crate::eval::floor::floor_report;
-use crate::eval::generations::{MAIN_M, Maps, Scored, Variant, cache_dir, cached_score, maps};
+use crate::eval::generations::{MAIN_M, Scored, Variant, cache_dir, cached_score, maps};
 use crate::eval::judge::{Judge, RANDOM_DRAWS, Row};
 use crate::eval::methods::{CURVES, as_f64, methods, random_scores, unconfidence};
-use crate::eval::metrics::{Features, Manifold, MeanStd, fid_weighted, inside, precision};
-use crate::eval::report::{
-    DetectionRow, DetectionTable, QuotaRandom, QuotaRow, QuotaTable, Report,
+use crate::eval::metrics::{Features, Manifold};
+use crate::eval::report::{DetectionRow, Report};
+use crate::eval::tables::{
+    Judged, ablation_variants, detection_tables, head, judge_maps, quota_curve, quota_table,
 };
 use crate::manifest::CLASSIFIER;
 use crate::model::classifier::{Classifier, ClassifierConfig};
 use crate::posterior::Posterior;
 use crate::uncertainty::SAMPLE_COUNTS;
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::sampler::Perturb;
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
@@ -76,226 +75,6 @@ pub struct EvalArgs {
     /// generations (one draw of weight samples each): the posterior's ablations.
     #[arg(long, value_delimiter = ',')]
     pub posteriors: Vec<PathBuf>,
-}
-
-/// The generations of one step count, judged: the MAP images and their labels.
-struct Judged {
-    maps: Maps,
-    features: Features,
-    /// Inside the test split's k-NN manifold (precision's flag).
-    inside: Vec<bool>,
-    /// Distance outside that manifold (the oracle's score).
-    radius_ratio: Vec<f64>,
-    /// The labels: (name, what it means, flag per generation).
-    labels: [(&'static str, &'static str, Vec<bool>); 2],
-}
-
-const WRONG: &str = "wrong_class";
-const UNREALISTIC: &str = "unrealistic";
-
-fn judge_maps(maps: Maps, manifold: &Manifold) -> Judged {
-    let features = Features::new(&maps.features, FEATURES);
-    let radius_ratio = manifold.radius_ratio(&features);
-    let unrealistic = manifold
-        .realism(&features)
-        .iter()
-        .map(|&r| r < 1.0)
-        .collect();
-    let wrong = maps.wrong_class();
-    Judged {
-        inside: inside(&radius_ratio),
-        radius_ratio,
-        features,
-        labels: [
-            (
-                WRONG,
-                "the evaluation classifier puts it in another class",
-                wrong,
-            ),
-            (
-                UNREALISTIC,
-                "its realism score (k = 3, the larger half of the test balls pruned) is below 1",
-                unrealistic,
-            ),
-        ],
-        maps,
-    }
-}
-
-/// The variants the ablations compare: one step, and every placement for more steps.
-fn ablation_variants(steps: &[u32]) -> Vec<Variant> {
-    let mut out = Vec::new();
-    for &s in steps {
-        let placements: &[Perturb] = if s == 1 {
-            &[Perturb::All]
-        } else {
-            &Perturb::ALL
-        };
-        for &perturb in placements {
-            out.push(Variant {
-                steps: s as usize,
-                perturb,
-                max_samples: MAIN_M,
-            });
-        }
-    }
-    out
-}
-
-/// A score to detect with: its name, placement of the weight samples and M (for the
-/// sampler's scores), and its values per draw of weight samples.
-type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
-
-/// A prefix of a score.
-fn head(v: &[f64], n: usize) -> Vec<f64> {
-    v[..n].to_vec()
-}
-
-/// The score rows of one set of generations (the first `n` of `judged`): each sampler's scores
-/// (u at the given M, and its pixel variance if M = 8 is among them) with their draws, then the
-/// baselines and references.
-fn detection_tables(
-    judged: &Judged,
-    n: usize,
-    samplers: &[(Variant, &[Scored], &[usize])],
-    seed: u32,
-) -> Vec<DetectionTable> {
-    let classes = &judged.maps.classes[..n];
-    let steps = judged.maps.steps;
-    let mut scores: Vec<NamedScore> = Vec::new();
-    for (v, draws, counts) in samplers {
-        let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
-        for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
-            let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
-            scores.push(("genuq".into(), perturb.clone(), Some(m), d));
-        }
-        if counts.contains(&MAIN_M) {
-            let pixel = draws
-                .iter()
-                .map(|s| head(&as_f64(&s.pixel_variance), n))
-                .collect();
-            scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
-        }
-    }
-    if let Some((_, draws, _)) = samplers.first() {
-        let rms = head(&as_f64(&draws[0].feature_rms), n);
-        scores.push(("feature_rms".into(), None, None, vec![rms]));
-    }
-    scores.push(("random".into(), None, None, vec![random_scores(seed, 0, n)]));
-    let confidence = head(&unconfidence(&judged.maps), n);
-    scores.push((
-        "classifier_confidence (reference)".into(),
-        None,
-        None,
-        vec![confidence],
-    ));
-    let oracle = head(&judged.radius_ratio, n);
-    scores.push((
-        "manifold_oracle (reference)".into(),
-        None,
-        None,
-        vec![oracle],
-    ));
-    judged
-        .labels
-        .iter()
-        .map(|(label, what, flags)| {
-            let poor = &flags[..n];
-            let bar = ProgressBar::new(scores.len() as u64);
-            bar.set_message(format!("{label}, {steps}-step, {n} generations"));
-            let rows = scores
-                .iter()
-                .map(|(method, perturb, samples, draws)| {
-                    let row = DetectionRow {
-                        method: method.clone(),
-                        steps,
-                        perturb: perturb.clone(),
-                        samples: *samples,
-                        generations: n,
-                        detection: detection(draws, poor, classes, seed),
-                    };
-                    bar.inc(1);
-                    row
-                })
-                .collect();
-            bar.finish();
-            DetectionTable {
-                label,
-                what,
-                generations: n,
-                steps,
-                positives: poor.iter().filter(|&&p| p).count(),
-                rows,
-            }
-        })
-        .collect()
-}
-
-/// The per-class-quota filter of each `(name, score)` on the first `n` generations of
-/// `judged`, keeping `keep`, against random quotas.
-fn quota_table(
-    judged: &Judged,
-    n: usize,
-    keep: usize,
-    scores: &[(String, Vec<f64>)],
-    real: &Features,
-    seed: u32,
-) -> QuotaTable {
-    let classes = &judged.maps.classes[..n];
-    let measure = |score: &[f64]| {
-        let kept = quota_keep(score, classes, keep);
-        let sub = judged.features.select(&kept);
-        let fid = fid_weighted(&sub, &class_balance(&kept, classes), real);
-        (kept, fid)
-    };
-    let (precisions, fids): (Vec<f64>, Vec<f64>) = (1..=RANDOM_DRAWS)
-        .map(|d| {
-            let (kept, fid) = measure(&random_scores(seed, d, n));
-            (precision(&judged.inside, &kept), fid)
-        })
-        .unzip();
-    let rows = scores
-        .iter()
-        .map(|(method, score)| {
-            let (kept, fid) = measure(score);
-            let kept_not_poor = judged
-                .labels
-                .iter()
-                .map(|(label, _, flags)| {
-                    let fine = kept.iter().filter(|&&i| !flags[i]).count();
-                    (*label, fine as f64 / kept.len().max(1) as f64)
-                })
-                .collect();
-            QuotaRow {
-                method: method.clone(),
-                precision: precision(&judged.inside, &kept),
-                fid,
-                kept_not_poor,
-            }
-        })
-        .collect();
-    QuotaTable {
-        steps: judged.maps.steps,
-        generations: n,
-        keep,
-        random: QuotaRandom::new(RANDOM_DRAWS, MeanStd::of(&precisions), MeanStd::of(&fids)),
-        rows,
-    }
-}
-
-/// Precision as 0, 5, ..., 50% of every class is dropped by `score`.
-fn quota_curve(judged: &Judged, n: usize, score: &[f64]) -> Vec<(f64, f64)> {
-    let classes = &judged.maps.classes[..n];
-    (0..=10)
-        .map(|i| {
-            let dropped = i as f64 * 0.05;
-            let keep = n - (dropped * n as f64).round() as usize;
-            (
-                dropped,
-                precision(&judged.inside, &quota_keep(score, classes, keep)),
-            )
-        })
-        .collect()
 }
 
 fn load_classifier(dir: &Path, device: &burn::tensor::Device) -> anyhow::Result<Classifier> {
@@ -367,22 +146,22 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         )
         .macro_auroc
     };
-    let best_of = |few_steps: bool| {
-        ablations
+    let aurocs: Vec<(Variant, f64)> = ablations
+        .iter()
+        .map(|(v, d)| (*v, wrong_auroc(v, d)))
+        .collect();
+    let best = |few_steps: Option<bool>| {
+        aurocs
             .iter()
-            .filter(|(v, _)| (v.steps > 1) == few_steps)
-            .map(|(v, d)| (*v, wrong_auroc(v, d)))
+            .filter(|(v, _)| few_steps.is_none_or(|few| (v.steps > 1) == few))
             .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(v, _)| *v)
     };
-    let (shipped_variant, _) = [best_of(false), best_of(true)]
-        .into_iter()
-        .flatten()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .context("no variant to compare")?;
+    let shipped_variant = best(None).context("no variant to compare")?;
     eprintln!("the ablations pick {}", shipped_variant.name());
     // The best variant of the other kind (more steps if the one-step path ships, else the
     // one-step path) scores all generations too: the shipped choice against it, on all of them.
-    let contender_variant = best_of(shipped_variant.steps == 1).map(|(v, _)| v);
+    let contender_variant = best(Some(shipped_variant.steps == 1));
 
     // The shipped variant at M = 2, 5, 16 too (nested in one draw of 16) on the ablation
     // generations; at M = 8 on all generations, with the contender beside it.
@@ -403,10 +182,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let all_generations =
         |v: Variant| cached_score(&g, &cache, v, n, args.seed, args.seed, args.batch as usize);
     let shipped = all_generations(shipped_variant)?;
-    let contender = match contender_variant {
-        Some(v) => Some((v, all_generations(v)?)),
-        None => None,
-    };
+    let contender = contender_variant
+        .map(|v| all_generations(v).map(|s| (v, s)))
+        .transpose()?;
 
     // The posterior's ablations: the shipped variant with each other posterior.
     let mut alternatives = Vec::new();

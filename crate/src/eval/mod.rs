@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod plots;
 pub mod report;
 pub mod select;
+pub mod tables;

@@ -1,0 +1,234 @@
+//! The tables of `genuq eval` from judged generations and their scores: the labels of each
+//! generation (`Judged`), the detection tables (macro AUROC / AUPRC per label), the
+//! per-class-quota filter against random quotas, and its precision curve.
+
+use indicatif::ProgressBar;
+
+use super::classify::FEATURES;
+use super::detect::{class_balance, detection, quota_keep};
+use super::generations::{MAIN_M, Maps, Scored, Variant};
+use super::judge::RANDOM_DRAWS;
+use super::methods::{as_f64, random_scores, unconfidence};
+use super::metrics::{Features, Manifold, MeanStd, fid_weighted, inside, precision};
+use super::report::{DetectionRow, DetectionTable, QuotaRandom, QuotaRow, QuotaTable};
+use crate::uncertainty::sampler::Perturb;
+
+/// The generations of one step count, judged: the MAP images and their labels.
+pub struct Judged {
+    pub maps: Maps,
+    pub features: Features,
+    /// Inside the test split's k-NN manifold (precision's flag).
+    pub inside: Vec<bool>,
+    /// Distance outside that manifold (the oracle's score).
+    pub radius_ratio: Vec<f64>,
+    /// The labels: (name, what it means, flag per generation).
+    pub labels: [(&'static str, &'static str, Vec<bool>); 2],
+}
+
+const WRONG: &str = "wrong_class";
+const UNREALISTIC: &str = "unrealistic";
+
+pub fn judge_maps(maps: Maps, manifold: &Manifold) -> Judged {
+    let features = Features::new(&maps.features, FEATURES);
+    let radius_ratio = manifold.radius_ratio(&features);
+    let unrealistic = manifold
+        .realism(&features)
+        .iter()
+        .map(|&r| r < 1.0)
+        .collect();
+    let wrong = maps.wrong_class();
+    Judged {
+        inside: inside(&radius_ratio),
+        radius_ratio,
+        features,
+        labels: [
+            (
+                WRONG,
+                "the evaluation classifier puts it in another class",
+                wrong,
+            ),
+            (
+                UNREALISTIC,
+                "its realism score (k = 3, the larger half of the test balls pruned) is below 1",
+                unrealistic,
+            ),
+        ],
+        maps,
+    }
+}
+
+/// The variants the ablations compare: one step, and every placement for more steps.
+pub fn ablation_variants(steps: &[u32]) -> Vec<Variant> {
+    let mut out = Vec::new();
+    for &s in steps {
+        let placements: &[Perturb] = if s == 1 {
+            &[Perturb::All]
+        } else {
+            &Perturb::ALL
+        };
+        for &perturb in placements {
+            out.push(Variant {
+                steps: s as usize,
+                perturb,
+                max_samples: MAIN_M,
+            });
+        }
+    }
+    out
+}
+
+/// A score to detect with: its name, placement of the weight samples and M (for the
+/// sampler's scores), and its values per draw of weight samples.
+type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
+
+/// A prefix of a score.
+pub fn head(v: &[f64], n: usize) -> Vec<f64> {
+    v[..n].to_vec()
+}
+
+/// The score rows of one set of generations (the first `n` of `judged`): each sampler's scores
+/// (u at the given M, and its pixel variance if M = 8 is among them) with their draws, then the
+/// baselines and references.
+pub fn detection_tables(
+    judged: &Judged,
+    n: usize,
+    samplers: &[(Variant, &[Scored], &[usize])],
+    seed: u32,
+) -> Vec<DetectionTable> {
+    let classes = &judged.maps.classes[..n];
+    let steps = judged.maps.steps;
+    let mut scores: Vec<NamedScore> = Vec::new();
+    for (v, draws, counts) in samplers {
+        let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
+        for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
+            let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
+            scores.push(("genuq".into(), perturb.clone(), Some(m), d));
+        }
+        if counts.contains(&MAIN_M) {
+            let pixel = draws
+                .iter()
+                .map(|s| head(&as_f64(&s.pixel_variance), n))
+                .collect();
+            scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
+        }
+    }
+    if let Some((_, draws, _)) = samplers.first() {
+        let rms = head(&as_f64(&draws[0].feature_rms), n);
+        scores.push(("feature_rms".into(), None, None, vec![rms]));
+    }
+    scores.push(("random".into(), None, None, vec![random_scores(seed, 0, n)]));
+    let confidence = head(&unconfidence(&judged.maps), n);
+    scores.push((
+        "classifier_confidence (reference)".into(),
+        None,
+        None,
+        vec![confidence],
+    ));
+    let oracle = head(&judged.radius_ratio, n);
+    scores.push((
+        "manifold_oracle (reference)".into(),
+        None,
+        None,
+        vec![oracle],
+    ));
+    judged
+        .labels
+        .iter()
+        .map(|(label, what, flags)| {
+            let poor = &flags[..n];
+            let bar = ProgressBar::new(scores.len() as u64);
+            bar.set_message(format!("{label}, {steps}-step, {n} generations"));
+            let rows = scores
+                .iter()
+                .map(|(method, perturb, samples, draws)| {
+                    let row = DetectionRow {
+                        method: method.clone(),
+                        steps,
+                        perturb: perturb.clone(),
+                        samples: *samples,
+                        generations: n,
+                        detection: detection(draws, poor, classes, seed),
+                    };
+                    bar.inc(1);
+                    row
+                })
+                .collect();
+            bar.finish();
+            DetectionTable {
+                label,
+                what,
+                generations: n,
+                steps,
+                positives: poor.iter().filter(|&&p| p).count(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// The per-class-quota filter of each `(name, score)` on the first `n` generations of
+/// `judged`, keeping `keep`, against random quotas.
+pub fn quota_table(
+    judged: &Judged,
+    n: usize,
+    keep: usize,
+    scores: &[(String, Vec<f64>)],
+    real: &Features,
+    seed: u32,
+) -> QuotaTable {
+    let classes = &judged.maps.classes[..n];
+    let measure = |score: &[f64]| {
+        let kept = quota_keep(score, classes, keep);
+        let sub = judged.features.select(&kept);
+        let fid = fid_weighted(&sub, &class_balance(&kept, classes), real);
+        (kept, fid)
+    };
+    let (precisions, fids): (Vec<f64>, Vec<f64>) = (1..=RANDOM_DRAWS)
+        .map(|d| {
+            let (kept, fid) = measure(&random_scores(seed, d, n));
+            (precision(&judged.inside, &kept), fid)
+        })
+        .unzip();
+    let rows = scores
+        .iter()
+        .map(|(method, score)| {
+            let (kept, fid) = measure(score);
+            let kept_not_poor = judged
+                .labels
+                .iter()
+                .map(|(label, _, flags)| {
+                    let fine = kept.iter().filter(|&&i| !flags[i]).count();
+                    (*label, fine as f64 / kept.len().max(1) as f64)
+                })
+                .collect();
+            QuotaRow {
+                method: method.clone(),
+                precision: precision(&judged.inside, &kept),
+                fid,
+                kept_not_poor,
+            }
+        })
+        .collect();
+    QuotaTable {
+        steps: judged.maps.steps,
+        generations: n,
+        keep,
+        random: QuotaRandom::new(RANDOM_DRAWS, MeanStd::of(&precisions), MeanStd::of(&fids)),
+        rows,
+    }
+}
+
+/// Precision as 0, 5, ..., 50% of every class is dropped by `score`.
+pub fn quota_curve(judged: &Judged, n: usize, score: &[f64]) -> Vec<(f64, f64)> {
+    let classes = &judged.maps.classes[..n];
+    (0..=10)
+        .map(|i| {
+            let dropped = i as f64 * 0.05;
+            let keep = n - (dropped * n as f64).round() as usize;
+            (
+                dropped,
+                precision(&judged.inside, &quota_keep(score, classes, keep)),
+            )
+        })
+        .collect()
+}
