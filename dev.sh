@@ -131,7 +131,7 @@ build() {
   if [ ! -f "$opt" ]; then
     log "wasm-opt -Oz ($(du -h "$bg" | cut -f1) in)"
     mkdir -p "$CACHE/wasm-opt"
-    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
   fi

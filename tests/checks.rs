@@ -442,8 +442,9 @@ pub async fn trajectories_match_naive(g: &genuq::uncertainty::Generator) {
     );
 }
 
-/// The generation matches the one blessed natively (lavapipe) in `fixtures/generation.json`.
-pub fn matches_native_generation(g: &genuq::uncertainty::Generation) {
+/// The generation matches the one blessed natively (lavapipe) in `fixtures/generation.json`:
+/// the image within `image_tol`, u within `u_tol`.
+pub fn matches_native_generation(g: &genuq::uncertainty::Generation, image_tol: f32, u_tol: f64) {
     let fixture: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/generation.json")).unwrap();
     let image: Vec<f64> = serde_json::from_value(fixture["image"].clone()).unwrap();
@@ -451,13 +452,90 @@ pub fn matches_native_generation(g: &genuq::uncertainty::Generation) {
         &g.image,
         &image.iter().map(|&v| v as f32).collect::<Vec<_>>(),
     );
-    assert!(d < 1e-3, "image vs native: max |diff| = {d:e}");
+    assert!(d < image_tol, "image vs native: max |diff| = {d:e}");
     let u = fixture["u"].as_f64().unwrap();
-    assert!((g.u as f64 - u).abs() < 1e-2, "u {} vs native {u}", g.u);
+    assert!((g.u as f64 - u).abs() < u_tol, "u {} vs native {u}", g.u);
 }
 
 /// Native-only: read a tensor back synchronously.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn floats_sync<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     pollster::block_on(floats(t))
+}
+
+/// The requests the two compute paths are compared on: several classes, seeds, M, step counts
+/// and placements of the weight samples.
+pub const AGREEMENT: [genuq::uncertainty::Request; 4] = {
+    use genuq::uncertainty::{Perturb, Request};
+    [
+        SNEAKER_42,
+        Request {
+            class: 0,
+            seed: 1,
+            samples: 2,
+            steps: 2,
+            perturb: Perturb::All,
+        },
+        Request {
+            class: 8,
+            seed: 123_456,
+            samples: 5,
+            steps: 4,
+            perturb: Perturb::First,
+        },
+        Request {
+            class: 3,
+            seed: 4_000_000_000,
+            samples: 16,
+            steps: 4,
+            perturb: Perturb::Last,
+        },
+    ]
+};
+
+/// The CPU path (burn flex and the kernels' Rust twins) gives the WebGPU path's generation:
+/// images and embeddings within `one_step` for one step and `per_step * steps` for more (each
+/// Euler step adds the two adapters' rounding), u within 1e-4 of its size, the heatmap's colours
+/// within one level. Returns, per request, the differences (images, embeddings, relative u).
+pub async fn cpu_path_matches_webgpu(
+    webgpu: &genuq::uncertainty::Generator,
+    cpu: &genuq::uncertainty::Generator,
+    one_step: f32,
+    per_step: f32,
+) -> Vec<[f32; 3]> {
+    let mut diffs = Vec::new();
+    for req in AGREEMENT {
+        let a = webgpu.generate(&req).await.unwrap();
+        let b = cpu.generate(&req).await.unwrap();
+        let images = |g: &genuq::uncertainty::Generation| -> Vec<f32> {
+            g.image.iter().chain(&g.samples).copied().collect()
+        };
+        let d_images = max_abs_diff(&images(&a), &images(&b));
+        let d_emb = max_abs_diff(&a.embeddings, &b.embeddings);
+        let d_u = (a.u - b.u).abs() / a.u.abs().max(1.0);
+        let d_rgba = a
+            .heatmap
+            .iter()
+            .zip(&b.heatmap)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap();
+        let bound = match req.steps {
+            1 => one_step,
+            steps => per_step * steps as f32,
+        };
+        let what = format!(
+            "{req:?}: max |diff| images {d_images:e}, embeddings {d_emb:e}, relative u {d_u:e} \
+             ({} vs {}), heatmap {d_rgba} levels",
+            a.u, b.u
+        );
+        assert!(
+            d_images < bound && d_emb < bound,
+            "{what} (bound {bound:e})"
+        );
+        assert!(d_u < 1e-4 && d_rgba <= 1, "{what}");
+        assert_eq!(a.percentile.is_some(), b.percentile.is_some());
+        diffs.push([d_images, d_emb, d_u]);
+    }
+    diffs
 }

@@ -1,5 +1,6 @@
 //! The one wgpu device of the process: lavapipe/Vulkan/Metal natively, WebGPU in the browser.
-//! burn's wgpu runtime can be initialised once, so the device is cached here.
+//! burn's wgpu runtime can be initialised once, so the device is cached here. Beside it, the
+//! CPU path ([`cpu`]): burn's `flex` backend, where the kernels run their Rust twins.
 
 use std::sync::Mutex;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use crate::Error;
 
-/// What the browser or driver says about the adapter we got.
+/// What the browser or driver says about the adapter we got, and which compute path that is.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AdapterInfo {
     pub name: String,
@@ -16,13 +17,90 @@ pub struct AdapterInfo {
     pub vendor: u32,
     pub device_type: String,
     pub driver: String,
+    /// `"webgpu"` (our WGSL kernels on the adapter) or `"cpu"` (burn flex and the twins).
+    pub compute: String,
+    /// Why this path was taken (e.g. the only adapter is a software one).
+    pub reason: String,
 }
 
-/// A ready wgpu device and its adapter.
+/// Does an adapter's name say it is a CPU-emulated GPU (SwiftShader, llvmpipe/lavapipe, WARP)?
+pub fn is_software_name(name: &str) -> bool {
+    let name = name.to_lowercase();
+    [
+        "swiftshader",
+        "llvmpipe",
+        "lavapipe",
+        "software",
+        "basic render",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+impl AdapterInfo {
+    /// A CPU-emulated GPU: on such an adapter the CPU path is faster.
+    pub fn is_software(&self) -> bool {
+        self.device_type == "Cpu" || is_software_name(&format!("{} {}", self.name, self.driver))
+    }
+}
+
+/// Where the pipeline runs, as a caller asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compute {
+    /// WebGPU on a hardware adapter, else the CPU.
+    Auto,
+    WebGpu,
+    Cpu,
+}
+
+impl Compute {
+    /// By name: `auto`, `webgpu` or `cpu`.
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "webgpu" => Ok(Self::WebGpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(Error::InvalidInput(format!(
+                "compute: {other:?} is not \"auto\", \"webgpu\" or \"cpu\""
+            ))),
+        }
+    }
+}
+
+/// The CPU path: burn's `flex` device (in a browser: wasm SIMD128 on one thread), described as
+/// an adapter, with the reason it was picked.
+pub fn cpu(reason: impl Into<String>) -> Gpu {
+    let threads = match cfg!(target_arch = "wasm32") {
+        true => "wasm SIMD128, one thread",
+        false => "native SIMD, rayon threads",
+    };
+    Gpu {
+        device: Device::flex(),
+        adapter: AdapterInfo {
+            name: "CPU (burn flex)".into(),
+            backend: "cpu".into(),
+            vendor: 0,
+            device_type: "Cpu".into(),
+            driver: threads.into(),
+            compute: "cpu".into(),
+            reason: reason.into(),
+        },
+    }
+}
+
+/// A ready device (wgpu, or the CPU path's flex) and its adapter.
 #[derive(Debug, Clone)]
 pub struct Gpu {
     pub device: Device,
     pub adapter: AdapterInfo,
+}
+
+impl Gpu {
+    /// The same device, with the reason it was picked.
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.adapter.reason = reason.into();
+        self
+    }
 }
 
 static GPU: Mutex<Option<Gpu>> = Mutex::new(None);
@@ -36,6 +114,8 @@ fn adapter_info(info: burn::backend::wgpu::wgpu::AdapterInfo) -> AdapterInfo {
         driver: format!("{} {}", info.driver, info.driver_info)
             .trim()
             .to_string(),
+        compute: "webgpu".into(),
+        reason: String::new(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Launcher of `shaders/colormap.wgsl`: per-pixel variance -> viridis RGBA8 for display.
 
 use burn::backend::Wgpu;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Int, Tensor, TensorData};
 
-use super::{Wgsl, cube, groups_for, launch, param};
+use super::{Wgsl, cube, groups_for, host, launch, on_cpu, param};
 use crate::Error;
 
 /// `var` `[B, N]` and `scale` `[B]` (the standard deviation shown as the top colour) ->
@@ -11,6 +11,15 @@ use crate::Error;
 pub fn colormap(var: Tensor<2>, scale: Tensor<1>) -> Result<Tensor<2, Int>, Error> {
     let [b, n] = var.dims();
     let device = var.device();
+    if on_cpu(&device) {
+        let scale = host(scale)?;
+        let rgba: Vec<i32> = host(var)?
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| i32::from_le_bytes(reference(v as f64, scale[i / n] as f64)))
+            .collect();
+        return Ok(Tensor::from_data(TensorData::new(rgba, [b, n]), &device));
+    }
     let info = [param(b, "batch")?, param(n, "n")?];
     let var = cube(var)?;
     let scale = cube(scale)?;
@@ -35,7 +44,7 @@ const C: [[f64; 3]; 7] = [
     [-5.435455855934631, 4.645852612178535, 26.3124352495832],
 ];
 
-/// CPU reference: viridis at `t` in [0, 1] as RGBA8 `[r, g, b, 255]`.
+/// CPU reference and the CPU path's twin: viridis at `t` in [0, 1] as RGBA8 `[r, g, b, 255]`.
 pub fn reference(var: f64, scale: f64) -> [u8; 4] {
     let t = if scale > 0.0 {
         (var.max(0.0).sqrt() / scale).clamp(0.0, 1.0)

@@ -5,6 +5,12 @@
 //! A kernel runs on burn's wgpu tensors: the launcher takes the raw `CubeTensor` out of a burn
 //! `Tensor`, dispatches the WGSL through burn's `SourceKernel`, and hands a burn `Tensor` back,
 //! so kernels and burn ops chain on one device and queue without copies.
+//!
+//! The CPU path: on burn's `flex` device ([`on_cpu`]) the same launcher runs the kernel's Rust
+//! twin instead, on the same random streams, so one pipeline runs on either device. The twins of
+//! the moments, the score and the colormap are their CPU references (f64 inside, f32 out: the
+//! work is a few thousand numbers); the perturbed head's twin materialises the M weight samples
+//! (a few KB on the CPU) and runs one burn convolution.
 
 pub mod colormap;
 pub mod moments;
@@ -15,7 +21,7 @@ pub mod semantic_entropy;
 use burn::backend::wgpu::{CubeTensor, SourceKernel};
 use burn::backend::{Wgpu, wgpu::KernelSource};
 use burn::cubecl::{CubeCount, CubeDim, server::KernelArguments};
-use burn::tensor::{BackendPrimitive, Tensor, kind::Basic};
+use burn::tensor::{BackendPrimitive, Device, Tensor, TensorData, kind::Basic};
 
 use crate::Error;
 
@@ -31,6 +37,29 @@ where
         .try_into_primitive::<Wgpu>()
         .map_err(|e| Error::Device(format!("custom kernels need the wgpu device ({e:?})")))?;
     Ok(burn::backend::wgpu::into_contiguous(t))
+}
+
+/// Does `device` run the kernels' Rust twins (burn's CPU backend) rather than the WGSL?
+pub fn on_cpu(device: &Device) -> bool {
+    *device == Device::flex()
+}
+
+/// A CPU-path tensor's values, `f32`, row-major.
+pub(crate) fn host<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
+    let data = tensor
+        .try_into_data()
+        .map_err(|e| Error::Device(format!("reading a CPU tensor failed: {e}")))?;
+    Ok(data.iter::<f32>().collect())
+}
+
+/// `values` (f64 from a twin) as an `f32` tensor of `shape` on `device`.
+pub(crate) fn tensor<const D: usize>(
+    values: impl IntoIterator<Item = f64>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
 }
 
 /// Workgroups to cover `n` invocations in one dimension.

@@ -4,13 +4,17 @@
 use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 
-use super::{Wgsl, cube, groups_for, launch, param};
+use super::{Wgsl, cube, groups_for, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S).
 pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
     let [b, s, n] = x.dims();
     let device = x.device();
+    if on_cpu(&device) {
+        let (mean, var) = reference(&host(x)?, [b, s, n]);
+        return Ok((tensor(mean, [b, n], &device), tensor(var, [b, n], &device)));
+    }
     let info = [param(b, "batch")?, param(s, "samples")?, param(n, "n")?];
     let x = cube(x)?;
     let mean = cube(Tensor::<2>::empty([b, n], &device))?;
@@ -28,7 +32,7 @@ pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
     ))
 }
 
-/// CPU f64 reference: (mean, variance) of `[B, S, N]` data.
+/// CPU f64 reference and the CPU path's twin: (mean, variance) of `[B, S, N]` data.
 pub fn reference(x: &[f32], [b, s, n]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
     let (mut mean, mut var) = (vec![0.0; b * n], vec![0.0; b * n]);
     for bi in 0..b {

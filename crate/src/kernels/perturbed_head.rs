@@ -1,10 +1,13 @@
 //! Launcher of `shaders/perturbed_head.wgsl`: the student's last layer (3x3 conv, C -> 1) for
-//! the MAP weights and M Laplace samples in one dispatch, noise drawn in-kernel.
+//! the MAP weights and M Laplace samples in one dispatch, noise drawn in-kernel. Its CPU twin
+//! materialises the samples' weights and runs them as one (grouped) convolution.
 
 use burn::backend::Wgpu;
 use burn::tensor::Tensor;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 
-use super::{Wgsl, cube, launch, param};
+use super::{Wgsl, cube, launch, on_cpu, param};
 use crate::Error;
 use crate::posterior::head::{HeadWeights, Layout};
 use crate::rng::{self, Stream};
@@ -46,6 +49,9 @@ pub fn perturbed_head(
         }
     };
     let device = h.device();
+    if on_cpu(&device) {
+        return Ok(twin(h, head, b, samples, seed, features));
+    }
     let [_, family] = Stream::Weights(1).words();
     let info = [
         param(c, "channels")?,
@@ -73,6 +79,29 @@ pub fn perturbed_head(
     ];
     launch(kernel, groups, &[&h, &weight, &stddev, &out], &info);
     Ok(Tensor::from_primitive::<Wgpu>(out))
+}
+
+/// The CPU path: the S weight samples materialised ([`HeadWeights::sample`], the kernel's
+/// streams) as `[S, C, 3, 3]` and `[S]`, then one convolution: of the shared features
+/// `[B, C, H, W]` with all S (S output channels), or per sample, of the features as
+/// `[B, S * C, H, W]` in S groups (group s is row b * S + s).
+fn twin(
+    h: Tensor<4>,
+    head: &HeadWeights,
+    b: usize,
+    samples: usize,
+    seed: u32,
+    features: Features,
+) -> Tensor<4> {
+    let [_, c, height, width] = h.dims();
+    let (weights, biases): (Vec<_>, Vec<_>) = (0..samples).map(|m| head.sample(m, seed)).unzip();
+    let (weight, bias) = (Tensor::cat(weights, 0), Tensor::cat(biases, 0));
+    let (h, groups) = match features {
+        Features::Shared => (h, 1),
+        Features::PerSample => (h.reshape([b, samples * c, height, width]), samples),
+    };
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], groups);
+    conv2d(h, weight, Some(bias), options)
 }
 
 /// CPU f64 reference of [`perturbed_head`] on `[rows, C, H, W]` data (rows = B, or B * S per

@@ -3,11 +3,11 @@
 //! [`rng::gaussian`](crate::rng::gaussian) on the CPU.
 
 use burn::backend::Wgpu;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{WORKGROUP, Wgsl, cube, launch, param};
+use super::{WORKGROUP, Wgsl, cube, launch, on_cpu, param};
 use crate::Error;
-use crate::rng::Stream;
+use crate::rng::{self, Stream};
 
 fn kernel(elem: &str, draw: &str) -> Wgsl {
     Wgsl {
@@ -22,13 +22,18 @@ fn groups(len: usize) -> [u32; 3] {
     [len.div_ceil(4).div_ceil(WORKGROUP as usize) as u32, 1, 1]
 }
 
-/// `len` standard normals of `stream` under `seed`, drawn on the GPU.
+/// `len` standard normals of `stream` under `seed`, drawn on the GPU (on the CPU path by
+/// [`rng::gaussians_f32`], its twin).
 pub fn gaussian(
     device: &Device,
     len: usize,
     seed: u32,
     stream: Stream,
 ) -> Result<Tensor<1>, Error> {
+    if on_cpu(device) {
+        let values = rng::gaussians_f32(seed, stream, len, 1.0);
+        return Ok(Tensor::from_data(TensorData::new(values, [len]), device));
+    }
     let [sub, family] = stream.words();
     let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1>::empty([len], device))?;
@@ -44,6 +49,13 @@ pub fn bits(
     stream: Stream,
 ) -> Result<Tensor<1, Int>, Error> {
     let len = blocks * 4;
+    if on_cpu(device) {
+        let words: Vec<i32> = (0..param(blocks, "blocks")?)
+            .flat_map(|b| rng::block(seed, stream, b))
+            .map(|w| w as i32)
+            .collect();
+        return Ok(Tensor::from_data(TensorData::new(words, [len]), device));
+    }
     let [sub, family] = stream.words();
     let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1, Int>::empty([len], device))?;

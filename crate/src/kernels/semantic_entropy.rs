@@ -4,7 +4,7 @@
 use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 
-use super::{WORKGROUP, Wgsl, cube, launch, param};
+use super::{WORKGROUP, Wgsl, cube, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// The score's variance floor: `log(v_d + VARIANCE_FLOOR)` (the paper's 1e-3).
@@ -19,6 +19,11 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
         )));
     }
     let device = emb.device();
+    if on_cpu(&device) {
+        let emb = host(emb)?;
+        let u = emb.chunks(s * d).map(|e| reference(e, s, d));
+        return Ok(tensor(u, [b], &device));
+    }
     let info = [param(s, "samples")?, param(d, "dims")?];
     let emb = cube(emb)?;
     let u = cube(Tensor::<1>::empty([b], &device))?;
@@ -32,7 +37,7 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
     Ok(Tensor::from_primitive::<Wgpu>(u))
 }
 
-/// CPU f64 reference: `u = 0.5 sum_d log(v_d + 1e-3) + 0.5 D (log 2pi + 1)` for one
+/// CPU f64 reference and the CPU path's twin: `u = 0.5 sum_d log(v_d + 1e-3) + 0.5 D (log 2pi + 1)` for one
 /// generation's `[S, D]` embeddings, with the paper's code's `v_d = mean(e^2) - mean(e)^2`
 /// clipped at 0 (the population variance).
 pub fn reference(emb: &[f32], s: usize, d: usize) -> f64 {

@@ -1,8 +1,10 @@
-//! The browser API (wasm-bindgen): `Genuq.load(src, onProgress)` then `genuq.generate({...})`.
+//! The browser API (wasm-bindgen): `Genuq.load(src, {compute, onProgress})` then
+//! `genuq.generate({...})`, on WebGPU or on the CPU path (see `compute.rs`).
 //! Every failure is a rejected promise whose `Error.name` says what kind it is
 //! (`GenuqInputError`, `GenuqModelError`, `GenuqDeviceError`, `GenuqDeviceLostError`) and whose
 //! message says what to do.
 
+mod compute;
 mod loader;
 
 use std::cell::RefCell;
@@ -14,7 +16,7 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::Error;
 use crate::data::{CLASS_NAMES, PIXELS, class_index};
-use crate::gpu::{AdapterInfo, gpu_async};
+use crate::gpu::{AdapterInfo, Compute};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{
     DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb, Request, STEPS,
@@ -64,7 +66,18 @@ export interface Defaults {
   supportedSteps: number[];
 }
 export interface LoadProgress { file: string; loaded: number; total: number; cached: boolean }
-export interface Adapter { name: string; backend: string; vendor: number; device_type: string; driver: string }
+export interface LoadOptions {
+  /** "auto" (the default): WebGPU on a hardware adapter, else the CPU; "webgpu": WebGPU or an error; "cpu": the CPU (wasm SIMD128, one thread). */
+  compute?: "auto" | "webgpu" | "cpu";
+  onProgress?: (p: LoadProgress) => void;
+}
+export interface Adapter {
+  name: string; backend: string; vendor: number; device_type: string; driver: string;
+  /** The path the models run on. */
+  compute: "webgpu" | "cpu";
+  /** Why that path (e.g. "the only WebGPU adapter (google swiftshader) is a software one, ..."). */
+  reason: string;
+}
 "#;
 
 fn js_error(e: &Error) -> JsValue {
@@ -119,14 +132,48 @@ pub fn color_bar(width: u32) -> Uint8ClampedArray {
     Uint8ClampedArray::from(bytes.as_slice())
 }
 
-/// Initialises WebGPU (once per page) and describes the adapter.
+/// The compute path `compute` ("auto" when undefined) gets on this page, and why; on WebGPU it
+/// initialises the page's device (once).
 #[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "Adapter")]
-pub async fn adapter_info() -> Result<JsValue, JsValue> {
-    let gpu = gpu_async().await.map_err(|e| js_error(&e))?;
+pub async fn adapter_info(
+    #[wasm_bindgen(unchecked_param_type = "\"auto\" | \"webgpu\" | \"cpu\" | undefined")]
+    compute: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let compute = Compute::parse(compute.as_deref().unwrap_or("auto")).map_err(|e| js_error(&e))?;
+    let gpu = compute::device_for(compute)
+        .await
+        .map_err(|e| js_error(&e))?;
     Ok(serde_wasm_bindgen::to_value(&gpu.adapter).expect("plain struct"))
 }
 
-/// The loaded models on the page's WebGPU device. One per page is enough: generations are
+/// `Genuq.load`'s second argument: the progress callback alone, or `{compute, onProgress}`.
+fn load_options(options: &JsValue) -> Result<(Compute, Option<Function>), Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok((Compute::Auto, None));
+    }
+    if let Some(f) = options.dyn_ref::<Function>() {
+        return Ok((Compute::Auto, Some(f.clone())));
+    }
+    if !options.is_object() {
+        return Err(Error::InvalidInput(
+            "load() takes (src, {compute?, onProgress?}) or (src, onProgress)".into(),
+        ));
+    }
+    let compute = match field(options, "compute") {
+        None => Compute::Auto,
+        Some(v) => Compute::parse(&v.as_string().unwrap_or_else(|| format!("{v:?}")))?,
+    };
+    let progress = match field(options, "onProgress") {
+        None => None,
+        Some(v) => Some(
+            v.dyn_into::<Function>()
+                .map_err(|_| Error::InvalidInput("onProgress: not a function".into()))?,
+        ),
+    };
+    Ok((compute, progress))
+}
+
+/// The loaded models on the page's WebGPU device, or on the CPU. One per page is enough: generations are
 /// queued, so any number of widgets can share it.
 #[wasm_bindgen]
 pub struct Genuq {
@@ -306,14 +353,20 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
 #[wasm_bindgen]
 impl Genuq {
     /// Fetches the model files listed in `src`/manifest.json (checked by sha256, kept in the
-    /// Cache API), initialises WebGPU and builds the models. `onProgress` gets
-    /// `{file, loaded, total, cached}` as bytes arrive.
+    /// Cache API), picks the compute path (`compute`, default "auto": WebGPU on a hardware
+    /// adapter, else the CPU; `adapter` says which and why) and builds the models there.
+    /// `onProgress` gets `{file, loaded, total, cached}` as bytes arrive.
     pub async fn load(
         src: String,
-        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "((p: LoadProgress) => void) | undefined")]
-        on_progress: Option<Function>,
+        #[wasm_bindgen(
+            unchecked_param_type = "LoadOptions | ((p: LoadProgress) => void) | undefined"
+        )]
+        options: JsValue,
     ) -> Result<Genuq, JsValue> {
-        let gpu = gpu_async().await.map_err(|e| js_error(&e))?;
+        let (compute, on_progress) = load_options(&options).map_err(|e| js_error(&e))?;
+        let gpu = compute::device_for(compute)
+            .await
+            .map_err(|e| js_error(&e))?;
         let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, |p| {
             if let Some(f) = &on_progress {
                 let o = Object::new();
@@ -335,7 +388,8 @@ impl Genuq {
         })
     }
 
-    /// The WebGPU adapter the models run on.
+    /// The adapter the models run on: `compute` ("webgpu" or "cpu") and `reason` say which path
+    /// and why.
     #[wasm_bindgen(getter, unchecked_return_type = "Adapter")]
     pub fn adapter(&self) -> JsValue {
         serde_wasm_bindgen::to_value(&self.adapter).expect("plain struct")
