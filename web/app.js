@@ -1,8 +1,11 @@
 // The demo page. All numbers come from the wasm API (through the widget module's shared
 // loader); this file only lays them out.
-import { GET_WEBGPU, checkWebGPU, describe, drawColorBar, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
+import { GET_WEBGPU, computeNote, describe, drawColorBar, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
+/** Where the models run: ?compute=auto (the default), webgpu or cpu. */
+const compute = ["webgpu", "cpu"].includes(new URLSearchParams(location.search).get("compute"))
+  ? new URLSearchParams(location.search).get("compute") : "auto";
 let model = null;
 let colorBar = null;
 let batchResults = [];
@@ -30,7 +33,7 @@ function fatal(e) {
   setState("error");
 }
 
-/** Without WebGPU: one generation per class, rendered ahead of time by `genuq prerender`. */
+/** With ?compute=webgpu and no WebGPU: one generation per class, rendered ahead of time by `genuq prerender`. */
 async function showPrerendered() {
   const all = await prerendered().catch(() => []);
   $("gallery").replaceChildren(...all.map((g) => {
@@ -88,7 +91,8 @@ function show(g) {
   $("verdict").className = flagged(g, threshold) ? "flag" : "";
   const t = g.timings;
   $("timings").innerHTML = [
-    ["trunk + perturbed heads", t.heads_ms], ["CLIP (enqueue)", t.clip_ms], ["GPU wait + readback", t.readback_ms],
+    ["trunk + perturbed heads", t.heads_ms], ...(model?.adapter.compute === "cpu" ? [["CLIP", t.clip_ms], ["readback", t.readback_ms]]
+      : [["CLIP (enqueue)", t.clip_ms], ["GPU wait + readback", t.readback_ms]]),
     ["total", t.total_ms], ["queued", t.queued_ms],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v.toFixed(1)} ms</td></tr>`).join("");
   const row = $("samples-row");
@@ -201,19 +205,17 @@ async function start() {
   $("fatal").hidden = true;
   $("status").className = "";
   $("progress").hidden = false;
-  $("status").textContent = "Checking for WebGPU…";
+  $("status").textContent = "Loading the wasm module…";
   try {
-    await checkWebGPU();
-    $("status").textContent = "Loading the wasm module…";
     const mb = (b) => (b / 1e6).toFixed(2);
     const loaded = await loadGenuq(undefined, (p) => {
       $("progress").value = p.totalProgress;
       $("status").textContent = {
         wasm: () => `Loading the wasm module (${mb(p.loaded)} of ${mb(p.total)} MB)`,
         models: () => `Loading models: ${p.file} (${mb(p.loaded)} of ${mb(p.total)} MB${p.cached ? ", from the browser cache" : ""})`,
-        shaders: () => "Compiling the GPU shaders (the first generation)…",
+        shaders: () => (p.compute === "cpu" ? "The first generation, on the CPU…" : "Compiling the GPU shaders (the first generation)…"),
       }[p.stage]();
-    });
+    }, compute);
     model = loaded.model;
     colorBar = loaded.colorBar;
     for (const id of ["class", "batch-class"]) {
@@ -226,6 +228,9 @@ async function start() {
     $("steps").replaceChildren(...supportedSteps.map((s) => new Option(String(s), String(s), false, s === steps)));
     $("perturb").value = perturb;
     $("adapter").textContent = JSON.stringify(model.adapter, null, 2);
+    $("compute-note").textContent = computeNote(model.adapter);
+    $("compute-note").hidden = model.adapter.compute !== "cpu";
+    document.body.dataset.compute = model.adapter.compute;
     $("loading").hidden = true;
     $("app").hidden = false;
     await generate();

@@ -9,10 +9,11 @@
 // the sampler the evaluation picked), `src` (the models folder), `alt` (the accessible name),
 // `loading` (`lazy`: when near the viewport, the default; `eager`: at once) and `reveal`
 // (`auto`: generate when loaded; `interaction`: on a click, fetching early on hover or focus;
-// `manual`: only on a click or `widget.reveal()`, nothing downloaded before). `class` stays the
-// page's.
-// Every widget of a page shares one wasm module, one WebGPU device and one copy of the models
-// (generations are queued).
+// `manual`: only on a click or `widget.reveal()`, nothing downloaded before) and `compute`
+// (`auto`: WebGPU on a hardware adapter, else the CPU, the default; `webgpu`: WebGPU or the
+// pictures rendered ahead of time; `cpu`). `class` stays the page's.
+// Every widget of a page shares one wasm module, one device and one copy of the models per
+// `src` and `compute` (generations are queued).
 // Events (they bubble and cross the shadow root): `progress` ({stage, loaded, total,
 // totalProgress} with totalProgress 0..1 over the wasm, the models and shader compilation),
 // `load` (ready to generate), `result` (the Generation), `error` (an Error).
@@ -33,7 +34,8 @@ function total(stage, loaded, size) {
   return a + (b - a) * (size ? Math.min(loaded / size, 1) : 0);
 }
 
-/** Checks what genuq needs before downloading anything; throws an Error with a clear message. */
+/** For `compute: "webgpu"`: checks for an adapter before downloading anything; throws an Error
+ * named GenuqNoWebGPU with a clear message. (With "auto" there is no such error: the CPU runs.) */
 export async function checkWebGPU() {
   if (!("gpu" in navigator)) {
     throw Object.assign(new Error("This browser has no WebGPU (navigator.gpu is missing). genuq needs a recent Chrome or Edge, Safari 26, or Firefox 141+ (or Nightly) with WebGPU on."), { name: "GenuqNoWebGPU" });
@@ -77,22 +79,24 @@ async function wasm(onProgress) {
 }
 
 /**
- * The page's shared models from `src` (a folder with manifest.json), loaded once.
- * `onProgress` gets every progress event of that load ({stage, loaded, total, totalProgress}),
+ * The page's shared models from `src` (a folder with manifest.json) on `compute` ("auto",
+ * "webgpu" or "cpu"), loaded once. `onProgress` gets every progress event of that load
+ * ({stage, loaded, total, totalProgress}; the last stage, "shaders", also says `compute`),
  * also when it already started.
  */
-export function loadGenuq(src = new URL("models/", here).href, onProgress) {
-  const key = new URL(src, document.baseURI).href;
+export function loadGenuq(src = new URL("models/", here).href, onProgress, compute = "auto") {
+  const url = new URL(src, document.baseURI).href;
+  const key = `${compute} ${url}`;
   let entry = shared.get(key);
   if (!entry) {
     const listeners = new Set();
     const tell = (p) => listeners.forEach((f) => f(p));
     const promise = (async () => {
-      await checkWebGPU();
+      if (compute === "webgpu") await checkWebGPU();
       const mod = await wasm(tell);
-      const model = await mod.Genuq.load(key, (p) =>
-        tell({ stage: "models", ...p, totalProgress: total("models", p.loaded, p.total) }));
-      tell({ stage: "shaders", loaded: 0, total: 1, totalProgress: total("shaders", 0, 1) });
+      const model = await mod.Genuq.load(url, { compute, onProgress: (p) =>
+        tell({ stage: "models", ...p, totalProgress: total("models", p.loaded, p.total) }) });
+      tell({ stage: "shaders", compute: model.adapter.compute, loaded: 0, total: 1, totalProgress: total("shaders", 0, 1) });
       return { model, classNames: mod.classNames(), defaults: mod.defaults(), colorBar: mod.colorBar(128) };
     })();
     entry = { promise, listeners };
@@ -109,10 +113,15 @@ export function resetGenuq() {
   generation += 1;
 }
 
+/** The note beside a generation made on the CPU path, or "" on WebGPU. */
+export function computeNote(adapter) {
+  return adapter.compute === "cpu" ? `running on the CPU: ${adapter.reason.replace(/: running on the CPU$/, "")}` : "";
+}
+
 /** How to get WebGPU, for the line shown where it is missing. */
 export const GET_WEBGPU = "WebGPU is in Chrome and Edge 113+ (on Linux: chrome://flags/#enable-unsafe-webgpu), Safari 26 and Firefox 141+ on Windows.";
 
-/** The generations rendered ahead of time (`genuq prerender`), for browsers without WebGPU. */
+/** The generations rendered ahead of time (`genuq prerender`), for `compute: "webgpu"` without it. */
 export async function prerendered() {
   const base = new URL("prerendered/", here);
   const resp = await fetch(new URL("index.json", base));
@@ -170,7 +179,8 @@ template.innerHTML = `
   .score { min-width: 9rem; font-size: 0.85rem; line-height: 1.4; }
   .u { font-size: 1.4rem; font-weight: 600; font-variant-numeric: tabular-nums; }
   .flag { color: var(--genuq-error, #b3261e); font-weight: 600; }
-  .ok { color: color-mix(in srgb, var(--genuq-fg, #1d1d1f) 60%, transparent); }
+  .ok, .compute { color: color-mix(in srgb, var(--genuq-fg, #1d1d1f) 60%, transparent); }
+  .compute { font-size: 0.7rem; max-width: 12rem; }
   progress { width: 100%; accent-color: var(--genuq-accent, #5b3cc4); }
   .error { color: var(--genuq-error, #b3261e); max-width: 22rem; font-size: 0.85rem; }
   button.retry { margin-top: 0.3rem; }
@@ -182,7 +192,7 @@ template.innerHTML = `
   <figure hidden><canvas class="heatmap px" part="heatmap" role="img"></canvas>
     <canvas class="bar" part="colorbar" role="img"></canvas><div class="ticks"></div>
     <figcaption>uncertainty (std, grey levels)</figcaption></figure>
-  <div class="score" hidden part="score" aria-live="polite"><div class="u"></div><div class="what"></div><div class="verdict"></div></div>
+  <div class="score" hidden part="score" aria-live="polite"><div class="u"></div><div class="what"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
 </div>
 <progress hidden max="1" value="0" part="progress" aria-label="loading genuq"></progress>
 <div class="error" role="alert" hidden part="error"><span></span><br><button class="retry">Retry</button></div>
@@ -195,7 +205,7 @@ template.innerHTML = `
 /** The attributes mirrored as properties (name -> how to read one). */
 const ATTRIBUTES = {
   label: String, seed: Number, samples: Number, steps: Number, perturb: String, src: String, alt: String,
-  loading: String, reveal: String,
+  loading: String, reveal: String, compute: String,
 };
 /** The property of an attribute whose name is taken by a method: `reveal` is `widget.reveal()`. */
 const PROPERTY = { reveal: "revealMode" };
@@ -209,7 +219,7 @@ export class GenuqWidget extends HTMLElement {
     const $ = (s) => this.shadowRoot.querySelector(s);
     this.ui = { poster: $(".poster"), slot: $("slot[name=poster]"), figures: this.shadowRoot.querySelectorAll("figure"),
       image: $(".image"), heatmap: $(".heatmap"), bar: $(".bar"), ticks: $(".ticks"), score: $(".score"), u: $(".u"),
-      what: $(".what"), verdict: $(".verdict"), progress: $("progress"), error: $(".error"), message: $(".error span") };
+      what: $(".what"), verdict: $(".verdict"), compute: $(".compute"), progress: $("progress"), error: $(".error"), message: $(".error span") };
     // a click on the poster (ours or a slotted one) reveals, whatever `reveal` says
     this.ui.slot.addEventListener("click", () => this.reveal());
     $(".retry").addEventListener("click", () => this.run());
@@ -229,7 +239,7 @@ export class GenuqWidget extends HTMLElement {
     const reveal = this.reveal_mode();
     if (reveal === "interaction") {
       // warm up (download) on intent, generate on a click
-      const warm = () => loadGenuq(this.src ?? undefined).catch(() => {});
+      const warm = () => loadGenuq(this.src ?? undefined, undefined, this.computeMode()).catch(() => {});
       this.addEventListener("pointerenter", warm, { once: true });
       this.addEventListener("focusin", warm, { once: true });
     }
@@ -251,6 +261,12 @@ export class GenuqWidget extends HTMLElement {
   attributeChangedCallback(name) {
     if (name === "alt") this.setAttribute("aria-label", this.alt ?? "");
     if (this.started && !["alt", "loading", "reveal"].includes(name)) this.run();
+  }
+
+  /** The `compute` attribute: "webgpu", "cpu" or (anything else) "auto". */
+  computeMode() {
+    const c = this.getAttribute("compute");
+    return ["webgpu", "cpu"].includes(c) ? c : "auto";
   }
 
   reveal_mode() {
@@ -281,7 +297,7 @@ export class GenuqWidget extends HTMLElement {
     };
   }
 
-  /** Without WebGPU: the generation of this label rendered ahead of time, and why. */
+  /** With compute="webgpu" and no WebGPU: the generation of this label rendered ahead of time, and why. */
   async fallback(e) {
     const all = await prerendered().catch(() => []);
     const g = all.find((x) => x.class === this.garment()) ?? all[0];
@@ -317,7 +333,7 @@ export class GenuqWidget extends HTMLElement {
         ui.progress.value = p.totalProgress;
         this.emit("progress", p);
       };
-      const loaded = await loadGenuq(this.src ?? undefined, onProgress);
+      const loaded = await loadGenuq(this.src ?? undefined, onProgress, this.computeMode());
       const { model, defaults, colorBar } = loaded;
       this.emit("load", { adapter: model.adapter });
       ui.progress.removeAttribute("value"); // indeterminate while the GPU works
@@ -333,6 +349,9 @@ export class GenuqWidget extends HTMLElement {
       const flagged = g.percentile != null && g.percentile >= 90;
       ui.verdict.textContent = flagged ? "flagged: likely a bad generation" : "";
       ui.verdict.className = `verdict ${flagged ? "flag" : "ok"}`;
+      ui.compute.textContent = computeNote(model.adapter);
+      ui.compute.title = model.adapter.reason;
+      this.dataset.compute = model.adapter.compute;
       ui.slot.hidden = true;
       ui.figures.forEach((f) => (f.hidden = false));
       ui.score.hidden = false;

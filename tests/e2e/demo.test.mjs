@@ -1,4 +1,6 @@
-// End-to-end: the demo (dist/, served under /genuq/) in headless Chromium on WebGPU (SwiftShader).
+// End-to-end: the demo (dist/, served under /genuq/) in headless Chromium on WebGPU (SwiftShader,
+// asked for with ?compute=webgpu: on a software adapter "auto" takes the CPU path), then the CPU
+// path: auto on SwiftShader, and without WebGPU at all.
 // Run by `./dev.sh test` (node --test); playwright-core drives Debian's chromium, never a download.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +23,7 @@ before(async () => {
       return device;
     };
   });
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/?compute=webgpu`);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
 });
 
@@ -165,11 +167,57 @@ test("a lost WebGPU device ends in an error and a working restart", async () => 
   assert.deepEqual(errors, []);
 });
 
-test("without WebGPU the page says so instead of going blank", async () => {
+/** The demo on the CPU path at `url`: a real generation, the note, the adapter; returns the page. */
+async function cpuDemo(b, url, reason) {
+  const p = await b.newPage();
+  const errs = watchErrors(p);
+  await p.goto(url);
+  await p.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
+  assert.equal(await p.evaluate(() => document.body.dataset.state), "ready", await p.textContent("#status"));
+  assert.equal(await p.evaluate(() => document.body.dataset.compute), "cpu");
+  assert.ok(await p.isVisible("#compute-note"), "the page says it runs on the CPU");
+  assert.match(await p.textContent("#compute-note"), reason);
+  const adapter = JSON.parse(await p.textContent("#adapter"));
+  assert.equal(adapter.compute, "cpu");
+  const image = await canvasStats(p, "#image");
+  assert.ok(image.std > 10, `the image is not blank (pixel std ${image.std})`);
+  const heatmap = await canvasStats(p, "#heatmap");
+  assert.ok(heatmap.std > 5 && heatmap.colours > 10, `the heatmap is not flat (${JSON.stringify(heatmap)})`);
+  assert.match(await p.textContent("#percentile"), /more uncertain than \d+% of sneaker generations/);
+  assert.deepEqual(errs, []);
+  return p;
+}
+
+/** One generation's u and image (as bytes) from the page's model. */
+const sneaker = (p) => p.evaluate(async () => {
+  const g = await window.genuqModel().generate({ class: "sneaker", seed: 42, samples: 8 });
+  return { u: g.u, image: Array.from(g.image) };
+});
+
+test("on a software adapter, auto takes the CPU path, says why, and scores as WebGPU does", async () => {
+  const p = await cpuDemo(browser, `${server.url}/`, /running on the CPU: the only WebGPU adapter \(.*swiftshader.*\) is a software one/);
+  const [cpu, gpu] = [await sneaker(p), await sneaker(page)];
+  assert.ok(Math.abs(cpu.u - gpu.u) < 1e-3, `u on the CPU ${cpu.u}, on WebGPU ${gpu.u}`);
+  const worst = cpu.image.reduce((m, v, i) => Math.max(m, Math.abs(v - gpu.image[i])), 0);
+  assert.ok(worst <= 1, `images differ by ${worst} grey levels`);
+  await p.close();
+});
+
+test("without WebGPU the demo runs on the CPU and says so", async () => {
+  const plain = await launch({ webgpu: false });
+  try {
+    const p = await cpuDemo(plain, `${server.url}/`, /running on the CPU: this browser (has|offers) no WebGPU/);
+    await shoot(p, "demo-cpu");
+  } finally {
+    await plain.close();
+  }
+});
+
+test("asked for WebGPU without it, the page says so instead of going blank", async () => {
   const plain = await launch({ webgpu: false });
   try {
     const p = await plain.newPage();
-    await p.goto(`${server.url}/`);
+    await p.goto(`${server.url}/?compute=webgpu`);
     await p.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
     await p.waitForFunction(() => document.querySelectorAll("#gallery img").length === 20, null, LONG);
     await p.waitForFunction(() => [...document.querySelectorAll("#gallery img")].every((i) => i.complete && i.naturalWidth === 32), null, LONG);

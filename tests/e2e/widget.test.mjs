@@ -121,15 +121,34 @@ test("a corrupt model file is rejected with a clear message", async () => {
   await context.close();
 });
 
-test("without WebGPU a widget shows its label's generation made ahead of time, and says why", async () => {
+test("without WebGPU a widget runs on the CPU and says so; with compute=\"webgpu\" it shows its label's generation made ahead of time", async () => {
   const plain = await launch({ webgpu: false });
   try {
     const page = await plain.newPage();
+    const errors = watchErrors(page);
     await page.goto(`${server.url}/embed.html`);
     await page.evaluate(() => document.getElementById("third").reveal());
-    await page.waitForFunction(() => !document.getElementById("third").shadowRoot.querySelector(".fallback").hidden, null, LONG);
+    await page.waitForFunction(() => document.getElementById("third").dataset.u, null, LONG);
+    const cpu = await page.evaluate(() => {
+      const w = document.getElementById("third");
+      return { compute: w.dataset.compute, note: w.shadowRoot.querySelector(".compute").textContent, what: w.shadowRoot.querySelector(".what").textContent };
+    });
+    assert.equal(cpu.compute, "cpu");
+    assert.match(cpu.note, /running on the CPU: this browser (has|offers) no WebGPU/);
+    assert.match(cpu.what, /of bag generations/);
+    const stats = await canvasStats(page, "#third", ".image");
+    assert.ok(stats.std > 10, "a non-blank image");
+    assert.deepEqual(errors, []);
+
+    await page.evaluate(() => {
+      const w = document.createElement("genuq-widget");
+      Object.assign(w, { id: "gpu-only" });
+      for (const [k, v] of [["label", "bag"], ["compute", "webgpu"], ["loading", "eager"]]) w.setAttribute(k, v);
+      document.body.prepend(w);
+    });
+    await page.waitForFunction(() => !document.getElementById("gpu-only").shadowRoot.querySelector(".fallback").hidden, null, LONG);
     const shown = await page.evaluate(() => {
-      const box = document.getElementById("third").shadowRoot.querySelector(".fallback");
+      const box = document.getElementById("gpu-only").shadowRoot.querySelector(".fallback");
       return { note: box.querySelector(".note").textContent, src: box.querySelector("img").getAttribute("src"), what: box.querySelector(".what").textContent };
     });
     assert.match(shown.note, /no WebGPU/);
