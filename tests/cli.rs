@@ -207,6 +207,39 @@ fn generate_json_prints_the_result() {
     assert!(result["u"].as_f64().unwrap().is_finite());
 }
 
+/// `--compute cpu` runs the whole pipeline on the CPU path and gives the wgpu path's u (within
+/// 1e-4 of its size); an unknown path is a usage error.
+#[test]
+fn generate_on_the_cpu_path_gives_the_same_score() {
+    let u = |compute: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_genuq"))
+            .args([
+                "generate", "--class", "sandal", "--seed", "8", "--steps", "2",
+            ])
+            .args(["--json", "--compute", compute, "--models", &models()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{compute}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        result["u"].as_f64().unwrap()
+    };
+    let (cpu, wgpu) = (u("cpu"), u("webgpu"));
+    assert!(
+        (cpu - wgpu).abs() < 1e-4 * wgpu.abs(),
+        "u on the CPU {cpu}, on wgpu {wgpu}"
+    );
+    fails(
+        &["generate", "--class", "bag", "--json", "--compute", "gpu"],
+        2,
+        "invalid value 'gpu'",
+    );
+}
+
 /// A corrupt manifest is an error that names it, and nothing replaces it.
 #[test]
 fn a_corrupt_manifest_is_an_error_everywhere() {

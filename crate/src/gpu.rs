@@ -46,10 +46,14 @@ impl AdapterInfo {
 
 /// Where the pipeline runs, as a caller asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 pub enum Compute {
-    /// WebGPU on a hardware adapter, else the CPU.
+    /// WebGPU (natively: wgpu) on a hardware adapter, else the CPU.
     Auto,
+    /// Our WGSL kernels on the wgpu adapter, whatever it is.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "webgpu"))]
     WebGpu,
+    /// burn flex and the kernels' Rust twins.
     Cpu,
 }
 
@@ -146,6 +150,24 @@ pub fn gpu() -> Result<Gpu, Error> {
     };
     *slot = Some(gpu.clone());
     Ok(gpu)
+}
+
+/// The device `compute` asks for, natively: `Auto` takes the wgpu adapter unless it is a
+/// software one (lavapipe) or missing, else the CPU path.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native(compute: Compute) -> Result<Gpu, Error> {
+    match compute {
+        Compute::Cpu => Ok(cpu("asked for the CPU path")),
+        Compute::WebGpu => Ok(gpu()?.because("asked for wgpu")),
+        Compute::Auto => match gpu() {
+            Ok(g) if !g.adapter.is_software() => Ok(g.because("a hardware adapter")),
+            Ok(g) => Ok(cpu(format!(
+                "the wgpu adapter ({}) is a software one, slower than the CPU path",
+                g.adapter.name
+            ))),
+            Err(e) => Ok(cpu(format!("no wgpu adapter ({e})"))),
+        },
+    }
 }
 
 /// The process's wgpu device, initialised on first use (the only way in a browser).

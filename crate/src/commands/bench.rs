@@ -1,5 +1,5 @@
 //! `genuq bench`: the benchmark of `crate::bench` natively, written into reports/bench.json
-//! (its "native" entry; the browser's entries from `./dev.sh bench` are kept).
+//! (its "native" entry, "native_cpu" with `--compute cpu`; the other entries are kept).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
+use crate::gpu::Compute;
 use crate::manifest::Manifest;
 use crate::uncertainty::Request;
 use crate::uncertainty::load::{demo_weight_bytes, load_generator};
@@ -26,7 +27,13 @@ pub struct BenchArgs {
     /// The built wasm (for its size), if there is one.
     #[arg(long, default_value = "dist/pkg/genuq_bg.wasm")]
     pub wasm: PathBuf,
-    /// Run the networks on burn's CPU backend (`flex`) and only our kernels on wgpu.
+    /// Where to run: our kernels on the wgpu adapter (`webgpu`, the "native" entry), or the
+    /// whole pipeline on the CPU path (`cpu`: burn flex and the kernels' Rust twins,
+    /// "native_cpu"); `auto` picks as `genuq generate` does.
+    #[arg(long, value_enum, default_value_t = Compute::WebGpu)]
+    pub compute: Compute,
+    /// With `webgpu`: run the networks on burn's CPU backend (`flex`) and only our kernels on
+    /// wgpu ("native_cpu_nets").
     #[arg(long)]
     pub nets_on_cpu: bool,
 }
@@ -39,7 +46,8 @@ fn gzip_len(bytes: &[u8]) -> std::io::Result<usize> {
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let mut generator = load_generator(&args.models)?;
+    let gpu = crate::gpu::native(args.compute)?;
+    let mut generator = load_generator(&args.models, args.compute)?;
     if args.nets_on_cpu {
         generator = generator.with_nets_on(&burn::tensor::Device::flex());
     }
@@ -54,12 +62,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         args.repeats
     );
     let report = pollster::block_on(crate::bench::run(&generator, args.repeats as usize))?;
-    let adapter = crate::gpu::gpu()?.adapter;
+    let adapter = gpu.adapter;
     let wasm = std::fs::read(&args.wasm).ok();
     let gz = wasm.as_deref().map(gzip_len).transpose()?;
     let mut entry = serde_json::to_value(&report)?;
     let extra = json!({
-        "adapter": format!("{} ({}){}", adapter.name, adapter.backend, if args.nets_on_cpu { ", networks on the flex CPU backend" } else { "" }),
+        "adapter": match adapter.compute.as_str() {
+            "cpu" => format!("{} ({})", adapter.name, adapter.driver),
+            _ => format!("{} ({}){}", adapter.name, adapter.backend, if args.nets_on_cpu { ", networks on the flex CPU backend" } else { "" }),
+        },
         "wasm_bytes": wasm.as_ref().map(|w| w.len()),
         "wasm_gzip_bytes": gz,
         "weights_bytes": demo_weight_bytes(&Manifest::read(&args.models)?),
@@ -77,10 +88,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })?,
             Err(_) => Default::default(),
         };
-    let key = if args.nets_on_cpu {
-        "native_cpu_nets"
-    } else {
-        "native"
+    let key = match (adapter.compute.as_str(), args.nets_on_cpu) {
+        ("cpu", _) => "native_cpu",
+        (_, true) => "native_cpu_nets",
+        _ => "native",
     };
     all.insert(key.into(), entry);
     if let Some(dir) = args.out.parent() {

@@ -32,6 +32,7 @@ use crate::eval::report::{DetectionRow, Report};
 use crate::eval::tables::{
     Judged, ablation_variants, detection_tables, head, judge_maps, quota_curve, quota_table,
 };
+use crate::gpu::Compute;
 use crate::manifest::CLASSIFIER;
 use crate::model::classifier::{Classifier, ClassifierConfig};
 use crate::posterior::Posterior;
@@ -100,7 +101,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     // The networks on burn's CPU backend (about 10x lavapipe's speed on this kind of machine),
     // our kernels on the wgpu device.
     let device = burn::tensor::Device::flex();
-    let g = load_generator(&args.models)?.with_nets_on(&device);
+    let g = load_generator(&args.models, Compute::WebGpu)?.with_nets_on(&device);
     let classifier = load_classifier(&args.models, &device)?;
     let cache = cache_dir(&args.models, &args.cache)?;
     std::fs::create_dir_all(&args.out)

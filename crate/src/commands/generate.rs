@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{ClassParser, parse_steps};
 use crate::data::{self, IMAGE_SIZE, PIXELS};
+use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
     DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
@@ -34,6 +35,10 @@ pub struct GenerateArgs {
     /// The folder with the models and their manifest.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// Where to run: the wgpu adapter (`webgpu`), the CPU path (burn flex), or `auto` (the
+    /// adapter unless it is a software one).
+    #[arg(long, value_enum, default_value_t = Compute::WebGpu)]
+    pub compute: Compute,
     /// Where image.png, heatmap.png, sample_*.png and result.json go.
     #[arg(long, required_unless_present = "json")]
     pub out: Option<PathBuf>,
@@ -88,7 +93,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     if args.exact {
         req.check_exact()?;
     }
-    let generator = load_generator(&args.models)?;
+    let generator = load_generator(&args.models, args.compute)?;
     let g = pollster::block_on(generator.generate(&req))?;
     let d = g.embeddings.len() / (samples + 1);
     let result = json!({

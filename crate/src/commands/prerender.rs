@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::generate::{save_gray, save_rgba};
 use crate::data::CLASS_NAMES;
+use crate::gpu::Compute;
 use crate::uncertainty::Request;
 use crate::uncertainty::load::load_generator;
 
@@ -27,7 +28,7 @@ pub struct PrerenderArgs {
 }
 
 pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
-    let generator = load_generator(&args.models)?;
+    let generator = load_generator(&args.models, Compute::WebGpu)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut index = Vec::new();

@@ -11,6 +11,7 @@ use clap::Args;
 
 use crate::data::NUM_CLASSES;
 use crate::eval::generations::{Variant, cache_dir, cached_score, class_of};
+use crate::gpu::Compute;
 use crate::manifest::{Manifest, REFERENCE};
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::reference::{HeatmapScale, Key, ReferenceTable};
@@ -46,7 +47,7 @@ fn percentile_95(mut v: Vec<f64>) -> f64 {
 
 pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let device = burn::tensor::Device::flex();
-    let g = load_generator(&args.models)?.with_nets_on(&device);
+    let g = load_generator(&args.models, Compute::WebGpu)?.with_nets_on(&device);
     let cache = cache_dir(&args.models, &args.cache)?;
     let n = args.generations as usize;
     let classes: Vec<usize> = (0..n).map(|i| class_of(args.seed, i)).collect();

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::parse_steps;
 use crate::data::{CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, class_index};
+use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
     DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
@@ -214,7 +215,8 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     if todo.is_empty() {
         return Ok(());
     }
-    let generator = load_generator(&args.models)?.with_nets_on(&burn::tensor::Device::flex());
+    let generator =
+        load_generator(&args.models, Compute::WebGpu)?.with_nets_on(&burn::tensor::Device::flex());
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -56,9 +56,12 @@ impl Generator {
 }
 
 /// Loads the generator's files from the folder `dir` (each checked against its manifest)
-/// onto the process's wgpu device.
+/// onto the device `compute` asks for ([`crate::gpu::native`]).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn load_generator(dir: &std::path::Path) -> Result<Generator, Error> {
+pub fn load_generator(
+    dir: &std::path::Path,
+    compute: crate::gpu::Compute,
+) -> Result<Generator, Error> {
     let manifest = Manifest::read(dir)?;
     let optional = OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok());
     let mut files = HashMap::new();
@@ -68,7 +71,7 @@ pub fn load_generator(dir: &std::path::Path) -> Result<Generator, Error> {
             std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
         files.insert(name.to_string(), bytes);
     }
-    let gpu = crate::gpu::gpu()?;
+    let gpu = crate::gpu::native(compute)?;
     Generator::from_files(&manifest, &files, &gpu.device)
 }
 
