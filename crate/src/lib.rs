@@ -1,5 +1,5 @@
 //! genuq: generative uncertainty (Jazbec et al., UAI 2025) for a distilled diffusion model,
-//! on WebGPU through burn, natively and in the browser.
+//! on WebGPU through burn, or on the CPU (burn flex), natively and in the browser.
 //!
 //! The modules in the order the data flows through them; each imports only from those above
 //! it (`tests/architecture.rs` checks this):
@@ -10,7 +10,7 @@
 //! - [`model`]: the networks; [`diffusion`]: rectified flow and the samplers;
 //! - `train` (native): the trainers;
 //! - [`posterior`]: the last layer's Laplace posterior and its parameter layout;
-//! - [`kernels`]: our WGSL kernels, one launcher each;
+//! - [`kernels`]: our WGSL kernels, one launcher each, with its Rust twin for the CPU path;
 //! - [`uncertainty`]: `generate()`, the pipeline shared by the CLI and the browser;
 //! - [`bench`]: the benchmark, natively and in the browser;
 //! - `eval` (native): metrics and the paper's protocol;

@@ -207,8 +207,9 @@ pub struct Generation {
     pub timings: Timings,
 }
 
-/// The loaded models. Our kernels run on `device` (wgpu); the networks (the student's trunk
-/// and CLIP) on `nets`, which is the same device unless [`Generator::with_nets_on`] moved them.
+/// The loaded models. Our kernels run on `device` (wgpu: the WGSL; burn flex: their Rust
+/// twins, the CPU path); the networks (the student's trunk and CLIP) on `nets`, which is the
+/// same device unless [`Generator::with_nets_on`] moved them.
 #[derive(Debug, Clone)]
 pub struct Generator {
     pub student: UNet,
