@@ -200,6 +200,9 @@ test("on a software adapter, auto takes the CPU path, says why, and scores as We
   assert.ok(Math.abs(cpu.u - gpu.u) < 1e-3, `u on the CPU ${cpu.u}, on WebGPU ${gpu.u}`);
   const worst = cpu.image.reduce((m, v, i) => Math.max(m, Math.abs(v - gpu.image[i])), 0);
   assert.ok(worst <= 1, `images differ by ${worst} grey levels`);
+  // a compute path that does not exist is a clear input error
+  const bad = await p.evaluate(() => window.genuqModel().constructor.load("models/", { compute: "gpu" }).then(() => null, (e) => [e.name, e.message]));
+  assert.deepEqual(bad, ["GenuqInputError", 'invalid input: compute: "gpu" is not "auto", "webgpu" or "cpu"']);
   await p.close();
 });
 
