@@ -15,7 +15,7 @@
 // Every widget of a page shares one wasm module, one device and one copy of the models per
 // `src` and `compute` (generations are queued).
 // Events (they bubble and cross the shadow root): `progress` ({stage, loaded, total,
-// totalProgress} with totalProgress 0..1 over the wasm, the models and shader compilation),
+// totalProgress} with totalProgress 0..1 over the wasm, the models and the first generation: "shaders", with `compute`),
 // `load` (ready to generate), `result` (the Generation), `error` (an Error).
 // Parts: poster, image, heatmap, colorbar, score, progress, error; slot `poster` for your own.
 // Styling: --genuq-size (image side), --genuq-fg, --genuq-bg, --genuq-accent, --genuq-error,
