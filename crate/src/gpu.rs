@@ -191,3 +191,35 @@ pub async fn gpu_async() -> Result<Gpu, Error> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_adapters_are_told_from_hardware_ones() {
+        for name in [
+            "google swiftshader",
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            "Microsoft Basic Render Driver",
+        ] {
+            assert!(is_software_name(name), "{name}");
+        }
+        for name in [
+            "NVIDIA GeForce RTX 4090",
+            "apple metal-3 Apple M2",
+            "AMD Radeon RX 7900",
+        ] {
+            assert!(!is_software_name(name), "{name}");
+        }
+        assert!(cpu("test").adapter.is_software());
+    }
+
+    #[test]
+    fn compute_paths_parse_by_name_only() {
+        assert_eq!(Compute::parse("cpu").unwrap(), Compute::Cpu);
+        assert_eq!(Compute::parse("webgpu").unwrap(), Compute::WebGpu);
+        let err = Compute::parse("GPU").unwrap_err().to_string();
+        assert!(err.contains("\"GPU\" is not"), "{err}");
+    }
+}
