@@ -4,8 +4,8 @@ import { GET_WEBGPU, computeNote, describe, drawColorBar, greyLevels, isFatal, l
 
 const $ = (id) => document.getElementById(id);
 /** Where the models run: ?compute=auto (the default), webgpu or cpu. */
-const compute = ["webgpu", "cpu"].includes(new URLSearchParams(location.search).get("compute"))
-  ? new URLSearchParams(location.search).get("compute") : "auto";
+const asked = new URLSearchParams(location.search).get("compute");
+const compute = ["webgpu", "cpu"].includes(asked) ? asked : "auto";
 let model = null;
 let colorBar = null;
 let batchResults = [];

@@ -113,9 +113,9 @@ export function resetGenuq() {
   generation += 1;
 }
 
-/** The note beside a generation made on the CPU path, or "" on WebGPU. */
+/** The note beside a generation made on the CPU path ("" on WebGPU), with the reason. */
 export function computeNote(adapter) {
-  return adapter.compute === "cpu" ? `running on the CPU: ${adapter.reason.replace(/: running on the CPU$/, "")}` : "";
+  return adapter.compute === "cpu" ? `running on the CPU: ${adapter.reason}` : "";
 }
 
 /** How to get WebGPU, for the line shown where it is missing. */
@@ -349,8 +349,9 @@ export class GenuqWidget extends HTMLElement {
       const flagged = g.percentile != null && g.percentile >= 90;
       ui.verdict.textContent = flagged ? "flagged: likely a bad generation" : "";
       ui.verdict.className = `verdict ${flagged ? "flag" : "ok"}`;
-      ui.compute.textContent = computeNote(model.adapter);
-      ui.compute.title = model.adapter.reason;
+      // short under the score; the reason on hover (the demo page shows it in full)
+      ui.compute.textContent = model.adapter.compute === "cpu" ? "running on the CPU" : "";
+      ui.compute.title = computeNote(model.adapter);
       this.dataset.compute = model.adapter.compute;
       ui.slot.hidden = true;
       ui.figures.forEach((f) => (f.hidden = false));

@@ -131,10 +131,11 @@ test("without WebGPU a widget runs on the CPU and says so; with compute=\"webgpu
     await page.waitForFunction(() => document.getElementById("third").dataset.u, null, LONG);
     const cpu = await page.evaluate(() => {
       const w = document.getElementById("third");
-      return { compute: w.dataset.compute, note: w.shadowRoot.querySelector(".compute").textContent, what: w.shadowRoot.querySelector(".what").textContent };
+      const note = w.shadowRoot.querySelector(".compute");
+      return { compute: w.dataset.compute, note: `${note.textContent} (${note.title})`, what: w.shadowRoot.querySelector(".what").textContent };
     });
     assert.equal(cpu.compute, "cpu");
-    assert.match(cpu.note, /running on the CPU: this browser (has|offers) no WebGPU/);
+    assert.match(cpu.note, /^running on the CPU \(running on the CPU: this browser (has|offers) no WebGPU/);
     assert.match(cpu.what, /of bag generations/);
     const stats = await canvasStats(page, "#third", ".image");
     assert.ok(stats.std > 10, "a non-blank image");

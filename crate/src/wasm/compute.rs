@@ -3,18 +3,13 @@
 //! `navigator.gpu` before wgpu is touched, so a browser without WebGPU never initialises it and
 //! a software adapter (SwiftShader) is not paid for: the CPU path beats it (reports/bench.json).
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::field as get;
 use crate::Error;
 use crate::gpu::{Compute, Gpu, cpu, gpu_async};
-
-fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(obj, &key.into())
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
 
 /// What `navigator.gpu.requestAdapter()` offers: `Ok(software)` for an adapter (software: the
 /// browser calls it a fallback adapter, or names SwiftShader and the like), or why there is none.
@@ -67,19 +62,17 @@ pub async fn device_for(compute: Compute) -> Result<Gpu, Error> {
         Compute::Cpu => Ok(cpu("asked for the CPU path")),
         Compute::WebGpu => Ok(gpu_async().await?.because("asked for WebGPU")),
         Compute::Auto => match probe().await {
-            Err(why) => Ok(cpu(format!("{why}: running on the CPU"))),
+            Err(why) => Ok(cpu(why)),
             Ok((true, name)) => Ok(cpu(format!(
-                "the only WebGPU adapter ({name}) is a software one, slower than the CPU path: running on the CPU"
+                "the only WebGPU adapter ({name}) is a software one, slower than the CPU path"
             ))),
             Ok((false, _)) => match gpu_async().await {
                 Ok(gpu) if gpu.adapter.is_software() => Ok(cpu(format!(
-                    "the WebGPU adapter ({}) is a software one, slower than the CPU path: running on the CPU",
+                    "the WebGPU adapter ({}) is a software one, slower than the CPU path",
                     gpu.adapter.name
                 ))),
                 Ok(gpu) => Ok(gpu.because("a hardware WebGPU adapter")),
-                Err(e) => Ok(cpu(format!(
-                    "WebGPU did not start ({e}): running on the CPU"
-                ))),
+                Err(e) => Ok(cpu(format!("WebGPU did not start ({e})"))),
             },
         },
     }

@@ -1,6 +1,10 @@
 //! Checks shared by the native tests (`native.rs`, lavapipe) and the browser tests (`web.rs`,
 //! WebGPU in headless Chrome): each takes a wgpu device, reads back asynchronously (the only
-//! way in a browser) and panics with the numbers when a bound is broken.
+//! way in a browser) and panics with the numbers when a bound is broken. The kernel checks are
+//! here; those of whole generations in `generation.rs`.
+
+mod generation;
+pub use generation::*;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -138,7 +142,7 @@ pub async fn smoke_output(device: &Device) -> Vec<f32> {
 
 /// The reference output, computed by burn's CPU backend natively (see `native.rs`).
 pub fn smoke_reference() -> Vec<f32> {
-    serde_json::from_str(include_str!("fixtures/unet_smoke.json")).expect("fixture")
+    serde_json::from_str(include_str!("../fixtures/unet_smoke.json")).expect("fixture")
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -299,243 +303,8 @@ pub async fn sampled_variance_converges_to_exact(device: &Device) {
     );
 }
 
-/// The committed demo models, as bytes (what the browser downloads), and their manifest.
-pub fn demo_files() -> (
-    genuq::manifest::Manifest,
-    std::collections::HashMap<String, Vec<u8>>,
-) {
-    use genuq::manifest::{CLIP_IMAGE, POSTERIOR, STUDENT};
-    let manifest =
-        genuq::manifest::Manifest::parse(include_str!("../models/manifest.json")).unwrap();
-    let files = [
-        (
-            STUDENT,
-            include_bytes!("../models/student.safetensors").to_vec(),
-        ),
-        (
-            CLIP_IMAGE,
-            include_bytes!("../models/clip_image.safetensors").to_vec(),
-        ),
-        (
-            POSTERIOR,
-            include_bytes!("../models/posterior.json").to_vec(),
-        ),
-    ];
-    (
-        manifest,
-        files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-    )
-}
-
-pub fn demo_generator(device: &Device) -> genuq::uncertainty::Generator {
-    let (manifest, files) = demo_files();
-    genuq::uncertainty::Generator::from_files(&manifest, &files, device).unwrap()
-}
-
-pub const SNEAKER_42: genuq::uncertainty::Request = genuq::uncertainty::Request {
-    class: 7,
-    seed: 42,
-    samples: 8,
-    steps: 1,
-    perturb: genuq::uncertainty::Perturb::All,
-};
-
-/// One real generation: bit-identical when repeated; u equals the f64 formula on the returned
-/// embeddings; the heatmap's variance equals the f64 moments of the returned images; bad
-/// requests are errors.
-pub async fn generation_is_consistent(
-    g: &genuq::uncertainty::Generator,
-) -> genuq::uncertainty::Generation {
-    use genuq::uncertainty::Request;
-    let a = g.generate(&SNEAKER_42).await.unwrap();
-    let b = g.generate(&SNEAKER_42).await.unwrap();
-    assert!(
-        a.image == b.image && a.samples == b.samples,
-        "same request, same images"
-    );
-    assert_eq!(a.u.to_bits(), b.u.to_bits(), "same request, same u");
-    let s = SNEAKER_42.samples + 1;
-    let d = a.embeddings.len() / s;
-    let u = genuq::kernels::semantic_entropy::reference(&a.embeddings, s, d);
-    assert!((a.u as f64 - u).abs() < 1e-3, "u {} vs f64 {u}", a.u);
-    let images: Vec<f32> = a.image.iter().chain(&a.samples).copied().collect();
-    let (_, var) = genuq::kernels::moments::reference(&images, [1, s, PIXELS]);
-    assert_close(&a.variance, &var, 1e-6, "heatmap variance");
-    assert!(a.heatmap.len() == 4096 && a.image.iter().all(|v| (-1.0..=1.0).contains(v)));
-    let spread = var.iter().cloned().fold(0.0, f64::max);
-    assert!(
-        spread > 1e-5,
-        "the weight samples move the image (max var {spread:e})"
-    );
-    let other = g
-        .generate(&Request {
-            seed: 43,
-            ..SNEAKER_42
-        })
-        .await
-        .unwrap();
-    assert!(other.u != a.u && other.image != a.image);
-    for bad in [
-        Request {
-            class: 10,
-            ..SNEAKER_42
-        },
-        Request {
-            samples: 0,
-            ..SNEAKER_42
-        },
-        Request {
-            samples: 33,
-            ..SNEAKER_42
-        },
-        Request {
-            steps: 3,
-            ..SNEAKER_42
-        },
-    ] {
-        let err = g.generate(&bad).await.unwrap_err();
-        assert!(
-            matches!(err, genuq::Error::InvalidInput(_)),
-            "{bad:?}: {err}"
-        );
-    }
-    a
-}
-
-/// The fused trajectories (one batch through the trunk, the perturbed_head kernel per
-/// trajectory) equal the paper's way, M + 1 separate samplers with materialised weight copies,
-/// for every step count and placement of the weight samples; with one step every placement is
-/// the same sampler.
-pub async fn trajectories_match_naive(g: &genuq::uncertainty::Generator) {
-    use genuq::uncertainty::Perturb;
-    let (class, seed, samples) = (5, 11, 3);
-    let mut one_step = Vec::new();
-    for steps in genuq::uncertainty::STEPS {
-        for perturb in Perturb::ALL {
-            let fused = g
-                .trajectories(&[class], &[seed], samples, seed, steps, perturb)
-                .unwrap();
-            let fused = floats(fused.images).await;
-            let naive = floats(
-                g.naive_images(class, seed, samples, seed, steps, perturb)
-                    .unwrap(),
-            )
-            .await;
-            let d = max_abs_diff(&fused, &naive);
-            assert!(
-                d < 1e-4,
-                "{steps} steps, {perturb:?}: fused vs naive max |diff| = {d:e}"
-            );
-            let spread = max_abs_diff(&fused[..PIXELS], &fused[PIXELS..2 * PIXELS]);
-            assert!(
-                spread > 1e-4,
-                "{steps} steps, {perturb:?}: the samples move the image"
-            );
-            if steps == 1 {
-                one_step.push(fused);
-            }
-        }
-    }
-    assert!(
-        one_step.windows(2).all(|w| w[0] == w[1]),
-        "one step: one sampler"
-    );
-}
-
-/// The generation matches the one blessed natively (lavapipe) in `fixtures/generation.json`:
-/// the image within `image_tol`, u within `u_tol`.
-pub fn matches_native_generation(g: &genuq::uncertainty::Generation, image_tol: f32, u_tol: f64) {
-    let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/generation.json")).unwrap();
-    let image: Vec<f64> = serde_json::from_value(fixture["image"].clone()).unwrap();
-    let d = max_abs_diff(
-        &g.image,
-        &image.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-    );
-    assert!(d < image_tol, "image vs native: max |diff| = {d:e}");
-    let u = fixture["u"].as_f64().unwrap();
-    assert!((g.u as f64 - u).abs() < u_tol, "u {} vs native {u}", g.u);
-}
-
 /// Native-only: read a tensor back synchronously.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn floats_sync<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     pollster::block_on(floats(t))
-}
-
-/// The requests the two compute paths are compared on: several classes, seeds, M, step counts
-/// and placements of the weight samples.
-pub const AGREEMENT: [genuq::uncertainty::Request; 4] = {
-    use genuq::uncertainty::{Perturb, Request};
-    [
-        SNEAKER_42,
-        Request {
-            class: 0,
-            seed: 1,
-            samples: 2,
-            steps: 2,
-            perturb: Perturb::All,
-        },
-        Request {
-            class: 8,
-            seed: 123_456,
-            samples: 5,
-            steps: 4,
-            perturb: Perturb::First,
-        },
-        Request {
-            class: 3,
-            seed: 4_000_000_000,
-            samples: 16,
-            steps: 4,
-            perturb: Perturb::Last,
-        },
-    ]
-};
-
-/// The CPU path (burn flex and the kernels' Rust twins) gives the WebGPU path's generation:
-/// images and embeddings within `one_step` for one step and `per_step * steps` for more (each
-/// Euler step adds the two adapters' rounding), u within 1e-4 of its size, the heatmap's colours
-/// within one level. Returns, per request, the differences (images, embeddings, relative u).
-pub async fn cpu_path_matches_webgpu(
-    webgpu: &genuq::uncertainty::Generator,
-    cpu: &genuq::uncertainty::Generator,
-    one_step: f32,
-    per_step: f32,
-) -> Vec<[f32; 3]> {
-    let mut diffs = Vec::new();
-    for req in AGREEMENT {
-        let a = webgpu.generate(&req).await.unwrap();
-        let b = cpu.generate(&req).await.unwrap();
-        let images = |g: &genuq::uncertainty::Generation| -> Vec<f32> {
-            g.image.iter().chain(&g.samples).copied().collect()
-        };
-        let d_images = max_abs_diff(&images(&a), &images(&b));
-        let d_emb = max_abs_diff(&a.embeddings, &b.embeddings);
-        let d_u = (a.u - b.u).abs() / a.u.abs().max(1.0);
-        let d_rgba = a
-            .heatmap
-            .iter()
-            .zip(&b.heatmap)
-            .map(|(x, y)| x.abs_diff(*y))
-            .max()
-            .unwrap();
-        let bound = match req.steps {
-            1 => one_step,
-            steps => per_step * steps as f32,
-        };
-        let what = format!(
-            "{req:?}: max |diff| images {d_images:e}, embeddings {d_emb:e}, relative u {d_u:e} \
-             ({} vs {}), heatmap {d_rgba} levels",
-            a.u, b.u
-        );
-        assert!(
-            d_images < bound && d_emb < bound,
-            "{what} (bound {bound:e})"
-        );
-        assert!(d_u < 1e-4 && d_rgba <= 1, "{what}");
-        assert_eq!(a.percentile.is_some(), b.percentile.is_some());
-        diffs.push([d_images, d_emb, d_u]);
-    }
-    diffs
 }
