@@ -19,11 +19,105 @@
 // `load` (ready to generate), `result` (the Generation), `error` (an Error).
 // Parts: poster, image, heatmap, colorbar, score, progress, error; slot `poster` for your own.
 // Styling: --genuq-size (image side), --genuq-fg, --genuq-bg, --genuq-accent, --genuq-error,
-// --genuq-font, --genuq-radius.
+// --genuq-font, --genuq-radius; dark defaults under prefers-color-scheme: dark.
+// `poster` (an image URL) is shown until the generation: by default the generation of its label
+// rendered ahead of time (`poster=""`: none).
+//
+// Where the files come from. The wasm, its JS glue and the pre-rendered posters are referenced
+// with `new URL("./...", import.meta.url)` literals: served as files they sit next to this module,
+// and bundlers (Vite, Rollup, webpack 5, Parcel) see the literals and emit the files into their
+// build. The models are fetched by name from a folder (`models/manifest.json` lists them), which
+// no bundler copies: by default `models/` next to this module; `setBasePath(url)` (the folder
+// holding a copy of the package's `models/`) or a widget's `src` (the models folder) point
+// elsewhere. Importing this module touches no DOM (server-side rendering imports it in Node);
+// the element is defined only where `customElements` exists.
 
-const here = new URL(".", import.meta.url);
+/** The module's own URL, through a variable: bundlers rewrite only literal `new URL("…", import.meta.url)`. */
+const MODULE_URL = import.meta.url;
+/** setBasePath()'s folder, or null: next to this module. */
+let basePath = null;
 let generation = 0; // bumped by reset(): a fresh wasm instance after a crash or a lost device
 const shared = new Map(); // src -> {promise, listeners}
+
+/** The ten garments in index order (a numeric `label` is an index into these). */
+const CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
+
+let assetUrls = null;
+/** The files a bundler can emit, each as a literal `new URL("./…", import.meta.url)` (kept literal on purpose). */
+function assets() {
+  assetUrls ??= {
+    glue: new URL("./pkg/genuq.js", import.meta.url),
+    wasm: new URL("./pkg/genuq_bg.wasm", import.meta.url),
+    prerendered: new URL("./prerendered/index.json", import.meta.url),
+    files: {
+      "t-shirt.png": new URL("./prerendered/t-shirt.png", import.meta.url),
+      "t-shirt-heatmap.png": new URL("./prerendered/t-shirt-heatmap.png", import.meta.url),
+      "trouser.png": new URL("./prerendered/trouser.png", import.meta.url),
+      "trouser-heatmap.png": new URL("./prerendered/trouser-heatmap.png", import.meta.url),
+      "pullover.png": new URL("./prerendered/pullover.png", import.meta.url),
+      "pullover-heatmap.png": new URL("./prerendered/pullover-heatmap.png", import.meta.url),
+      "dress.png": new URL("./prerendered/dress.png", import.meta.url),
+      "dress-heatmap.png": new URL("./prerendered/dress-heatmap.png", import.meta.url),
+      "coat.png": new URL("./prerendered/coat.png", import.meta.url),
+      "coat-heatmap.png": new URL("./prerendered/coat-heatmap.png", import.meta.url),
+      "sandal.png": new URL("./prerendered/sandal.png", import.meta.url),
+      "sandal-heatmap.png": new URL("./prerendered/sandal-heatmap.png", import.meta.url),
+      "shirt.png": new URL("./prerendered/shirt.png", import.meta.url),
+      "shirt-heatmap.png": new URL("./prerendered/shirt-heatmap.png", import.meta.url),
+      "sneaker.png": new URL("./prerendered/sneaker.png", import.meta.url),
+      "sneaker-heatmap.png": new URL("./prerendered/sneaker-heatmap.png", import.meta.url),
+      "bag.png": new URL("./prerendered/bag.png", import.meta.url),
+      "bag-heatmap.png": new URL("./prerendered/bag-heatmap.png", import.meta.url),
+      "ankle-boot.png": new URL("./prerendered/ankle-boot.png", import.meta.url),
+      "ankle-boot-heatmap.png": new URL("./prerendered/ankle-boot-heatmap.png", import.meta.url),
+    },
+  };
+  return assetUrls;
+}
+
+/** `url` with `?retry=N` after a reset, so the browser fetches (and instantiates) it afresh. */
+function fresh(url) {
+  if (!generation || url.protocol === "data:") return url.href;
+  const u = new URL(url);
+  u.searchParams.set("retry", String(generation));
+  return u.href;
+}
+
+/**
+ * Where the package's `models/` folder is, when not next to this module (a bundled site copies
+ * `node_modules/genuq/models` into its public folder; or a hosted copy of the package, e.g. a
+ * CDN). Relative URLs resolve against the page. `null` goes back to the default. Widgets with a
+ * `src` attribute use that instead.
+ */
+export function setBasePath(url) {
+  if (url == null) {
+    basePath = null;
+    return;
+  }
+  const href = new URL(String(url), globalThis.document?.baseURI ?? MODULE_URL).href;
+  basePath = href.endsWith("/") ? href : `${href}/`;
+}
+
+/** The folder setBasePath() set, or the one this module sits in. */
+export function getBasePath() {
+  return basePath ?? new URL("./", MODULE_URL).href;
+}
+
+/** The default models folder: `models/` under getBasePath(). */
+export function modelsUrl() {
+  return new URL("models/", getBasePath()).href;
+}
+
+/** The URL of `label`'s generation rendered ahead of time (a class name or 0-9), or null. */
+export function prerenderedPoster(label) {
+  const name = /^\d$/.test(String(label).trim()) ? CLASSES[Number(label)] : String(label).trim();
+  return assets().files[`${name}.png`]?.href ?? null;
+}
+
+/** Whether a bundler moved this module away from its `pkg/` (the glue got a bundler's name). */
+function bundled() {
+  return !assets().glue.pathname.endsWith("/genuq.js");
+}
 
 /** Shares of the first load's progress: the wasm, the models, shader compilation. */
 const STAGES = { wasm: [0, 0.8], models: [0.8, 0.97], shaders: [0.97, 1] };
@@ -49,7 +143,7 @@ export async function checkWebGPU() {
 
 /** The wasm bytes, streamed with progress. */
 async function wasmBytes(onProgress) {
-  const url = new URL(`pkg/genuq_bg.wasm${generation ? `?retry=${generation}` : ""}`, here);
+  const url = fresh(assets().wasm);
   const resp = await fetch(url);
   if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
   const size = Number(resp.headers.get("content-length")) || 0;
@@ -73,7 +167,9 @@ async function wasmBytes(onProgress) {
 }
 
 async function wasm(onProgress) {
-  const mod = await import(new URL(`pkg/genuq.js${generation ? `?retry=${generation}` : ""}`, here).href);
+  // a URL, not a specifier: bundlers emit the glue as a file (left alone by these comments), and
+  // a fresh URL after a reset gives a fresh module with a fresh wasm instance
+  const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ fresh(assets().glue));
   await mod.default({ module_or_path: await wasmBytes(onProgress) });
   return mod;
 }
@@ -84,7 +180,7 @@ async function wasm(onProgress) {
  * ({stage, loaded, total, totalProgress}; the last stage, "shaders", also says `compute`),
  * also when it already started.
  */
-export function loadGenuq(src = new URL("models/", here).href, onProgress, compute = "auto") {
+export function loadGenuq(src = modelsUrl(), onProgress, compute = "auto") {
   const url = new URL(src, document.baseURI).href;
   const key = `${compute} ${url}`;
   let entry = shared.get(key);
@@ -123,11 +219,12 @@ export const GET_WEBGPU = "WebGPU is in Chrome and Edge 113+ (on Linux: chrome:/
 
 /** The generations rendered ahead of time (`genuq prerender`), for `compute: "webgpu"` without it. */
 export async function prerendered() {
-  const base = new URL("prerendered/", here);
-  const resp = await fetch(new URL("index.json", base));
+  const { prerendered: index, files } = assets();
+  const resp = await fetch(index);
   if (!resp.ok) return [];
   const { generations } = await resp.json();
-  return generations.map((g) => ({ ...g, image: new URL(g.image, base).href, heatmap: new URL(g.heatmap, base).href }));
+  const url = (name) => files[name]?.href ?? (index.protocol === "data:" ? name : new URL(name, index).href);
+  return generations.map((g) => ({ ...g, image: url(g.image), heatmap: url(g.heatmap) }));
 }
 
 /** A wasm trap (panic) or a device error (lost, or unusable): the instance needs a reset. */
@@ -161,38 +258,53 @@ export function drawColorBar(canvas, ticks, bar, scale) {
   canvas.setAttribute("aria-label", `colour scale: standard deviation from 0 to ${fmt(top)} grey levels`);
 }
 
-const template = document.createElement("template");
-template.innerHTML = `
+const TEMPLATE = `
 <style>
-  :host { display: inline-block; font-family: var(--genuq-font, system-ui, sans-serif); color: var(--genuq-fg, #1d1d1f);
-    background: var(--genuq-bg, #fbfbfa); border: 1px solid color-mix(in srgb, var(--genuq-fg, #1d1d1f) 15%, transparent);
+  :host { display: inline-block; box-sizing: border-box; max-width: 100%; vertical-align: top;
+    --_fg: var(--genuq-fg, #1d1d1f); --_bg: var(--genuq-bg, #fbfbfa); --_accent: var(--genuq-accent, #5b3cc4); --_error: var(--genuq-error, #b3261e);
+    font-family: var(--genuq-font, system-ui, sans-serif); color: var(--_fg); background: var(--_bg);
+    border: 1px solid color-mix(in srgb, var(--_fg) 15%, transparent);
     border-radius: var(--genuq-radius, 8px); padding: 0.6rem; --size: var(--genuq-size, 128px); }
-  .row { display: flex; gap: 0.5rem; align-items: flex-start; }
-  figure { margin: 0; text-align: center; font-size: 0.75rem; }
+  :host([hidden]) { display: none; }
+  @media (prefers-color-scheme: dark) {
+    :host { --_fg: var(--genuq-fg, #e6e4ee); --_bg: var(--genuq-bg, #1c1b22); --_accent: var(--genuq-accent, #b9a7ff); --_error: var(--genuq-error, #ffb4ab); }
+  }
+  .row { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-start; }
+  figure { margin: 0; text-align: center; font-size: 0.75rem; animation: genuq-in 0.3s ease-out; }
+  figcaption { max-width: var(--size); margin-inline: auto; }
+  @keyframes genuq-in { from { opacity: 0; } }
   canvas.px, img.px { width: var(--size); height: var(--size); image-rendering: pixelated; border-radius: 4px; background: #000; display: block; }
-  .note { font-size: 0.8rem; max-width: 24rem; margin: 0 0 0.4rem; }
-  .poster { display: grid; place-items: center; background: color-mix(in srgb, var(--genuq-accent, #5b3cc4) 12%, transparent);
-    color: var(--genuq-accent, #5b3cc4); border: 0; cursor: pointer; font: inherit; font-size: 0.85rem; border-radius: 4px;
-    width: calc(2 * var(--size) + 0.5rem); height: var(--size); }
+  .note { font-size: 0.8rem; max-width: min(24rem, 100%); margin: 0 0 0.4rem; overflow-wrap: anywhere; }
+  .poster { display: flex; align-items: center; gap: 0.5rem; padding: 0; text-align: center;
+    background: color-mix(in srgb, var(--_accent) 12%, transparent); transition: background-color 0.15s;
+    color: var(--_accent); border: 0; cursor: pointer; font: inherit; font-size: 0.85rem; border-radius: 4px;
+    width: calc(2 * var(--size) + 0.5rem); max-width: 100%; min-height: var(--size); }
+  .poster:hover, .poster:focus-visible { background: color-mix(in srgb, var(--_accent) 22%, transparent); }
+  .poster img { flex: none; }
+  .poster span { flex: 1; padding: 0 0.5rem; }
   .bar { width: var(--size); height: 8px; display: block; margin-top: 3px; image-rendering: auto; border-radius: 2px; }
   .ticks { display: flex; justify-content: space-between; width: var(--size); font-size: 0.65rem; font-variant-numeric: tabular-nums; }
-  .score { min-width: 9rem; font-size: 0.85rem; line-height: 1.4; }
+  .score { min-width: 9rem; max-width: 100%; font-size: 0.85rem; line-height: 1.4; }
+  :host(:not([data-u])) .row > .score { min-width: 0; }
   .u { font-size: 1.4rem; font-weight: 600; font-variant-numeric: tabular-nums; }
-  .flag { color: var(--genuq-error, #b3261e); font-weight: 600; }
-  .ok, .compute { color: color-mix(in srgb, var(--genuq-fg, #1d1d1f) 60%, transparent); }
+  .flag { color: var(--_error); font-weight: 600; }
+  .ok, .compute { color: color-mix(in srgb, var(--_fg) 60%, transparent); }
   .compute { font-size: 0.7rem; max-width: 12rem; }
-  progress { width: 100%; accent-color: var(--genuq-accent, #5b3cc4); }
-  .error { color: var(--genuq-error, #b3261e); max-width: 22rem; font-size: 0.85rem; }
+  progress { width: 100%; accent-color: var(--_accent); }
+  .error { color: var(--_error); max-width: min(22rem, 100%); font-size: 0.85rem; overflow-wrap: anywhere; }
   button.retry { margin-top: 0.3rem; }
   [hidden] { display: none !important; }
+  @media (prefers-reduced-motion: reduce) {
+    *, *::before, *::after { animation: none !important; transition: none !important; }
+  }
 </style>
 <div class="row">
-  <slot name="poster"><button class="poster" part="poster"></button></slot>
+  <slot name="poster"><button class="poster" part="poster"><img class="px" alt="" loading="lazy" hidden><span></span></button></slot>
   <figure hidden><canvas class="image px" part="image" role="img"></canvas><figcaption>image</figcaption></figure>
   <figure hidden><canvas class="heatmap px" part="heatmap" role="img"></canvas>
     <canvas class="bar" part="colorbar" role="img"></canvas><div class="ticks"></div>
     <figcaption>uncertainty (std, grey levels)</figcaption></figure>
-  <div class="score" hidden part="score" aria-live="polite"><div class="u"></div><div class="what"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
+  <div class="score" part="score" aria-live="polite"><div class="u"></div><div class="what"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
 </div>
 <progress hidden max="1" value="0" part="progress" aria-label="loading genuq"></progress>
 <div class="error" role="alert" hidden part="error"><span></span><br><button class="retry">Retry</button></div>
@@ -202,27 +314,42 @@ template.innerHTML = `
   <div class="score"><div class="u"></div><div class="what"></div></div></div></div>
 `;
 
+let template = null;
+/** The shadow root's content, made on first use (not at import: no DOM in Node). */
+function shadowTemplate() {
+  if (!template) {
+    template = document.createElement("template");
+    template.innerHTML = TEMPLATE;
+  }
+  return template;
+}
+
 /** The attributes mirrored as properties (name -> how to read one). */
 const ATTRIBUTES = {
   label: String, seed: Number, samples: Number, steps: Number, perturb: String, src: String, alt: String,
-  loading: String, reveal: String, compute: String,
+  loading: String, reveal: String, compute: String, poster: String,
 };
 /** The property of an attribute whose name is taken by a method: `reveal` is `widget.reveal()`. */
 const PROPERTY = { reveal: "revealMode" };
 
-export class GenuqWidget extends HTMLElement {
+/** HTMLElement where there is one; in Node (server-side rendering) a stand-in, so importing works. */
+const Element = globalThis.HTMLElement ?? class {};
+
+export class GenuqWidget extends Element {
   static observedAttributes = Object.keys(ATTRIBUTES);
 
   constructor() {
     super();
-    this.attachShadow({ mode: "open" }).append(template.content.cloneNode(true));
+    this.attachShadow({ mode: "open" }).append(shadowTemplate().content.cloneNode(true));
     const $ = (s) => this.shadowRoot.querySelector(s);
-    this.ui = { poster: $(".poster"), slot: $("slot[name=poster]"), figures: this.shadowRoot.querySelectorAll("figure"),
+    this.ui = { poster: $(".poster"), posterImage: $(".poster img"), posterText: $(".poster span"), slot: $("slot[name=poster]"), figures: this.shadowRoot.querySelectorAll("figure"),
       image: $(".image"), heatmap: $(".heatmap"), bar: $(".bar"), ticks: $(".ticks"), score: $(".score"), u: $(".u"),
       what: $(".what"), verdict: $(".verdict"), compute: $(".compute"), progress: $("progress"), error: $(".error"), message: $(".error span") };
     // a click on the poster (ours or a slotted one) reveals, whatever `reveal` says
     this.ui.slot.addEventListener("click", () => this.reveal());
     $(".retry").addEventListener("click", () => this.run());
+    // a poster that does not load leaves the button's text
+    this.ui.posterImage.addEventListener("error", () => (this.ui.posterImage.hidden = true));
     this.started = false;
     for (const [name, read] of Object.entries(ATTRIBUTES)) {
       Object.defineProperty(this, PROPERTY[name] ?? name, {
@@ -233,9 +360,9 @@ export class GenuqWidget extends HTMLElement {
   }
 
   connectedCallback() {
-    this.ui.poster.textContent = `Generate a ${this.garment()} with its uncertainty`;
+    this.showPoster();
     this.setAttribute("role", "figure");
-    this.setAttribute("aria-label", this.alt ?? `a generated ${this.garment()} with its uncertainty heatmap`);
+    this.updateName();
     const reveal = this.reveal_mode();
     if (reveal === "interaction") {
       // warm up (download) on intent, generate on a click
@@ -245,7 +372,8 @@ export class GenuqWidget extends HTMLElement {
     }
     if (reveal !== "auto") return;
     if (this.getAttribute("loading") === "eager") {
-      this.run();
+      // after the importing module's own code, so a setBasePath() there comes first
+      queueMicrotask(() => this.run());
       return;
     }
     this.observer = new IntersectionObserver((entries) => {
@@ -259,8 +387,31 @@ export class GenuqWidget extends HTMLElement {
   }
 
   attributeChangedCallback(name) {
-    if (name === "alt") this.setAttribute("aria-label", this.alt ?? "");
-    if (this.started && !["alt", "loading", "reveal"].includes(name)) this.run();
+    if (name === "alt" || name === "label") this.updateName();
+    if (name === "poster" || name === "label") this.showPoster();
+    if (this.started && !["alt", "loading", "reveal", "poster"].includes(name)) this.run();
+  }
+
+  /** The accessible name: `alt`, else a description of the label; an `aria-label` the author set stays. */
+  updateName() {
+    const own = this.ownLabel;
+    if (this.hasAttribute("aria-label") && this.getAttribute("aria-label") !== own) return;
+    this.ownLabel = this.alt ?? `a generated ${this.garment()} with its uncertainty heatmap`;
+    this.setAttribute("aria-label", this.ownLabel);
+  }
+
+  /** The poster's image (`poster`, else the pre-rendered generation of the label; `poster=""`: none) and text. */
+  showPoster() {
+    const { posterImage: img, posterText: text } = this.ui;
+    text.textContent = `Generate a ${this.garment()} with its uncertainty`;
+    const url = this.hasAttribute("poster") ? this.getAttribute("poster").trim() : prerenderedPoster(this.garment());
+    if (!url) {
+      img.hidden = true;
+      img.removeAttribute("src");
+      return;
+    }
+    img.hidden = false;
+    if (img.getAttribute("src") !== url) img.src = url;
   }
 
   /** The `compute` attribute: "webgpu", "cpu" or (anything else) "auto". */
@@ -317,6 +468,12 @@ export class GenuqWidget extends HTMLElement {
     box.hidden = false;
   }
 
+  /** After a failed model download in a bundled site with neither `src` nor setBasePath(): what to do. */
+  modelsHint(e) {
+    if (e?.name !== "GenuqModelError" || this.src != null || basePath != null || !bundled()) return "";
+    return " (A bundler moved genuq-widget.js away from the package's models/: copy node_modules/genuq/models into your site's public folder and call setBasePath(), or set src; see the genuq README.)";
+  }
+
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
@@ -362,7 +519,7 @@ export class GenuqWidget extends HTMLElement {
       if (isFatal(e)) resetGenuq();
       if (e?.name === "GenuqNoWebGPU") await this.fallback(e);
       else {
-        ui.message.textContent = e?.message ?? String(e);
+        ui.message.textContent = (e?.message ?? String(e)) + this.modelsHint(e);
         ui.error.hidden = false;
       }
       ui.poster.disabled = false;
@@ -373,4 +530,4 @@ export class GenuqWidget extends HTMLElement {
   }
 }
 
-if (!customElements.get("genuq-widget")) customElements.define("genuq-widget", GenuqWidget);
+if (typeof customElements !== "undefined" && !customElements.get("genuq-widget")) customElements.define("genuq-widget", GenuqWidget);

@@ -1,0 +1,132 @@
+// Types of `genuq/widget` (genuq-widget.js): the <genuq-widget> custom element and the helpers
+// the demo page shares with it. The API's own types (Genuq, Generation, Adapter, ...) are in
+// pkg/genuq.d.ts (`genuq`).
+import type { Adapter, Defaults, Generation, Genuq } from "./pkg/genuq.js";
+
+/** A `progress` event's detail. `totalProgress` goes 0..1 over the wasm, the models and the first generation. */
+export interface GenuqProgress {
+  stage: "wasm" | "models" | "shaders";
+  /** The file being downloaded (wasm and models stages). */
+  file?: string;
+  loaded: number;
+  total: number;
+  /** Models only: whether the file came from the Cache API. */
+  cached?: boolean;
+  /** The "shaders" stage: where the models run. */
+  compute?: "webgpu" | "cpu";
+  totalProgress: number;
+}
+
+/** What loadGenuq() resolves to: the page's shared models and what the widget draws with. */
+export interface LoadedGenuq {
+  model: Genuq;
+  classNames: string[];
+  defaults: Defaults;
+  /** The heatmap's colours as a 128x1 RGBA strip. */
+  colorBar: Uint8ClampedArray;
+}
+
+/** A generation rendered ahead of time (`genuq prerender`), with its image URLs. */
+export interface PrerenderedGeneration {
+  class: string;
+  seed: number;
+  samples: number;
+  steps: number;
+  perturb: "all" | "first" | "last";
+  u: number;
+  percentile: number | null;
+  maxStd: number;
+  image: string;
+  heatmap: string;
+}
+
+export type GenuqLabel =
+  | "t-shirt" | "trouser" | "pullover" | "dress" | "coat" | "sandal" | "shirt" | "sneaker" | "bag" | "ankle-boot"
+  | "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
+
+/** The events a widget sends (they bubble and cross the shadow root). */
+export interface GenuqWidgetEventMap {
+  progress: CustomEvent<GenuqProgress>;
+  load: CustomEvent<{ adapter: Adapter }>;
+  result: CustomEvent<Generation>;
+  error: CustomEvent<Error>;
+}
+
+/**
+ * `<genuq-widget>`: one generation with its uncertainty heatmap and score. Every attribute is
+ * mirrored as a property (`reveal` as `revealMode`); a property set to null removes its attribute.
+ */
+export class GenuqWidget extends HTMLElement {
+  static readonly observedAttributes: string[];
+  /** The garment: a class name or 0-9 (default "sneaker"). */
+  label: GenuqLabel | string | null;
+  /** The initial noise's seed, 0..=4294967295 (default 0). */
+  seed: number | null;
+  /** M, weight samples besides the MAP, 1..=32. */
+  samples: number | null;
+  /** The student's Euler steps: 1, 2 or 4. */
+  steps: number | null;
+  /** Where the weight samples act. */
+  perturb: "all" | "first" | "last" | string | null;
+  /** The models folder (with manifest.json); default: setBasePath()'s folder + "models/". */
+  src: string | null;
+  /** The accessible name (an `aria-label` set by the author wins). */
+  alt: string | null;
+  /** "lazy" (when near the viewport, the default) or "eager". */
+  loading: "lazy" | "eager" | string | null;
+  /** The `reveal` attribute: "auto" (default), "interaction" or "manual". */
+  revealMode: "auto" | "interaction" | "manual" | string | null;
+  /** "auto" (default), "webgpu" or "cpu". */
+  compute: "auto" | "webgpu" | "cpu" | string | null;
+  /** The image shown until the generation; default the pre-rendered generation of `label`, "" for none. */
+  poster: string | null;
+  /** Generates now (the way to start one with reveal="manual"). */
+  reveal(): Promise<void>;
+  addEventListener<K extends keyof GenuqWidgetEventMap>(type: K, listener: (this: GenuqWidget, ev: GenuqWidgetEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof GenuqWidgetEventMap>(type: K, listener: (this: GenuqWidget, ev: GenuqWidgetEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+/**
+ * The folder that holds a copy of the package's `models/` (e.g. "/genuq/" after copying
+ * node_modules/genuq/models into a site's public folder, or a CDN copy of the package); relative
+ * URLs resolve against the page; null: next to genuq-widget.js (the default). Call it before
+ * widgets start (in the module that imports this one).
+ */
+export function setBasePath(url: string | URL | null): void;
+/** setBasePath()'s folder, or the one genuq-widget.js sits in. */
+export function getBasePath(): string;
+/** The default models folder: getBasePath() + "models/". */
+export function modelsUrl(): string;
+/** The URL of a label's pre-rendered generation (the default poster), or null for an unknown label. */
+export function prerenderedPoster(label: string | number): string | null;
+
+/** The page's shared models from `src` on `compute`, loaded once per (src, compute). */
+export function loadGenuq(src?: string, onProgress?: (p: GenuqProgress) => void, compute?: "auto" | "webgpu" | "cpu"): Promise<LoadedGenuq>;
+/** Forgets every loaded model and the wasm instance: the next load starts afresh. */
+export function resetGenuq(): void;
+/** For compute "webgpu": an adapter, or an Error named GenuqNoWebGPU. */
+export function checkWebGPU(): Promise<unknown>;
+/** The note beside a generation made on the CPU path ("" on WebGPU). */
+export function computeNote(adapter: Adapter): string;
+/** How to get WebGPU, for the line shown where it is missing. */
+export const GET_WEBGPU: string;
+/** The generations rendered ahead of time, one per class. */
+export function prerendered(): Promise<PrerenderedGeneration[]>;
+/** A wasm trap or a device error: the instance needs resetGenuq(). */
+export function isFatal(e: unknown): boolean;
+/** Draws a width x height RGBA array into a canvas. */
+export function paint(canvas: HTMLCanvasElement, rgba: ArrayLike<number>, width?: number, height?: number): void;
+/** The score in words (the class percentile, or u without a reference). */
+export function describe(g: Pick<Generation, "u" | "percentile" | "class">): string;
+/** A standard deviation in [-1, 1] pixel units as grey levels (0-255). */
+export function greyLevels(std: number): number;
+/** A colour bar with ticks 0, half and the top of the scale. */
+export function drawColorBar(canvas: HTMLCanvasElement, ticks: HTMLElement, bar: Uint8ClampedArray, scale: number): void;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "genuq-widget": GenuqWidget;
+  }
+}
