@@ -32,9 +32,11 @@ export async function launch({ webgpu }) {
   return chromium.launch({ executablePath: process.env.CHROME ?? "/usr/bin/chromium", headless: true, args });
 }
 
-export async function shoot(page, name) {
+/** A screenshot into test-output/; with `docs` and GENUQ_UPDATE_DOCS=1 also into docs/ (the README's pictures). */
+export async function shoot(page, name, { fullPage = true, docs = false } = {}) {
   mkdirSync(outDir, { recursive: true });
-  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage });
+  if (docs && process.env.GENUQ_UPDATE_DOCS === "1") await page.screenshot({ path: path.join(root, "docs", `${name}.png`), fullPage });
 }
 
 /** Console errors and uncaught exceptions of `page`, collected as they happen. */

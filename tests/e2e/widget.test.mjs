@@ -159,3 +159,110 @@ test("without WebGPU a widget runs on the CPU and says so; with compute=\"webgpu
     await plain.close();
   }
 });
+
+test("before a reveal: the poster (its label's pre-rendered generation), a live region present and empty; `hidden` hides; an author's aria-label stays", async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}/embed.html`);
+  await page.locator("#third").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.getElementById("third").shadowRoot.querySelector(".poster img").complete);
+  const before = await page.evaluate(() => {
+    const w = document.getElementById("third"); // reveal="manual" label="bag"
+    const img = w.shadowRoot.querySelector(".poster img");
+    const live = w.shadowRoot.querySelector("[aria-live]");
+    return {
+      src: img.getAttribute("src"), width: img.naturalWidth, shown: img.checkVisibility(),
+      live: { present: !!live, hidden: live?.hidden || getComputedStyle(live).display === "none", text: live?.textContent },
+      label: w.getAttribute("aria-label"),
+    };
+  });
+  assert.match(before.src, /prerendered\/bag\.png$/);
+  assert.ok(before.width > 0 && before.shown, "the poster image loaded and shows");
+  assert.deepEqual(before.live, { present: true, hidden: false, text: "" }, "the live region is there before the first result");
+  assert.equal(before.label, "a generated bag with its uncertainty heatmap");
+
+  const after = await page.evaluate(async () => {
+    const w = document.getElementById("third");
+    const out = {};
+    w.poster = "";
+    out.noPoster = w.shadowRoot.querySelector(".poster img").hidden;
+    w.poster = "prerendered/coat.png";
+    out.ownPoster = w.shadowRoot.querySelector(".poster img").getAttribute("src");
+    w.hidden = true;
+    out.hiddenBox = [w.getBoundingClientRect().height, getComputedStyle(w).display];
+    w.hidden = false;
+    // the author's aria-label wins over alt and label, then and later
+    const a = document.createElement("genuq-widget");
+    a.setAttribute("aria-label", "the author's name");
+    a.setAttribute("alt", "an alt text");
+    a.setAttribute("reveal", "manual");
+    document.body.append(a);
+    a.setAttribute("alt", "another alt text");
+    a.setAttribute("label", "coat");
+    out.author = a.getAttribute("aria-label");
+    // without one, alt names it and follows it
+    const b = document.createElement("genuq-widget");
+    b.setAttribute("reveal", "manual");
+    b.setAttribute("alt", "first alt");
+    document.body.append(b);
+    b.setAttribute("alt", "second alt");
+    out.alt = b.getAttribute("aria-label");
+    return out;
+  });
+  assert.equal(after.noPoster, true, 'poster="" shows no image');
+  assert.equal(after.ownPoster, "prerendered/coat.png");
+  assert.deepEqual(after.hiddenBox, [0, "none"], "hidden hides it");
+  assert.equal(after.author, "the author's name");
+  assert.equal(after.alt, "second alt");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("dark mode: the widget's defaults follow prefers-color-scheme", async () => {
+  const backgrounds = {};
+  for (const colorScheme of ["light", "dark"]) {
+    const context = await browser.newContext({ colorScheme });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/embed.html`);
+    backgrounds[colorScheme] = await page.evaluate(() => {
+      const w = document.getElementById("third"); // no custom properties of the page's own
+      return [getComputedStyle(w).backgroundColor, getComputedStyle(w).color];
+    });
+    await context.close();
+  }
+  assert.notEqual(backgrounds.dark[0], backgrounds.light[0], "another background");
+  const luminance = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0);
+  assert.ok(luminance(backgrounds.dark[0]) < luminance(backgrounds.light[0]), `a darker background in dark mode (${backgrounds.dark[0]})`);
+  assert.ok(luminance(backgrounds.dark[1]) > luminance(backgrounds.dark[0]), "light text on it");
+});
+
+test("on a 360 px wide phone the widget wraps: nothing overflows sideways (screenshot test-output/widget-narrow.png; GENUQ_UPDATE_DOCS=1: docs/ too)", async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}/embed.html`);
+  await page.evaluate(() => {
+    document.getElementById("first").scrollIntoView();
+    document.getElementById("third").reveal();
+  });
+  await page.waitForFunction(() => ["first", "third"].every((id) => document.getElementById(id).dataset.u), null, LONG);
+  const overflow = await page.evaluate(() => {
+    const out = { page: [document.documentElement.scrollWidth, document.documentElement.clientWidth] };
+    for (const w of document.querySelectorAll("genuq-widget")) {
+      const row = w.shadowRoot.querySelector(".row");
+      out[w.id] = { right: Math.ceil(w.getBoundingClientRect().right), row: [row.scrollWidth, row.clientWidth], box: [w.scrollWidth, w.clientWidth] };
+    }
+    return out;
+  });
+  assert.ok(overflow.page[0] <= overflow.page[1], `the page does not scroll sideways (${overflow.page})`);
+  for (const id of ["first", "second", "third"]) {
+    const o = overflow[id];
+    assert.ok(o.right <= 360, `${id} ends inside the screen (${o.right})`);
+    assert.ok(o.row[0] <= o.row[1] && o.box[0] <= o.box[1], `${id}: no overflow (${JSON.stringify(o)})`);
+  }
+  await page.evaluate(() => document.getElementById("first").scrollIntoView({ block: "center" }));
+  await page.waitForTimeout(400); // the figures' fade-in
+  await shoot(page, "widget-narrow", { fullPage: false, docs: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
