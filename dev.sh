@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # genuq's one entry point: sets up what is missing (idempotent), then
 #   ./dev.sh demo   build the wasm package and the static site, serve it on http://127.0.0.1:8080/genuq/
+#                   (installs only what building needs: no test browser, no data set)
 #   ./dev.sh test   native tests (lavapipe), wasm tests in headless Chrome (WebGPU), browser e2e tests
 #   ./dev.sh bench  benchmarks, native (lavapipe) and in headless Chrome -> reports/bench.json
 #   ./dev.sh build  only build dist/
@@ -137,6 +138,7 @@ build() {
   fi
   cp "$opt" "$bg"
   cp -r "$ROOT/web/." "$ROOT/dist/"
+  cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$ROOT/dist/"
   mkdir -p "$ROOT/dist/models" && cp -r "$ROOT/models/." "$ROOT/dist/models/"
   log "dist/ ready: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped"
 }
@@ -184,7 +186,7 @@ case "$cmd" in
   setup) stage setup setup; summary ;;
   build) stage setup setup_build; stage build build; summary ;;
   demo)
-    stage setup setup; stage build build; summary
+    stage setup setup_build; stage build build; summary
     log "demo on http://127.0.0.1:$PORT/genuq/ (Ctrl-C to stop; needs a WebGPU browser)"
     serve ;;
   test)
