@@ -9,7 +9,7 @@
 // the sampler the evaluation picked), `src` (the models folder), `alt` (the accessible name),
 // `loading` (`lazy`: when near the viewport, the default; `eager`: at once) and `reveal`
 // (`auto`: generate when loaded; `interaction`: on a click, fetching early on hover or focus;
-// `manual`: only on a click or `widget.reveal()`, nothing downloaded before) and `compute`
+// `manual`: only on a click or `widget.reveal()`, nothing but the poster downloaded before) and `compute`
 // (`auto`: WebGPU on a hardware adapter, else the CPU, the default; `webgpu`: WebGPU or the
 // pictures rendered ahead of time; `cpu`). `class` stays the page's.
 // Every widget of a page shares one wasm module, one device and one copy of the models per
@@ -17,7 +17,8 @@
 // Events (they bubble and cross the shadow root): `progress` ({stage, loaded, total,
 // totalProgress} with totalProgress 0..1 over the wasm, the models and the first generation: "shaders", with `compute`),
 // `load` (ready to generate), `result` (the Generation), `error` (an Error).
-// Parts: poster, image, heatmap, colorbar, score, progress, error; slot `poster` for your own.
+// Parts: poster, image, heatmap, colorbar, score (an aria-live region from the start), compute,
+// progress, error, fallback; slot `poster` for your own. `hidden` hides it; its row wraps.
 // Styling: --genuq-size (image side), --genuq-fg, --genuq-bg, --genuq-accent, --genuq-error,
 // --genuq-font, --genuq-radius; dark defaults under prefers-color-scheme: dark.
 // `poster` (an image URL) is shown until the generation: by default the generation of its label
