@@ -200,22 +200,28 @@ fn typescript_declarations_match_to_js() {
     );
 }
 
-/// The sampler the demo, widget and CLI use by default is the one `genuq eval` picked
-/// (`reports/eval.json`, "shipped"), so the code's defaults cannot drift from the benchmark.
+/// The sampler and score the demo, widget and CLI use by default are the ones `genuq eval`
+/// picked (`reports/eval.json`, "shipped": method, steps, perturb, samples), so the code's
+/// defaults cannot drift from the benchmark.
 #[test]
-fn defaults_are_the_sampler_the_evaluation_picked() {
-    use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS};
+fn defaults_are_what_the_evaluation_picked() {
+    use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, SHIPPED_SCORE};
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/eval.json");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let shipped = report["shipped"]
-        .as_str()
-        .expect("eval.json names the shipped sampler");
-    let want = match DEFAULT_STEPS {
-        1 => format!("1-step, M = {DEFAULT_SAMPLES}"),
-        s => format!("{s}-step {}, M = {DEFAULT_SAMPLES}", DEFAULT_PERTURB.name()),
-    };
-    assert_eq!(shipped, want, "reports/eval.json vs uncertainty::DEFAULT_*");
+    let shipped = &report["shipped"];
+    assert_eq!(shipped["method"], SHIPPED_SCORE.name(), "the shipped score");
+    assert_eq!(shipped["steps"], DEFAULT_STEPS, "the shipped steps");
+    if DEFAULT_STEPS > 1 {
+        assert_eq!(
+            shipped["perturb"],
+            DEFAULT_PERTURB.name(),
+            "the shipped placement"
+        );
+    }
+    if let Some(m) = shipped["samples"].as_u64() {
+        assert_eq!(m as usize, DEFAULT_SAMPLES, "the shipped M");
+    }
 }
 
 /// The Pages workflow builds the site with the tested `./dev.sh build` (which `./dev.sh test`

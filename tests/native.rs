@@ -75,6 +75,13 @@ fn colormap_matches_reference() {
     block_on(checks::colormap_matches_reference(&gpu()));
 }
 
+/// The class-space scores on wgpu and on the CPU path against the f64 reference.
+#[test]
+fn class_scores_match_reference() {
+    block_on(checks::class_scores_match_reference(&gpu()));
+    block_on(checks::class_scores_match_reference(&Device::flex()));
+}
+
 #[test]
 fn fused_head_matches_materialised_weights() {
     block_on(checks::fused_head_matches_materialised_weights(&gpu()));

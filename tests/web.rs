@@ -55,6 +55,13 @@ async fn semantic_entropy_matches_reference() {
     checks::semantic_entropy_matches_reference(&gpu().await).await;
 }
 
+/// The class-space scores on WebGPU and on the CPU path in wasm against the f64 reference.
+#[wasm_bindgen_test]
+async fn class_scores_match_reference() {
+    checks::class_scores_match_reference(&gpu().await).await;
+    checks::class_scores_match_reference(&Device::flex()).await;
+}
+
 #[wasm_bindgen_test]
 async fn colormap_matches_reference() {
     checks::colormap_matches_reference(&gpu().await).await;

@@ -19,6 +19,8 @@ pub const CLIP_IMAGE: &str = "clip_image.safetensors";
 pub const POSTERIOR: &str = "posterior.json";
 /// Quantiles of u over reference generations (percentiles).
 pub const REFERENCE: &str = "reference_u.json";
+/// CLIP's class prompt embeddings (the class-space scores).
+pub const CLASS_TEXT: &str = "class_text.json";
 /// The rectified-flow teacher UNet.
 pub const TEACHER: &str = "teacher.safetensors";
 /// CLIP, both towers.
@@ -27,7 +29,7 @@ pub const CLIP: &str = "clip.safetensors";
 pub const CLASSIFIER: &str = "classifier.safetensors";
 
 /// Every file a models folder holds, with what it is (the manifest's `what`).
-pub const FILES: [(&str, &str); 7] = [
+pub const FILES: [(&str, &str); 8] = [
     (
         STUDENT,
         "few-step student UNet distilled from the teacher (demo + CLI); its conv_out is the Laplace layer",
@@ -43,6 +45,10 @@ pub const FILES: [(&str, &str); 7] = [
     (
         REFERENCE,
         "quantiles of u over reference generations per class, steps and M (genuq reference): percentiles",
+    ),
+    (
+        CLASS_TEXT,
+        "CLIP's zero-shot class prompt embeddings and temperature (genuq class-text): the class-space scores (demo + CLI)",
     ),
     (
         TEACHER,
@@ -119,6 +125,17 @@ impl Manifest {
             )));
         }
         Ok(())
+    }
+
+    /// The bytes of the file `name` in `dir`, checked against this manifest (size, sha256):
+    /// the one way a native command reads a model file.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_verified(&self, dir: &std::path::Path, name: &str) -> Result<Vec<u8>, Error> {
+        let path = dir.join(name);
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+        self.verify(name, &bytes)?;
+        Ok(bytes)
     }
 
     /// `dir/manifest.json`; a missing file is an error, and so is one that does not parse.

@@ -34,6 +34,9 @@ pub enum Stream {
     LabelDrop(u32),
     /// Training: the order of the examples in epoch e.
     BatchOrder(u32),
+    /// `genuq eval --teacher-generations`: the noise of the teacher posterior's fitting
+    /// example i (index = pixel of example i, i * PIXELS + p).
+    TeacherFitNoise,
     /// Tests and fixtures: stream k.
     Test(u32),
 }
@@ -53,6 +56,7 @@ impl Stream {
             Stream::PairTimes(s) => [s, 7],
             Stream::LabelDrop(s) => [s, 8],
             Stream::BatchOrder(e) => [e, 9],
+            Stream::TeacherFitNoise => [0, 10],
             Stream::Test(k) => [k, 0xFFFF],
         }
     }
@@ -170,6 +174,7 @@ mod tests {
             Stream::EvalClasses,
             Stream::EvalWithinClass,
             Stream::Captions,
+            Stream::TeacherFitNoise,
         ];
         for p in params {
             streams.extend([

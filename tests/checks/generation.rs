@@ -11,7 +11,7 @@ pub fn demo_files() -> (
     genuq::manifest::Manifest,
     std::collections::HashMap<String, Vec<u8>>,
 ) {
-    use genuq::manifest::{CLIP_IMAGE, POSTERIOR, STUDENT};
+    use genuq::manifest::{CLASS_TEXT, CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
     let manifest =
         genuq::manifest::Manifest::parse(include_str!("../../models/manifest.json")).unwrap();
     let files = [
@@ -26,6 +26,14 @@ pub fn demo_files() -> (
         (
             POSTERIOR,
             include_bytes!("../../models/posterior.json").to_vec(),
+        ),
+        (
+            REFERENCE,
+            include_bytes!("../../models/reference_u.json").to_vec(),
+        ),
+        (
+            CLASS_TEXT,
+            include_bytes!("../../models/class_text.json").to_vec(),
         ),
     ];
     (
@@ -74,6 +82,7 @@ pub async fn generation_is_consistent(
         spread > 1e-5,
         "the weight samples move the image (max var {spread:e})"
     );
+    class_space_is_consistent(g, &a, s, d);
     let other = g
         .generate(&Request {
             seed: 43,
@@ -107,6 +116,55 @@ pub async fn generation_is_consistent(
         );
     }
     a
+}
+
+/// A generation's class-space scores equal the f64 reference on its returned embeddings, and
+/// the demo models' reference table gives it percentiles of u and of the shipped score (a
+/// percentile read off the table's own quantiles: between 0 and 100).
+fn class_space_is_consistent(
+    g: &genuq::uncertainty::Generator,
+    a: &genuq::uncertainty::Generation,
+    s: usize,
+    d: usize,
+) {
+    let text = g
+        .class_text
+        .as_ref()
+        .expect("the demo models have class_text.json");
+    let flat: Vec<f32> = text.embeddings.iter().flatten().copied().collect();
+    let want =
+        super::class_scores_reference(&a.embeddings, d, &flat, text.scale as f64, SNEAKER_42.class);
+    let c = a.class_space.expect("class-space scores");
+    let got = [c.bald, c.entropy, c.probability, c.predictive];
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (*g as f64 - w).abs() < 1e-4,
+            "class score {k}: {g} vs f64 {w}"
+        );
+    }
+    assert_eq!(a.embeddings.len(), s * d);
+    let p = a
+        .percentile
+        .expect("the reference table covers the default sampler");
+    assert!((0.0..=100.0).contains(&p), "percentile {p}");
+    let shipped = a.shipped.expect("the shipped score");
+    let value = a.score(shipped.score).unwrap();
+    assert_eq!(shipped.value, value);
+    let key = genuq::uncertainty::reference::Key {
+        score: shipped.score,
+        ..SNEAKER_42.reference_key()
+    };
+    let q = &g
+        .reference
+        .nearest(&key)
+        .expect("a table of the shipped score")
+        .quantiles;
+    let below = q.iter().filter(|&&v| v < value).count() as f32 / (q.len() - 1) as f32 * 100.0;
+    let pct = shipped.percentile.unwrap();
+    assert!(
+        (pct - below).abs() <= 100.0 / (q.len() - 1) as f32 + 1e-3,
+        "{pct} vs {below}"
+    );
 }
 
 /// The fused trajectories (one batch through the trunk, the perturbed_head kernel per

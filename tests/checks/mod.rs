@@ -308,3 +308,110 @@ pub async fn sampled_variance_converges_to_exact(device: &Device) {
 pub fn floats_sync<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     pollster::block_on(floats(t))
 }
+
+/// The class-space scores in f64, written apart from the crate's tensor code: per image the
+/// softmax over classes of `scale` times the cosine to each class's text embedding, then
+/// `[bald, expected entropy, MAP probability of class, mean probability of class]`.
+pub fn class_scores_reference(
+    emb: &[f32],
+    d: usize,
+    text: &[f32],
+    scale: f64,
+    class: usize,
+) -> [f64; 4] {
+    let c = text.len() / d;
+    let probs: Vec<Vec<f64>> = emb
+        .chunks(d)
+        .map(|e| {
+            let norm = e.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            let logits: Vec<f64> = text
+                .chunks(d)
+                .map(|t| {
+                    scale
+                        * e.iter()
+                            .zip(t)
+                            .map(|(a, b)| *a as f64 * *b as f64)
+                            .sum::<f64>()
+                        / norm
+                })
+                .collect();
+            let top = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = logits.iter().map(|l| (l - top).exp()).sum();
+            logits.iter().map(|l| (l - top).exp() / z).collect()
+        })
+        .collect();
+    let entropy = |p: &[f64]| {
+        -p.iter()
+            .filter(|&&v| v > 0.0)
+            .map(|v| v * v.ln())
+            .sum::<f64>()
+    };
+    let s = probs.len() as f64;
+    let mean: Vec<f64> = (0..c)
+        .map(|k| probs.iter().map(|p| p[k]).sum::<f64>() / s)
+        .collect();
+    let expected = probs.iter().map(|p| entropy(p)).sum::<f64>() / s;
+    [
+        entropy(&mean) - expected,
+        expected,
+        probs[0][class],
+        mean[class],
+    ]
+}
+
+/// The class-space scores of three generations (9 images each, random embeddings, random unit
+/// class embeddings, scale 30) equal the f64 reference within 1e-4; nine equal images have no
+/// mutual information.
+pub async fn class_scores_match_reference(device: &Device) {
+    use genuq::uncertainty::class_space::class_scores;
+    let (b, s, d, c) = (3, 9, 64, 10);
+    let emb = gaussians_f32(5, Stream::Test(11), b * s * d, 1.0);
+    let mut text = gaussians_f32(5, Stream::Test(12), c * d, 1.0);
+    for t in text.chunks_mut(d) {
+        let norm = t.iter().map(|v| v * v).sum::<f32>().sqrt();
+        t.iter_mut().for_each(|v| *v /= norm);
+    }
+    let classes = [0, 4, 9];
+    let scale = 30.0;
+    let tensor = |v: &[f32], shape: Vec<usize>| {
+        Tensor::<3>::from_data(TensorData::new(v.to_vec(), shape), device)
+    };
+    let e = tensor(&emb, vec![b, s, d]);
+    let t = tensor(&text, vec![1, c, d]).reshape([c, d]);
+    let out = class_scores(e, t.clone(), scale, &classes).unwrap();
+    let got = [
+        floats(out.bald).await,
+        floats(out.entropy).await,
+        floats(out.probability).await,
+        floats(out.predictive).await,
+    ];
+    for (i, &class) in classes.iter().enumerate() {
+        let want = class_scores_reference(
+            &emb[i * s * d..(i + 1) * s * d],
+            d,
+            &text,
+            scale as f64,
+            class,
+        );
+        for (k, name) in ["bald", "entropy", "probability", "predictive"]
+            .iter()
+            .enumerate()
+        {
+            let diff = (got[k][i] as f64 - want[k]).abs();
+            assert!(
+                diff < 1e-4,
+                "{name} of generation {i}: {} vs f64 {}",
+                got[k][i],
+                want[k]
+            );
+        }
+    }
+    assert!(
+        got[0].iter().any(|&v| v > 1e-3),
+        "random images disagree: bald > 0"
+    );
+    let same: Vec<f32> = emb[..d].repeat(s);
+    let out = class_scores(tensor(&same, vec![1, s, d]), t, scale, &[2]).unwrap();
+    let bald = floats(out.bald).await[0];
+    assert!(bald.abs() < 1e-5, "identical images: bald {bald}");
+}

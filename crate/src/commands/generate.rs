@@ -100,6 +100,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": samples, "steps": args.steps,
         "perturb": args.perturb.name(),
         "u": g.u, "percentile": g.percentile,
+        "class_space": g.class_space, "shipped": g.shipped,
         "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
         "timings_ms": g.timings,
         "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
@@ -119,7 +120,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         std::fs::write(out.join("result.json"), &text)?;
     }
     let summary = format!(
-        "u = {:.3}{}{}",
+        "u = {:.3}{}{}{}",
         g.u,
         g.percentile
             .map(|p| format!(
@@ -127,11 +128,27 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
                 data::CLASS_NAMES[class]
             ))
             .unwrap_or_default(),
+        g.class_space
+            .map(|c| format!(
+                "; CLIP: {:.0}% {}",
+                100.0 * c.probability,
+                data::CLASS_NAMES[class]
+            ))
+            .unwrap_or_default(),
         args.out
             .as_ref()
             .map(|o| format!("  ->  {}", o.display()))
             .unwrap_or_default()
-    );
+    ) + &g
+        .shipped
+        .and_then(|s| s.flag)
+        .map(|f| {
+            format!(
+                "\nflagged: {:.0}% of the evaluation's generations scored this high were wrong-class",
+                100.0 * f.precision
+            )
+        })
+        .unwrap_or_default();
     match args.json {
         true => {
             print!("{text}");

@@ -2,6 +2,7 @@
 //! `run`. Usage errors exit with 2 (clap's), runtime errors with 1.
 
 pub mod bench;
+pub mod class_text;
 pub mod eval;
 pub mod eval_models;
 pub mod fit_laplace;
@@ -82,6 +83,8 @@ enum Command {
     /// The paper's evaluation: drop the most uncertain generations, compare with random
     /// (FID, precision/recall, class accuracy, AUROC); writes reports/eval.json and figures.
     Eval(eval::EvalArgs),
+    /// CLIP's zero-shot class embeddings for the class-space scores (models/class_text.json).
+    ClassText(class_text::ClassTextArgs),
     /// Quantiles of u over reference generations (models/reference_u.json), for percentiles.
     Reference(reference::ReferenceArgs),
     /// Score many generations: one JSON line each (resumable, shardable).
@@ -101,6 +104,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::EvalModels(args) => eval_models::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::ClassText(args) => class_text::run(&args),
         Command::Reference(args) => reference::run(&args),
         Command::Score(args) => score::run(&args),
         Command::Prerender(args) => prerender::run(&args),

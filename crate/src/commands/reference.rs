@@ -1,24 +1,31 @@
-//! `genuq reference`: the quantiles of u over reference generations, per class, step count and
-//! M, for the placement of the weight samples that ships (`uncertainty::DEFAULT_PERTURB`),
+//! `genuq reference`: the quantiles of u (per M) and of the class-space scores (at M = 8) over
+//! reference generations, per class, for every sampler the demo offers (1, 2, 4 steps; every
+//! placement of the weight samples), and the flag `genuq eval` found for the shipped score,
 //! written as MODELS/reference_u.json and recorded in the manifest. The demo, the widget and the
 //! CLI turn them into "more uncertain than P% of <class> generations". The generations are the
 //! first of `genuq eval`'s sequence, so scores it cached are reused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 
 use crate::data::NUM_CLASSES;
-use crate::eval::generations::{Variant, cache_dir, cached_score, class_of};
+use crate::eval::generations::{MAIN_M, Scored, Variant, cache_dir, cached_score, class_of};
+use crate::eval::tables::ablation_variants;
 use crate::gpu::Compute;
 use crate::manifest::{Manifest, REFERENCE};
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::reference::{HeatmapScale, Key, ReferenceTable};
-use crate::uncertainty::{DEFAULT_PERTURB, SAMPLE_COUNTS, STEPS};
+use crate::uncertainty::reference::{Flag, HeatmapScale, Key, ReferenceTable, ScoreName};
+use crate::uncertainty::{Perturb, SAMPLE_COUNTS, STEPS};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReferenceArgs {
+    /// Where the kernels run: `auto` (the wgpu adapter if it is a hardware one, else the CPU
+    /// path), `webgpu` (our WGSL on the wgpu adapter, whatever it is) or `cpu` (their Rust
+    /// twins on burn's CPU backend; the same numbers within float noise).
+    #[arg(long, value_enum, default_value_t = Compute::Auto)]
+    pub compute: Compute,
     /// The folder with the models; reference_u.json is written there.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -31,6 +38,10 @@ pub struct ReferenceArgs {
     /// Generations per batch.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub batch: u32,
+    /// `genuq eval`'s report, whose flag (threshold and precision of the shipped score) the
+    /// table carries.
+    #[arg(long, default_value = "reports/eval.json")]
+    pub eval: PathBuf,
     /// Where scores are kept between runs (shared with `genuq eval`).
     #[arg(long, default_value = "runs/eval")]
     pub cache: PathBuf,
@@ -45,19 +56,84 @@ fn percentile_95(mut v: Vec<f64>) -> f64 {
     v[((v.len() - 1) as f64 * 0.95).round() as usize]
 }
 
+/// The class-space scores' columns of `scored` (at M = 8) by score name.
+fn class_columns(scored: &Scored) -> Vec<(ScoreName, Vec<f32>)> {
+    let c = &scored.class;
+    let flip = |v: &[f32]| v.iter().map(|p| 1.0 - p).collect::<Vec<f32>>();
+    vec![
+        (ScoreName::ClipMargin, flip(&c.probability)),
+        (ScoreName::ClassPredictive, flip(&c.predictive)),
+        (ScoreName::ClassBald, c.bald.clone()),
+        (ScoreName::ClassEntropy, c.entropy.clone()),
+    ]
+}
+
+/// The quantile tables of `scores` (per generation, classes `classes`) under `key`: over all
+/// classes and per class.
+fn tables_of(key: Key, scores: &[f32], classes: &[usize]) -> Vec<(Key, Vec<f32>)> {
+    let mut out = vec![(key, scores.to_vec())];
+    for c in 0..NUM_CLASSES {
+        let mine = scores
+            .iter()
+            .zip(classes)
+            .filter(|(_, k)| **k == c)
+            .map(|(v, _)| *v)
+            .collect();
+        out.push((
+            Key {
+                class: Some(c),
+                ..key
+            },
+            mine,
+        ));
+    }
+    out
+}
+
+/// The flag `genuq eval` found (reports/eval.json: "shipped", "flag"), if any.
+fn flag_of(eval: &Path) -> anyhow::Result<Option<Flag>> {
+    let text = std::fs::read_to_string(eval).with_context(|| eval.display().to_string())?;
+    let report: serde_json::Value = serde_json::from_str(&text)?;
+    let (shipped, chosen) = (&report["shipped"], &report["flag"]["flag"]);
+    if chosen.is_null() {
+        return Ok(None);
+    }
+    let score = shipped["method"]
+        .as_str()
+        .and_then(ScoreName::parse)
+        .context("eval.json: the shipped method is not a score the browser computes")?;
+    let perturb = shipped["perturb"]
+        .as_str()
+        .and_then(Perturb::parse)
+        .unwrap_or(Perturb::All);
+    let number = |v: &serde_json::Value, what: &str| {
+        v.as_f64()
+            .with_context(|| format!("eval.json: flag.{what} is not a number"))
+    };
+    Ok(Some(Flag {
+        score,
+        steps: shipped["steps"].as_u64().unwrap_or(1) as usize,
+        perturb,
+        threshold: number(&chosen["threshold"], "threshold")? as f32,
+        precision: number(&chosen["precision"], "precision")? as f32,
+        recall: number(&chosen["recall"], "recall")? as f32,
+        generations: report["flag"]["generations"].as_u64().unwrap_or(0) as usize,
+    }))
+}
+
 pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let device = burn::tensor::Device::flex();
-    let g = load_generator(&args.models, Compute::WebGpu)?.with_nets_on(&device);
+    let g = load_generator(&args.models, args.compute)?.with_nets_on(&device);
     let cache = cache_dir(&args.models, &args.cache)?;
     let n = args.generations as usize;
     let classes: Vec<usize> = (0..n).map(|i| class_of(args.seed, i)).collect();
     let mut entries = Vec::new();
     let mut scales = Vec::new();
-    for steps in STEPS {
+    let steps: Vec<u32> = STEPS.iter().map(|&s| s as u32).collect();
+    for v in ablation_variants(&steps) {
         let variant = Variant {
-            steps,
-            perturb: DEFAULT_PERTURB,
             max_samples: SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1],
+            ..v
         };
         let scored = cached_score(
             &g,
@@ -69,45 +145,37 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
             args.batch as usize,
         )?;
         let max_std: Vec<f64> = scored.max_std.iter().map(|&v| v as f64).collect();
-        anyhow::ensure!(
-            max_std.len() == n,
-            "the cached scores in {} predate max_std: delete them",
-            cache.display()
-        );
         scales.push(HeatmapScale {
-            steps,
-            perturb: DEFAULT_PERTURB,
+            steps: v.steps,
+            perturb: v.perturb,
             std: percentile_95(max_std) as f32,
         });
+        let key = |score, samples| Key {
+            score,
+            steps: v.steps,
+            perturb: v.perturb,
+            samples,
+            class: None,
+        };
         for (&samples, u) in &scored.u {
-            let key = |class| Key {
-                steps,
-                perturb: DEFAULT_PERTURB,
-                samples,
-                class,
-            };
-            entries.push((key(None), u.clone()));
-            for c in 0..NUM_CLASSES {
-                let mine = u
-                    .iter()
-                    .zip(&classes)
-                    .filter(|(_, k)| **k == c)
-                    .map(|(v, _)| *v)
-                    .collect();
-                entries.push((key(Some(c)), mine));
-            }
+            entries.extend(tables_of(key(ScoreName::U, samples), u, &classes));
+        }
+        for (score, column) in class_columns(&scored) {
+            entries.extend(tables_of(key(score, MAIN_M), &column, &classes));
         }
     }
     let mut table = ReferenceTable::from_scores(n, &entries, POINTS)?;
     table.heatmap_scales = scales;
+    table.flag = flag_of(&args.eval)?;
     let text = serde_json::to_string(&table)? + "\n";
     let out = args.models.join(REFERENCE);
     std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
     Manifest::update(&args.models, |m| m.record_file(REFERENCE, text.as_bytes()))?;
     eprintln!(
-        "wrote {} ({} tables over {n} generations per step count)",
+        "wrote {} ({} tables over {n} generations per sampler; flag: {:?})",
         out.display(),
-        entries.len()
+        entries.len(),
+        table.flag
     );
     Ok(())
 }

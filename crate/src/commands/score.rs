@@ -20,7 +20,8 @@ use crate::data::{CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, class_index};
 use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
-    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
+    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
+    Shipped,
 };
 
 fn parse_samples(text: &str) -> Result<usize, String> {
@@ -50,6 +51,11 @@ pub struct ScoreArgs {
     /// Only generation k of the run where k % n == i (`i/n`), for independent jobs.
     #[arg(long, value_parser = parse_shard, default_value = "0/1")]
     pub shard: Shard,
+    /// Where the kernels run: `auto` (the wgpu adapter if it is a hardware one, else the CPU
+    /// path), `webgpu` (our WGSL on the wgpu adapter, whatever it is) or `cpu` (their Rust
+    /// twins on burn's CPU backend; the same numbers within float noise).
+    #[arg(long, value_enum, default_value_t = Compute::Auto)]
+    pub compute: Compute,
     /// The folder with the models and their manifest.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
@@ -113,9 +119,15 @@ pub struct Line {
     pub perturb: Perturb,
     pub u: f32,
     /// Percentage of reference generations of this class with a lower u (null without a table).
-    pub class_percentile: Option<f32>,
+    pub percentile: Option<f32>,
     /// Sum over pixels of the per-pixel variance across the M + 1 images.
     pub pixel_variance: f32,
+    /// CLIP's view of the requested class across the M + 1 images (null without
+    /// class_text.json).
+    pub class_space: Option<ClassSpace>,
+    /// The score the evaluation ships beside u, its percentile and flag (null if the models
+    /// cannot compute it).
+    pub shipped: Option<Shipped>,
     /// The MAP image, a grey PNG, base64.
     pub image_png: String,
 }
@@ -216,7 +228,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let generator =
-        load_generator(&args.models, Compute::WebGpu)?.with_nets_on(&burn::tensor::Device::flex());
+        load_generator(&args.models, args.compute)?.with_nets_on(&burn::tensor::Device::flex());
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -237,8 +249,10 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
             samples: args.samples,
             perturb,
             u: g.u,
-            class_percentile: g.percentile,
+            percentile: g.percentile,
             pixel_variance: g.variance.iter().sum(),
+            class_space: g.class_space,
+            shipped: g.shipped,
             image_png: png_base64(&g.image)?,
         };
         // one write per line: an interrupted run leaves whole lines (a cut last line is

@@ -28,17 +28,30 @@ pub fn guided_velocity(
     class: Tensor<1, Int>,
     w: f32,
 ) -> Tensor<4> {
+    guided_velocity_with(model, x, t, class, w, |h| model.head(h))
+}
+
+/// [`guided_velocity`] with the last layer `head` applied to the trunk's features (e.g. a
+/// weight sample of it).
+pub fn guided_velocity_with(
+    model: &UNet,
+    x: Tensor<4>,
+    t: f32,
+    class: Tensor<1, Int>,
+    w: f32,
+    head: impl Fn(Tensor<4>) -> Tensor<4>,
+) -> Tensor<4> {
     let [b, ..] = x.dims();
     let device = x.device();
     if w == 1.0 {
-        return model.forward(x, Tensor::full([b], t, &device), class);
+        return head(model.trunk(x, Tensor::full([b], t, &device), class));
     }
     let null = Tensor::<1, Int>::full([b], NULL_CLASS as i64, &device);
-    let v = model.forward(
+    let v = head(model.trunk(
         Tensor::cat(vec![x.clone(), x], 0),
         Tensor::full([2 * b], t, &device),
         Tensor::cat(vec![class, null], 0),
-    );
+    ));
     let v_class = v.clone().slice(0..b);
     let v_null = v.slice(b..2 * b);
     v_null.clone() + (v_class - v_null) * w
@@ -53,17 +66,29 @@ pub fn sample_heun(
     steps: usize,
     w: f32,
 ) -> Tensor<4> {
+    heun(z, steps, |x, t| {
+        guided_velocity(model, x, t, class.clone(), w)
+    })
+}
+
+/// Heun's method from t = 1 (`z`) to t = 0 in `steps` uniform steps on the velocity field
+/// `velocity(x, t)`: the one Heun loop (the teacher's sampler, plain or with a perturbed head).
+pub fn heun(
+    z: Tensor<4>,
+    steps: usize,
+    mut velocity: impl FnMut(Tensor<4>, f32) -> Tensor<4>,
+) -> Tensor<4> {
     let mut x = z;
     for i in 0..steps {
         let t0 = 1.0 - i as f32 / steps as f32;
         let t1 = 1.0 - (i + 1) as f32 / steps as f32;
         let dt = t1 - t0;
-        let v0 = guided_velocity(model, x.clone(), t0, class.clone(), w);
+        let v0 = velocity(x.clone(), t0);
         let euler = x.clone() + v0.clone() * dt;
         if t1 == 0.0 {
             x = euler;
         } else {
-            let v1 = guided_velocity(model, euler, t1, class.clone(), w);
+            let v1 = velocity(euler, t1);
             x = x + (v0 + v1) * (0.5 * dt);
         }
     }
@@ -83,13 +108,28 @@ pub fn sample_student(
     class: Tensor<1, Int>,
     steps: usize,
 ) -> Tensor<4> {
+    sample_student_traced(student, z, class, steps).0
+}
+
+/// [`sample_student`], also returning the clean image each step predicts,
+/// `x0_hat = x_t - t v` (one `[B, 1, H, W]` per step): the trajectory's spread of its
+/// predictions (Aithal et al., NeurIPS 2024) is a cheap baseline score.
+pub fn sample_student_traced(
+    student: &UNet,
+    z: Tensor<4>,
+    class: Tensor<1, Int>,
+    steps: usize,
+) -> (Tensor<4>, Vec<Tensor<4>>) {
     let [b, ..] = z.dims();
     let device = z.device();
     let times = grid(steps);
     let mut x = z;
+    let mut predictions = Vec::with_capacity(steps);
     for w in times.windows(2) {
         let t = Tensor::full([b], w[0], &device);
-        x = x.clone() + student.forward(x, t, class.clone()) * (w[1] - w[0]);
+        let v = student.forward(x.clone(), t, class.clone());
+        predictions.push(x.clone() - v.clone() * w[0]);
+        x = x + v * (w[1] - w[0]);
     }
-    x
+    (x, predictions)
 }

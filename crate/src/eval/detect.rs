@@ -13,7 +13,7 @@ use crate::rng::{self, Stream};
 pub const BOOTSTRAP: u32 = 200;
 
 /// The generations of each class.
-fn by_class(classes: &[usize]) -> Vec<Vec<usize>> {
+pub fn by_class(classes: &[usize]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); NUM_CLASSES];
     for (i, &c) in classes.iter().enumerate() {
         out[c].push(i);
@@ -48,6 +48,28 @@ fn macro_over<F: Fn(&[f64], &[bool]) -> f64>(
     }
 }
 
+/// The macro AUROC of `score` for the label `poor` over the class groups `groups`.
+pub fn macro_auroc(score: &[f64], poor: &[bool], groups: &[Vec<usize>]) -> f64 {
+    macro_over(score, poor, groups, auroc)
+}
+
+/// Bootstrap resample `r` (under `seed`) of `n` generations in class groups `groups`: each
+/// class's generations drawn with replacement.
+pub fn resample(groups: &[Vec<usize>], n: usize, seed: u32, r: u32) -> Vec<Vec<usize>> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(c, idx)| {
+            (0..idx.len())
+                .map(|k| {
+                    let draw = (c * n + k) as u32;
+                    idx[rng::word(seed, Stream::Bootstrap(r), draw) as usize % idx.len()]
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Detection metrics of a score (averaged over its draws of weight samples) for one label.
 #[derive(Debug, Clone, Serialize)]
 pub struct Detection {
@@ -76,21 +98,7 @@ pub fn detection(draws: &[Vec<f64>], poor: &[bool], classes: &[usize], seed: u32
             / draws.len().max(1) as f64
     };
     let mut boot: Vec<f64> = (0..BOOTSTRAP)
-        .map(|r| {
-            let resampled: Vec<Vec<usize>> = groups
-                .iter()
-                .enumerate()
-                .map(|(c, idx)| {
-                    (0..idx.len())
-                        .map(|k| {
-                            let draw = (c * classes.len() + k) as u32;
-                            idx[rng::word(seed, Stream::Bootstrap(r), draw) as usize % idx.len()]
-                        })
-                        .collect()
-                })
-                .collect();
-            mean_auroc(&resampled)
-        })
+        .map(|r| mean_auroc(&resample(&groups, classes.len(), seed, r)))
         .collect();
     boot.retain(|v| v.is_finite());
     boot.sort_by(f64::total_cmp);

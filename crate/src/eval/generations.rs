@@ -10,15 +10,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use burn::tensor::activation::softmax;
-use burn::tensor::{TensorData, Transaction};
+use burn::tensor::{Tensor, TensorData, Transaction};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::data::{IMAGE_SIZE, NUM_CLASSES, PIXELS};
 use crate::kernels::{moments::moments, semantic_entropy::semantic_entropy};
-use crate::manifest::{CLIP_IMAGE, Manifest, POSTERIOR, STUDENT};
+use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, Manifest, POSTERIOR, STUDENT};
 use crate::model::classifier::Classifier;
+use crate::model::clip::normalize;
 use crate::rng::{self, Stream};
 use crate::uncertainty::readback_error;
 use crate::uncertainty::sampler::Perturb;
@@ -52,7 +53,7 @@ impl Variant {
 }
 
 /// Reads `tx` back; the closure hands its tensors out in the order they were registered.
-fn readback(tx: Transaction) -> Result<impl FnMut() -> Result<TensorData, Error>, Error> {
+pub fn readback(tx: Transaction) -> Result<impl FnMut() -> Result<TensorData, Error>, Error> {
     let mut data = pollster::block_on(tx.execute_async())
         .map_err(readback_error)?
         .into_iter();
@@ -68,7 +69,7 @@ pub fn class_of(seed: u32, i: usize) -> usize {
 }
 
 /// The noise seed of generation `i`.
-fn noise_seed(seed: u32, i: usize) -> u32 {
+pub fn noise_seed(seed: u32, i: usize) -> u32 {
     seed.wrapping_add(i as u32)
 }
 
@@ -91,37 +92,61 @@ pub struct Scored {
     /// The largest per-pixel standard deviation (the heatmap's own top colour) at that M.
     #[serde(default)]
     pub max_std: Vec<f32>,
+    /// Per-dimension variances of the unit-length CLIP embeddings at that M, `[N * D]`.
+    #[serde(default)]
+    pub unit_embedding_variance: Vec<f32>,
+    /// The MAP image's CLIP embedding, `[N * D]`.
+    #[serde(default)]
+    pub map_embedding: Vec<f32>,
+    /// The class-space scores at that M ([`crate::uncertainty::class_space`]), empty without
+    /// the class prompts' embeddings.
+    #[serde(default)]
+    pub class: ClassColumns,
+}
+
+/// The class-space scores of N generations, one column each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClassColumns {
+    pub bald: Vec<f32>,
+    pub entropy: Vec<f32>,
+    pub probability: Vec<f32>,
+    pub predictive: Vec<f32>,
 }
 
 /// The M whose pixel and embedding variances are kept: the demo's default.
 pub const MAIN_M: usize = 8;
 
-/// Generates `n` generations with `variant`, weight samples drawn under `weight_seed` (shared
-/// by all generations), and scores them, in batches of `batch`.
-pub fn score(
-    g: &Generator,
-    variant: Variant,
-    n: usize,
-    seed: u32,
-    weight_seed: u32,
-    batch: usize,
-) -> Result<Scored, Error> {
-    let counts = variant.sample_counts();
-    let s = variant.max_samples + 1;
-    let main = counts
+/// The largest of `counts` up to [`MAIN_M`]: the M whose variances are kept.
+pub fn main_m(counts: &[usize]) -> Result<usize, Error> {
+    counts
         .iter()
         .copied()
         .filter(|&m| m <= MAIN_M)
         .max()
-        .ok_or_else(|| Error::InvalidInput(format!("{variant:?} scores no M")))?;
+        .ok_or_else(|| Error::InvalidInput(format!("{counts:?} has no M up to {MAIN_M}")))
+}
+
+/// Generates the generations `range` with `variant`, weight samples drawn under `weight_seed`
+/// (shared by all generations), and scores them, in batches of `batch`.
+pub fn score(
+    g: &Generator,
+    variant: Variant,
+    range: std::ops::Range<usize>,
+    seed: u32,
+    weight_seed: u32,
+    batch: usize,
+) -> Result<Scored, Error> {
+    let (first, n) = (range.start, range.end);
+    let counts = variant.sample_counts();
+    let s = variant.max_samples + 1;
     let mut out = Scored {
         variant: Some(variant),
         weight_seed,
         ..Scored::default()
     };
-    let bar = ProgressBar::new(n as u64);
+    let bar = ProgressBar::new((n - first) as u64);
     bar.set_message(format!("{} (weight seed {weight_seed})", variant.name()));
-    for start in (0..n).step_by(batch.max(1)) {
+    for start in (first..n).step_by(batch.max(1)) {
         let b = batch.min(n - start);
         let classes: Vec<usize> = (start..start + b).map(|i| class_of(seed, i)).collect();
         let seeds: Vec<u32> = (start..start + b).map(|i| noise_seed(seed, i)).collect();
@@ -133,38 +158,79 @@ pub fn score(
             variant.steps,
             variant.perturb,
         )?;
-        let images = t.images;
-        let emb = g.embed(images.clone().reshape([b * s, 1, IMAGE_SIZE, IMAGE_SIZE]));
-        let d = emb.dims()[1];
-        let emb = emb.reshape([b, s, d]);
-        let mut tx = Transaction::default();
-        for &m in &counts {
-            tx = tx.register(semantic_entropy(emb.clone().slice([0..b, 0..m + 1, 0..d]))?);
-        }
-        let (_, var) = moments(
-            images
-                .slice([0..b, 0..main + 1])
-                .reshape([b, main + 1, PIXELS]),
-        )?;
-        let (_, emb_var) = moments(emb.slice([0..b, 0..main + 1, 0..d]))?;
-        let tx = tx
-            .register(var.clone().sum_dim(1))
-            .register(var.max_dim(1).sqrt())
-            .register(emb_var)
-            .register(t.feature_rms);
-        let mut next = readback(tx)?;
-        for &m in &counts {
-            out.u.entry(m).or_default().extend(next()?.iter::<f32>());
-        }
-        out.pixel_variance.extend(next()?.iter::<f32>());
-        out.max_std.extend(next()?.iter::<f32>());
-        out.embedding_variance.extend(next()?.iter::<f32>());
-        out.feature_rms.extend(next()?.iter::<f32>());
-        out.dims = d;
+        let images = t.images.reshape([b, s, PIXELS]);
+        out.append(g, images, &classes, &counts, Some(t.feature_rms))?;
         bar.inc(b as u64);
     }
     bar.finish();
     Ok(out)
+}
+
+impl Scored {
+    /// Scores a batch of B generations from their MAP + M images `[B, S, PIXELS]` (the MAP
+    /// first) and appends every column: u at each of `counts`, the variances at the largest
+    /// of them up to [`MAIN_M`], the class-space scores, the MAP embedding, `feature_rms` if
+    /// the sampler gave it.
+    pub fn append(
+        &mut self,
+        g: &Generator,
+        images: Tensor<3>,
+        classes: &[usize],
+        counts: &[usize],
+        feature_rms: Option<Tensor<1>>,
+    ) -> Result<(), Error> {
+        let [b, s, _] = images.dims();
+        let main = main_m(counts)?;
+        let emb = g.embed(images.clone().reshape([b * s, 1, IMAGE_SIZE, IMAGE_SIZE]));
+        let d = emb.dims()[1];
+        let emb = emb.reshape([b, s, d]);
+        let mut tx = Transaction::default();
+        for &m in counts {
+            tx = tx.register(semantic_entropy(emb.clone().slice([0..b, 0..m + 1, 0..d]))?);
+        }
+        let (_, var) = moments(images.slice([0..b, 0..main + 1]))?;
+        let main_emb = emb.slice([0..b, 0..main + 1, 0..d]);
+        let (_, emb_var) = moments(main_emb.clone())?;
+        let unit = normalize(main_emb.clone().reshape([b * (main + 1), d]));
+        let (_, unit_var) = moments(unit.reshape([b, main + 1, d]))?;
+        let class = g.class_scores(main_emb.clone().reshape([b * (main + 1), d]), classes)?;
+        tx = tx
+            .register(var.clone().sum_dim(1))
+            .register(var.max_dim(1).sqrt())
+            .register(emb_var)
+            .register(unit_var)
+            .register(main_emb.slice([0..b, 0..1, 0..d]));
+        if let Some(c) = class {
+            tx = tx
+                .register(c.bald)
+                .register(c.entropy)
+                .register(c.probability)
+                .register(c.predictive);
+        }
+        if let Some(rms) = &feature_rms {
+            tx = tx.register(rms.clone());
+        }
+        let mut next = readback(tx)?;
+        for &m in counts {
+            self.u.entry(m).or_default().extend(next()?.iter::<f32>());
+        }
+        self.pixel_variance.extend(next()?.iter::<f32>());
+        self.max_std.extend(next()?.iter::<f32>());
+        self.embedding_variance.extend(next()?.iter::<f32>());
+        self.unit_embedding_variance.extend(next()?.iter::<f32>());
+        self.map_embedding.extend(next()?.iter::<f32>());
+        if g.class_text.is_some() {
+            self.class.bald.extend(next()?.iter::<f32>());
+            self.class.entropy.extend(next()?.iter::<f32>());
+            self.class.probability.extend(next()?.iter::<f32>());
+            self.class.predictive.extend(next()?.iter::<f32>());
+        }
+        if feature_rms.is_some() {
+            self.feature_rms.extend(next()?.iter::<f32>());
+        }
+        self.dims = d;
+        Ok(())
+    }
 }
 
 /// The MAP images of `n` generations with `steps` steps and the classifier's view of them.
@@ -179,6 +245,9 @@ pub struct Maps {
     pub predictions: Vec<i64>,
     /// The classifier's probability of its prediction.
     pub confidence: Vec<f32>,
+    /// The sum over pixels of the variance, across the steps, of the clean image each step
+    /// predicts (Aithal et al.'s trajectory spread; 0 with one step).
+    pub trajectory_variance: Vec<f32>,
 }
 
 impl Maps {
@@ -212,7 +281,58 @@ pub fn maps(
         let b = batch.min(n - start);
         let classes: Vec<usize> = (start..start + b).map(|i| class_of(seed, i)).collect();
         let seeds: Vec<u32> = (start..start + b).map(|i| noise_seed(seed, i)).collect();
-        let images = g.plain_batch(&classes, &seeds, steps)?.to_device(&g.nets);
+        let (images, predictions) = g.plain_traced(&classes, &seeds, steps)?;
+        let spread = Tensor::stack::<3>(
+            predictions
+                .into_iter()
+                .map(|p| p.reshape([b, PIXELS]))
+                .collect(),
+            1,
+        )
+        .var_bias(1)
+        .sum_dim(2)
+        .reshape([b]);
+        out.judge_batch(classifier, images, classes, spread)?;
+        bar.inc(b as u64);
+    }
+    bar.finish();
+    Ok(out)
+}
+
+/// Another sampler's MAP images `[N * PIXELS]` of the generations of `classes`, judged by the
+/// classifier (no trajectory spread: zeros), as [`Maps`] of `steps` steps.
+pub fn judge_images(
+    classifier: &Classifier,
+    images: Vec<f32>,
+    classes: Vec<usize>,
+    steps: usize,
+    device: &burn::tensor::Device,
+) -> Result<Maps, Error> {
+    let mut out = Maps {
+        steps,
+        ..Maps::default()
+    };
+    for (chunk, cls) in images.chunks(256 * PIXELS).zip(classes.chunks(256)) {
+        let b = cls.len();
+        let x = Tensor::<4>::from_data(
+            TensorData::new(chunk.to_vec(), [b, 1, IMAGE_SIZE, IMAGE_SIZE]),
+            device,
+        );
+        out.judge_batch(classifier, x, cls.to_vec(), Tensor::zeros([b], device))?;
+    }
+    Ok(out)
+}
+
+impl Maps {
+    /// Appends a batch: its MAP images `[B, 1, H, W]`, their classes and trajectory spread
+    /// `[B]`, and the classifier's features, prediction and confidence on them.
+    fn judge_batch(
+        &mut self,
+        classifier: &Classifier,
+        images: Tensor<4>,
+        classes: Vec<usize>,
+        spread: Tensor<1>,
+    ) -> Result<(), Error> {
         let features = classifier.features(images.clone());
         let logits = classifier.forward_features(features.clone());
         let confidence = softmax(logits.clone(), 1).max_dim(1);
@@ -220,17 +340,17 @@ pub fn maps(
             .register(images)
             .register(features)
             .register(confidence)
-            .register(logits.argmax(1));
+            .register(logits.argmax(1))
+            .register(spread);
         let mut next = readback(tx)?;
-        out.images.extend(next()?.iter::<f32>());
-        out.features.extend(next()?.iter::<f32>());
-        out.confidence.extend(next()?.iter::<f32>());
-        out.predictions.extend(next()?.iter::<i64>());
-        out.classes.extend(classes);
-        bar.inc(b as u64);
+        self.images.extend(next()?.iter::<f32>());
+        self.features.extend(next()?.iter::<f32>());
+        self.confidence.extend(next()?.iter::<f32>());
+        self.predictions.extend(next()?.iter::<i64>());
+        self.trajectory_variance.extend(next()?.iter::<f32>());
+        self.classes.extend(classes);
+        Ok(())
     }
-    bar.finish();
-    Ok(out)
 }
 
 /// The cache folder of the models in `models` under `cache`: a new student, posterior or CLIP
@@ -238,14 +358,19 @@ pub fn maps(
 pub fn cache_dir(models: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
     let manifest = Manifest::read(models)?;
     let mut key = String::new();
-    for name in [STUDENT, POSTERIOR, CLIP_IMAGE] {
+    for name in [STUDENT, POSTERIOR, CLIP_IMAGE, CLASS_TEXT] {
         key.push_str(&manifest.entry(name)?.sha256[..8]);
     }
     Ok(cache.join(key))
 }
 
-/// [`score`], from the cache folder `dir` when it was scored before, else made and cached
-/// (written to a temporary file, then renamed: an interrupted run leaves no half file).
+/// Generations per cache file: a killed run loses at most the chunk in flight.
+pub const CHUNK: usize = 128;
+
+/// [`score`] of the first `n` generations, chunk by chunk ([`CHUNK`], aligned, so runs of
+/// different sizes share their first chunks): each from the cache folder `dir` when it was
+/// scored before, else made and cached (written to a temporary file, then renamed: an
+/// interrupted run leaves no half file).
 pub fn cached_score(
     g: &Generator,
     dir: &Path,
@@ -255,22 +380,54 @@ pub fn cached_score(
     weight_seed: u32,
     batch: usize,
 ) -> anyhow::Result<Scored> {
-    let name = format!(
-        "{}-{}-m{}-n{n}-s{seed}-w{weight_seed}.json",
-        variant.steps,
-        variant.perturb.name(),
-        variant.max_samples,
-    );
-    let path = dir.join(name);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("{} is corrupt: delete it to score afresh", path.display()));
-    }
-    let scored = score(g, variant, n, seed, weight_seed, batch)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_string(&scored)?)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(scored)
+    let mut out: Option<Scored> = None;
+    for start in (0..n).step_by(CHUNK) {
+        let end = (start + CHUNK).min(n);
+        let name = format!(
+            "{}-{}-m{}-s{seed}-w{weight_seed}-{start}-{end}.json",
+            variant.steps,
+            variant.perturb.name(),
+            variant.max_samples,
+        );
+        let path = dir.join(name);
+        let chunk: Scored = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).with_context(|| {
+                format!("{} is corrupt: delete it to score afresh", path.display())
+            })?,
+            Err(_) => {
+                let scored = score(g, variant, start..end, seed, weight_seed, batch)?;
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, serde_json::to_string(&scored)?)
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                scored
+            }
+        };
+        match &mut out {
+            Some(all) => all.concat(chunk),
+            None => out = Some(chunk),
+        }
+    }
+    out.context("no generations to score")
+}
+
+impl Scored {
+    /// Appends the generations of `next` (the same variant and draw) after these.
+    pub fn concat(&mut self, next: Scored) {
+        for (m, u) in next.u {
+            self.u.entry(m).or_default().extend(u);
+        }
+        self.pixel_variance.extend(next.pixel_variance);
+        self.embedding_variance.extend(next.embedding_variance);
+        self.feature_rms.extend(next.feature_rms);
+        self.max_std.extend(next.max_std);
+        self.unit_embedding_variance
+            .extend(next.unit_embedding_variance);
+        self.map_embedding.extend(next.map_embedding);
+        self.class.bald.extend(next.class.bald);
+        self.class.entropy.extend(next.class.entropy);
+        self.class.probability.extend(next.class.probability);
+        self.class.predictive.extend(next.class.predictive);
+    }
 }

@@ -26,6 +26,11 @@ pub fn as_f64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }
 
+/// `1 - p` of probabilities `p`: a score that is high where the probability is low.
+pub fn one_minus(p: &[f32]) -> Vec<f64> {
+    p.iter().map(|&v| 1.0 - v as f64).collect()
+}
+
 /// The classifier's unconfidence (higher = less sure of its prediction).
 pub fn unconfidence(maps: &Maps) -> Vec<f64> {
     maps.confidence.iter().map(|&c| -(c as f64)).collect()
@@ -67,6 +72,19 @@ pub fn methods(
         with_class_mix(&within, classes, &genuq_mix),
     ));
     methods.push(("pixel_variance".into(), as_f64(&scored.pixel_variance)));
+    if scored.class.bald.len() == n {
+        let c = &scored.class;
+        methods.push(("class_bald".into(), as_f64(&c.bald)));
+        methods.push(("class_entropy".into(), as_f64(&c.entropy)));
+        methods.push(("class_predictive".into(), one_minus(&c.predictive)));
+        methods.push(("clip_margin".into(), one_minus(&c.probability)));
+    }
+    if maps.steps > 1 {
+        methods.push((
+            "trajectory_variance".into(),
+            as_f64(&maps.trajectory_variance),
+        ));
+    }
     methods.push(("feature_rms".into(), as_f64(&scored.feature_rms)));
     let unconfident = unconfidence(maps);
     methods.push(("classifier_confidence".into(), unconfident.clone()));

@@ -9,12 +9,12 @@ use serde_json::json;
 use super::detect::Detection;
 use super::floor::FloorReport;
 use super::generations::{MAIN_M, Maps, Scored};
-use super::judge::{Curve, Row, Spread};
+use super::judge::{Curve, Spread};
 use super::methods::ORACLE;
 use super::metrics::{MeanStd, Quantiles};
 use super::plots;
-use super::select::{class_counts, lowest, most_dropped};
-use crate::data::{CLASS_NAMES, NUM_CLASSES, PIXELS};
+use super::select::lowest;
+use crate::data::{NUM_CLASSES, PIXELS};
 
 /// One line of a detection table.
 #[derive(Debug, Clone, Serialize)]
@@ -91,8 +91,6 @@ pub struct Report<'a> {
     /// The shipped variant's generations and scores (all of them).
     pub maps: &'a Maps,
     pub scored: &'a Scored,
-    /// The paper's protocol: a global cut by each method.
-    pub rows: Vec<Row>,
     pub spread: Spread,
     /// (method, label, (FID curve, precision curve)).
     pub curves: Vec<(&'static str, &'static str, (Curve, Curve))>,
@@ -107,13 +105,15 @@ pub struct Report<'a> {
     pub keep: usize,
     pub seed: u32,
     pub weight_seeds: Vec<u32>,
+    /// Further sections of eval.json by name (they replace a key of the same name).
+    pub sections: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Report<'_> {
     /// `dir/eval.json`.
     pub fn write_json(&self, dir: &Path) -> anyhow::Result<()> {
         let n = self.maps.classes.len();
-        let report = json!({
+        let mut report = json!({
             "shipped": self.shipped,
             "detection": self.detection,
             "quota_filter": {
@@ -126,7 +126,6 @@ impl Report<'_> {
             },
             "quota_curves": self.quota_curves.iter().map(|(name, c)| json!({"method": name, "precision": c})).collect::<Vec<_>>(),
             "weight_seeds": self.weight_seeds,
-            "rows": self.rows,
             "generations": n,
             "keep": self.keep,
             "seed": self.seed,
@@ -136,8 +135,11 @@ impl Report<'_> {
             "curves": self.curves.iter().map(|(name, _, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
             "u": self.scored.u.iter().map(|(m, u)| (m.to_string(), Quantiles::of(u.iter().map(|&x| x as f64).collect()))).collect::<BTreeMap<_, _>>(),
             "u_floor": self.floor,
-            "protocol": "detection: per-class macro AUROC / AUPRC of each score (higher = more likely poor) for generations the evaluation classifier puts in another class (wrong_class) or whose realism score (Kynkäänniemi et al. 2019, k = 3, in its 128-d features vs the 10k test split) is below 1 (unrealistic), bootstrap 95% CI over generations resampled within classes, averaged over the weight-sample seeds; quota_filter: each score keeps the same share of every class, precision (k = 3), class-balanced FID, the share of kept generations without each label, against random per-class quotas; rows: the paper's global cut (keep the `keep` lowest scores) with FID, precision/recall, class accuracy and AUROC for wrong-class generations",
+            "protocol": "detection: per-class macro AUROC / AUPRC of each score (higher = more likely poor) for generations the evaluation classifier puts in another class (wrong_class) or whose realism score (Kynkäänniemi et al. 2019, k = 3, in its 128-d features vs the 10k test split) is below 1 (unrealistic), bootstrap 95% CI over generations resampled within classes, averaged over the weight-sample seeds; quota_filter: each score keeps the same share of every class, precision (k = 3), class-balanced FID, the share of kept generations without each label, against random per-class quotas; global_filter: the paper's global cut (keep the `keep` lowest scores of all classes together) with FID, precision/recall, class accuracy and AUROC for wrong-class generations",
         });
+        if let Some(map) = report.as_object_mut() {
+            map.extend(self.sections.clone());
+        }
         std::fs::write(
             dir.join("eval.json"),
             serde_json::to_string_pretty(&report)? + "\n",
@@ -314,28 +316,6 @@ impl Report<'_> {
                     not_poor.join(", ")
                 );
             }
-        }
-        let generated = class_counts(
-            &(0..self.maps.classes.len()).collect::<Vec<_>>(),
-            &self.maps.classes,
-        );
-        println!(
-            "\nglobal cut ({}): {:<32} {:>8} {:>10} {:>8} {:>10} {:>7}  most dropped class",
-            self.shipped, "method", "FID", "precision", "recall", "class acc", "AUROC"
-        );
-        for r in &self.rows {
-            let (c, share) = most_dropped(&r.kept_per_class, &generated);
-            println!(
-                "{:<32} {:>8.4} {:>10.4} {:>8.4} {:>10.4} {:>7.3}  {} {:.0}%",
-                r.method,
-                r.fid,
-                r.precision,
-                r.recall,
-                r.class_accuracy,
-                r.auroc,
-                CLASS_NAMES[c],
-                100.0 * share
-            );
         }
         let spread = &self.spread;
         println!(

@@ -8,7 +8,7 @@ use super::classify::FEATURES;
 use super::detect::{class_balance, detection, quota_keep};
 use super::generations::{MAIN_M, Maps, Scored, Variant};
 use super::judge::RANDOM_DRAWS;
-use super::methods::{as_f64, random_scores, unconfidence};
+use super::methods::{as_f64, one_minus, random_scores, unconfidence};
 use super::metrics::{Features, Manifold, MeanStd, fid_weighted, inside, precision};
 use super::report::{DetectionRow, DetectionTable, QuotaRandom, QuotaRow, QuotaTable};
 use crate::uncertainty::sampler::Perturb;
@@ -79,42 +79,99 @@ pub fn ablation_variants(steps: &[u32]) -> Vec<Variant> {
 
 /// A score to detect with: its name, placement of the weight samples and M (for the
 /// sampler's scores), and its values per draw of weight samples.
-type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
+pub type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
 
 /// A prefix of a score.
 pub fn head(v: &[f64], n: usize) -> Vec<f64> {
     v[..n].to_vec()
 }
 
-/// The score rows of one set of generations (the first `n` of `judged`): each sampler's scores
-/// (u at the given M, and its pixel variance if M = 8 is among them) with their draws, then the
-/// baselines and references.
-pub fn detection_tables(
-    judged: &Judged,
+/// The class-space scores of a sampler's draws (empty without the class prompts' embeddings),
+/// at M = [`MAIN_M`]: `class_bald`, `class_entropy` and `class_predictive` (`1 -` the
+/// posterior predictive probability of the requested class).
+pub fn class_space_scores(draws: &[Scored], perturb: Option<String>, n: usize) -> Vec<NamedScore> {
+    if draws.iter().any(|s| s.class.bald.len() < n) {
+        return Vec::new();
+    }
+    let column = |f: &dyn Fn(&Scored) -> Vec<f64>| -> Vec<Vec<f64>> {
+        draws.iter().map(|s| head(&f(s), n)).collect()
+    };
+    vec![
+        (
+            "class_bald".into(),
+            perturb.clone(),
+            Some(MAIN_M),
+            column(&|s| as_f64(&s.class.bald)),
+        ),
+        (
+            "class_entropy".into(),
+            perturb.clone(),
+            Some(MAIN_M),
+            column(&|s| as_f64(&s.class.entropy)),
+        ),
+        (
+            "class_predictive".into(),
+            perturb,
+            Some(MAIN_M),
+            column(&|s| one_minus(&s.class.predictive)),
+        ),
+    ]
+}
+
+/// The scores of one sampler's draws: u at each of `counts`, and at M = [`MAIN_M`] its pixel
+/// variance and the class-space scores.
+pub fn sampler_scores(
+    v: &Variant,
+    draws: &[Scored],
+    counts: &[usize],
     n: usize,
-    samplers: &[(Variant, &[Scored], &[usize])],
-    seed: u32,
-) -> Vec<DetectionTable> {
-    let classes = &judged.maps.classes[..n];
-    let steps = judged.maps.steps;
+) -> Vec<NamedScore> {
+    let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
     let mut scores: Vec<NamedScore> = Vec::new();
-    for (v, draws, counts) in samplers {
-        let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
-        for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
-            let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
-            scores.push(("genuq".into(), perturb.clone(), Some(m), d));
+    for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
+        let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
+        scores.push(("genuq".into(), perturb.clone(), Some(m), d));
+    }
+    if counts.contains(&MAIN_M) {
+        let pixel = draws
+            .iter()
+            .map(|s| head(&as_f64(&s.pixel_variance), n))
+            .collect();
+        scores.push((
+            "pixel_variance".into(),
+            perturb.clone(),
+            Some(MAIN_M),
+            pixel,
+        ));
+        scores.extend(class_space_scores(draws, perturb, n));
+    }
+    scores
+}
+
+/// The baselines and references of one set of generations: `clip_margin` (`1 -` the MAP
+/// image's zero-shot probability of its class, from `first`'s scores), the feature RMS, the
+/// trajectory spread (more than one step), random, the classifier's unconfidence and the
+/// manifold oracle.
+pub fn baseline_scores(
+    judged: &Judged,
+    first: Option<&Scored>,
+    n: usize,
+    seed: u32,
+) -> Vec<NamedScore> {
+    let mut scores: Vec<NamedScore> = Vec::new();
+    if let Some(s) = first {
+        if s.class.probability.len() >= n {
+            let margin = head(&one_minus(&s.class.probability), n);
+            scores.push(("clip_margin".into(), None, None, vec![margin]));
         }
-        if counts.contains(&MAIN_M) {
-            let pixel = draws
-                .iter()
-                .map(|s| head(&as_f64(&s.pixel_variance), n))
-                .collect();
-            scores.push(("pixel_variance".into(), perturb, Some(MAIN_M), pixel));
+        if s.feature_rms.len() >= n {
+            let rms = head(&as_f64(&s.feature_rms), n);
+            scores.push(("feature_rms".into(), None, None, vec![rms]));
         }
     }
-    if let Some((_, draws, _)) = samplers.first() {
-        let rms = head(&as_f64(&draws[0].feature_rms), n);
-        scores.push(("feature_rms".into(), None, None, vec![rms]));
+    if judged.maps.steps > 1 {
+        let spread = head(&as_f64(&judged.maps.trajectory_variance), n);
+        scores.push(("trajectory_variance".into(), None, None, vec![spread]));
     }
     scores.push(("random".into(), None, None, vec![random_scores(seed, 0, n)]));
     let confidence = head(&unconfidence(&judged.maps), n);
@@ -131,6 +188,38 @@ pub fn detection_tables(
         None,
         vec![oracle],
     ));
+    scores
+}
+
+/// The detection tables (one per label) of the first `n` generations of `judged`: each
+/// sampler's scores with their draws ([`sampler_scores`]), the `extra` scores, then the
+/// baselines and references ([`baseline_scores`]).
+pub fn detection_tables(
+    judged: &Judged,
+    n: usize,
+    samplers: &[(Variant, &[Scored], &[usize])],
+    extra: Vec<NamedScore>,
+    seed: u32,
+) -> Vec<DetectionTable> {
+    let mut scores: Vec<NamedScore> = samplers
+        .iter()
+        .flat_map(|(v, draws, counts)| sampler_scores(v, draws, counts, n))
+        .collect();
+    scores.extend(extra);
+    let first = samplers.first().and_then(|(_, d, _)| d.first());
+    scores.extend(baseline_scores(judged, first, n, seed));
+    score_tables(judged, n, &scores, seed)
+}
+
+/// One table per label of `scores` on the first `n` generations of `judged`.
+pub fn score_tables(
+    judged: &Judged,
+    n: usize,
+    scores: &[NamedScore],
+    seed: u32,
+) -> Vec<DetectionTable> {
+    let classes = &judged.maps.classes[..n];
+    let steps = judged.maps.steps;
     judged
         .labels
         .iter()

@@ -95,6 +95,11 @@ pub struct ClipImage {
 }
 
 impl ClipImage {
+    /// Width of the embedding, D.
+    pub fn embed_dims(&self) -> usize {
+        self.proj.weight.dims()[1]
+    }
+
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let h = self.patch.forward(x);
         let [b, d, gh, gw] = h.dims();

@@ -58,14 +58,9 @@ pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fraction of `data` whose nearest class (the mean embedding of its prompts) is the right one.
-pub fn zero_shot_accuracy(
-    model: &Clip,
-    tokenizer: &Tokenizer,
-    data: &Dataset,
-    device: &Device,
-) -> f64 {
-    let model = model.clone().to_device(device);
+/// The classes' zero-shot embeddings, `[C, D]`: per class, the unit-length mean of its
+/// prompts' unit text embeddings (prompt ensembling, as in CLIP).
+pub fn class_embeddings(model: &Clip, tokenizer: &Tokenizer, device: &Device) -> Tensor<2> {
     let classes: Vec<Tensor<2>> = (0..NUM_CLASSES)
         .map(|c| {
             let prompts = captions::prompts(c);
@@ -77,7 +72,18 @@ pub fn zero_shot_accuracy(
             normalize(model.text.forward(ids)).mean_dim(0)
         })
         .collect();
-    let classes = normalize(Tensor::cat(classes, 0));
+    normalize(Tensor::cat(classes, 0))
+}
+
+/// Fraction of `data` whose nearest class (the mean embedding of its prompts) is the right one.
+pub fn zero_shot_accuracy(
+    model: &Clip,
+    tokenizer: &Tokenizer,
+    data: &Dataset,
+    device: &Device,
+) -> f64 {
+    let model = model.clone().to_device(device);
+    let classes = class_embeddings(&model, tokenizer, device);
     let mut correct = 0usize;
     for chunk in (0..data.len()).collect::<Vec<_>>().chunks(500) {
         let img = normalize(model.image.forward(data.images_tensor(chunk, device)));

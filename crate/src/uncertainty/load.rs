@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use burn::tensor::Device;
 
-use super::{Generator, ReferenceTable};
+use super::{ClassText, Generator, ReferenceTable};
 use crate::Error;
 use crate::manifest::Manifest;
-use crate::manifest::{CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
+use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
 use crate::model::UNetConfig;
 use crate::model::clip::ClipConfig;
 use crate::posterior::Posterior;
@@ -16,8 +16,9 @@ use crate::posterior::head::Layout;
 
 /// The files a generator needs.
 pub const REQUIRED: [&str; 3] = [STUDENT, CLIP_IMAGE, POSTERIOR];
-/// The files it uses when the manifest lists them (the reference quantiles, for percentiles).
-pub const OPTIONAL: [&str; 1] = [REFERENCE];
+/// The files it uses when the manifest lists them (the reference quantiles, for percentiles;
+/// the class prompts' embeddings, for the class-space scores).
+pub const OPTIONAL: [&str; 2] = [REFERENCE, CLASS_TEXT];
 
 impl Generator {
     /// `files` maps file names to their bytes; every one is verified against `manifest`.
@@ -51,7 +52,19 @@ impl Generator {
             true => ReferenceTable::parse(&text(REFERENCE)?)?,
             false => ReferenceTable::default(),
         };
-        Generator::new(student, clip, &posterior, reference, device)
+        let mut g = Generator::new(student, clip, &posterior, reference, device)?;
+        if files.contains_key(CLASS_TEXT) {
+            let t = ClassText::parse(&text(CLASS_TEXT)?)?;
+            if t.dims != g.clip.embed_dims() {
+                return Err(Error::Model(format!(
+                    "{CLASS_TEXT} is {} wide, CLIP's embeddings {}",
+                    t.dims,
+                    g.clip.embed_dims()
+                )));
+            }
+            g.class_text = Some(t);
+        }
+        Ok(g)
     }
 }
 

@@ -2,11 +2,13 @@
 //! MAP + M perturbed heads in one kernel, CLIP on the M + 1 images, the paper's score u, a
 //! per-pixel heatmap, and the percentile of u against reference generations.
 
+pub mod class_space;
 pub mod load;
 pub mod reference;
 pub mod sampler;
 
-pub use reference::ReferenceTable;
+pub use class_space::ClassText;
+pub use reference::{Flag, ReferenceTable, ScoreName};
 pub use sampler::Perturb;
 
 use burn::module::Module;
@@ -38,6 +40,8 @@ pub const STEPS: [usize; 3] = [1, 2, 4];
 pub const DEFAULT_STEPS: usize = 1;
 pub const DEFAULT_PERTURB: Perturb = Perturb::All;
 pub const DEFAULT_SAMPLES: usize = 8;
+/// The score shown beside u: the one `genuq eval` picked (reports/eval.json, "shipped").
+pub const SHIPPED_SCORE: ScoreName = ScoreName::U;
 
 /// What the kernels make of one generation's M + 1 images.
 pub struct Scores {
@@ -142,6 +146,7 @@ impl Request {
     /// The reference table this request's u is compared with (its class, sampler and M).
     pub fn reference_key(&self) -> reference::Key {
         reference::Key {
+            score: reference::ScoreName::U,
             steps: self.steps,
             perturb: self.perturb,
             samples: self.samples,
@@ -204,7 +209,72 @@ pub struct Generation {
     pub percentile: Option<f32>,
     /// The standard deviation of the heatmap's top colour.
     pub heatmap_scale: f32,
+    /// CLIP's view of the requested class across the M + 1 images, if the models folder has
+    /// the class prompts' embeddings.
+    pub class_space: Option<ClassSpace>,
+    /// The score the evaluation ships ([`SHIPPED_SCORE`]), if this generation has it.
+    pub shipped: Option<Shipped>,
     pub timings: Timings,
+}
+
+/// The shipped score of one generation, where it ranks, and whether it is flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct Shipped {
+    pub score: ScoreName,
+    /// Higher = less trustworthy.
+    pub value: f32,
+    /// Percentage of reference generations of the same class and sampler with a lower value.
+    pub percentile: Option<f32>,
+    /// The evaluation's flag, where this generation reaches its threshold.
+    pub flag: Option<Flag>,
+}
+
+impl Generation {
+    /// Sets [`Generation::shipped`] from the reference: the shipped score's value, its
+    /// percentile and the flag where it applies and is reached.
+    fn with_shipped(mut self, req: &Request, reference: &ReferenceTable) -> Self {
+        self.shipped = self.score(SHIPPED_SCORE).map(|value| {
+            let key = reference::Key {
+                score: SHIPPED_SCORE,
+                ..req.reference_key()
+            };
+            let flag = reference.flag.filter(|f| {
+                f.applies(SHIPPED_SCORE, req.steps, req.perturb) && value >= f.threshold
+            });
+            Shipped {
+                score: SHIPPED_SCORE,
+                value,
+                percentile: reference.percentile(value, &key),
+                flag,
+            }
+        });
+        self
+    }
+
+    /// The value of `score` for this generation (higher = less trustworthy), if it has it.
+    pub fn score(&self, score: ScoreName) -> Option<f32> {
+        let c = self.class_space;
+        match score {
+            ScoreName::U => Some(self.u),
+            ScoreName::ClipMargin => c.map(|c| 1.0 - c.probability),
+            ScoreName::ClassPredictive => c.map(|c| 1.0 - c.predictive),
+            ScoreName::ClassBald => c.map(|c| c.bald),
+            ScoreName::ClassEntropy => c.map(|c| c.entropy),
+        }
+    }
+}
+
+/// The class-space scores of one generation ([`class_space`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct ClassSpace {
+    /// The MAP image's zero-shot probability of the requested class.
+    pub probability: f32,
+    /// The mean over the M + 1 images of that probability (the posterior predictive).
+    pub predictive: f32,
+    /// Mutual information between the class and the weights, nats (epistemic).
+    pub bald: f32,
+    /// Expected entropy of the class, nats (aleatoric).
+    pub entropy: f32,
 }
 
 /// The loaded models. Our kernels run on `device` (wgpu: the WGSL; burn flex: their Rust
@@ -217,6 +287,8 @@ pub struct Generator {
     pub head: HeadWeights,
     /// Quantiles of u over reference generations (for percentiles), possibly empty.
     pub reference: ReferenceTable,
+    /// The class prompts' embeddings (the class-space scores), if the models folder has them.
+    pub class_text: Option<ClassText>,
     pub device: Device,
     pub nets: Device,
 }
@@ -236,6 +308,7 @@ impl Generator {
             clip,
             head,
             reference,
+            class_text: None,
             device: device.clone(),
             nets: device.clone(),
         })
@@ -259,6 +332,23 @@ impl Generator {
             layout: head.layout,
         };
         Ok(self)
+    }
+
+    /// The class-space scores ([`class_space::class_scores`]) of B generations from their
+    /// M + 1 embeddings `[B * S, D]` (generation-major, the MAP first), if the models folder
+    /// has the class prompts' embeddings.
+    pub fn class_scores(
+        &self,
+        emb: Tensor<2>,
+        classes: &[usize],
+    ) -> Result<Option<class_space::ClassScores>, Error> {
+        let Some(text) = &self.class_text else {
+            return Ok(None);
+        };
+        let [n, d] = emb.dims();
+        let b = classes.len().max(1);
+        let emb = emb.reshape([b, n / b, d]);
+        class_space::class_scores(emb, text.tensor(&self.device), text.scale, classes).map(Some)
     }
 
     /// CLIP image embeddings of `images` `[N, 1, H, W]`: `[N, D]` on the kernels' device.
@@ -315,6 +405,17 @@ impl Generator {
         seeds: &[u32],
         steps: usize,
     ) -> Result<Tensor<4>, Error> {
+        Ok(self.plain_traced(classes, seeds, steps)?.0)
+    }
+
+    /// [`Generator::plain_batch`] and the clean image each step predicted (unclamped, one
+    /// `[B, 1, H, W]` per step), on the networks' device.
+    pub fn plain_traced(
+        &self,
+        classes: &[usize],
+        seeds: &[u32],
+        steps: usize,
+    ) -> Result<(Tensor<4>, Vec<Tensor<4>>), Error> {
         let noise = seeds
             .iter()
             .map(|&s| self.noise(s))
@@ -322,7 +423,9 @@ impl Generator {
         let z = Tensor::cat(noise, 0).to_device(&self.nets);
         let class: Vec<i32> = classes.iter().map(|&c| c as i32).collect();
         let class = Tensor::<1, Int>::from_ints(class.as_slice(), &self.nets);
-        Ok(crate::diffusion::flow::sample_student(&self.student, z, class, steps).clamp(-1.0, 1.0))
+        let (x, predictions) =
+            crate::diffusion::flow::sample_student_traced(&self.student, z, class, steps);
+        Ok((x.clamp(-1.0, 1.0), predictions))
     }
 
     /// The MAP image alone, `[1, 1, H, W]`.
@@ -387,21 +490,43 @@ impl Generator {
             heatmap: rgba,
             scale,
         } = score(images.clone(), emb.clone(), heatmap_scale)?;
+        let class_scores = self.class_scores(emb.clone(), &[req.class])?;
         let clip_done = Instant::now();
-        let data = Transaction::default()
+        let mut tx = Transaction::default()
             .register(images)
             .register(var)
             .register(rgba)
             .register(emb)
             .register(u)
-            .register(scale)
-            .execute_async()
-            .await
-            .map_err(readback_error)?;
+            .register(scale);
+        if let Some(c) = class_scores {
+            tx = tx
+                .register(c.probability)
+                .register(c.predictive)
+                .register(c.bald)
+                .register(c.entropy);
+        }
+        let data = tx.execute_async().await.map_err(readback_error)?;
         let done = Instant::now();
-        let [images, var, rgba, emb, u, scale]: [_; 6] = data
-            .try_into()
-            .map_err(|_| Error::Device("readback".into()))?;
+        let mut data = data.into_iter();
+        let mut next = || data.next().ok_or_else(|| Error::Device("readback".into()));
+        let [images, var, rgba, emb, u, scale] =
+            [next()?, next()?, next()?, next()?, next()?, next()?];
+        let mut first = || -> Result<f32, Error> {
+            next()?
+                .iter::<f32>()
+                .next()
+                .ok_or_else(|| Error::Device("an empty class score".into()))
+        };
+        let class_space = match self.class_text {
+            Some(_) => Some(ClassSpace {
+                probability: first()?,
+                predictive: first()?,
+                bald: first()?,
+                entropy: first()?,
+            }),
+            None => None,
+        };
         let images: Vec<f32> = images.iter::<f32>().collect();
         let heatmap: Vec<u8> = rgba
             .iter::<i64>()
@@ -421,12 +546,15 @@ impl Generator {
             u,
             percentile: self.reference.percentile(u, &req.reference_key()),
             heatmap_scale: scale.iter::<f32>().next().unwrap_or(0.0),
+            class_space,
+            shipped: None,
             timings: Timings {
                 heads_ms: ms(start, heads_done),
                 clip_ms: ms(heads_done, clip_done),
                 readback_ms: ms(clip_done, done),
                 total_ms: ms(start, done),
             },
-        })
+        }
+        .with_shipped(req, &self.reference))
     }
 }

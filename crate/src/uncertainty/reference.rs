@@ -9,10 +9,61 @@ use super::sampler::Perturb;
 use crate::Error;
 use crate::data::NUM_CLASSES;
 
-/// What a table is of: generations with `steps` steps, weight samples placed by `perturb`
-/// (irrelevant with one step), `samples` = M, of class `class` (`None`: all classes).
+/// A score a table can be of; every one is higher for a less trustworthy generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreName {
+    /// The paper's generative uncertainty.
+    #[default]
+    U,
+    /// `1 -` the MAP image's zero-shot probability of its class (no weight samples).
+    ClipMargin,
+    /// `1 -` the posterior predictive probability of the class over the M + 1 images.
+    ClassPredictive,
+    /// The mutual information between the class and the weights.
+    ClassBald,
+    /// The expected entropy of the class.
+    ClassEntropy,
+}
+
+impl ScoreName {
+    pub const ALL: [ScoreName; 5] = [
+        ScoreName::U,
+        ScoreName::ClipMargin,
+        ScoreName::ClassPredictive,
+        ScoreName::ClassBald,
+        ScoreName::ClassEntropy,
+    ];
+
+    /// The name `genuq eval` gives the score's rows.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoreName::U => "genuq",
+            ScoreName::ClipMargin => "clip_margin",
+            ScoreName::ClassPredictive => "class_predictive",
+            ScoreName::ClassBald => "class_bald",
+            ScoreName::ClassEntropy => "class_entropy",
+        }
+    }
+
+    /// By the name of [`ScoreName::name`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Does the score depend on the weight samples (their placement and M)?
+    pub fn uses_weight_samples(self) -> bool {
+        self != ScoreName::ClipMargin
+    }
+}
+
+/// What a table is of: score `score` of generations with `steps` steps, weight samples placed
+/// by `perturb` (irrelevant with one step), `samples` = M, of class `class` (`None`: all
+/// classes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
+    #[serde(default)]
+    pub score: ScoreName,
     pub steps: usize,
     pub perturb: Perturb,
     pub samples: usize,
@@ -20,11 +71,39 @@ pub struct Key {
 }
 
 impl Key {
-    /// Do `self` (a table's key) and `other` (a request's) describe the same sampler and class?
+    /// Do `self` (a table's key) and `other` (a request's) describe the same score, sampler and
+    /// class?
     fn same_sampler(&self, other: &Key) -> bool {
-        self.steps == other.steps
-            && (self.steps == 1 || self.perturb == other.perturb)
+        let placement =
+            self.steps == 1 || self.perturb == other.perturb || !self.score.uses_weight_samples();
+        self.score == other.score
+            && self.steps == other.steps
+            && placement
             && self.class == other.class
+    }
+}
+
+/// When a generation is flagged: the shipped score of a sampler at or above `threshold`, where
+/// `precision` of the evaluation's generations that high were wrong-class (by the independent
+/// classifier) and `recall` of the wrong-class ones were that high.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    pub score: ScoreName,
+    pub steps: usize,
+    pub perturb: Perturb,
+    pub threshold: f32,
+    pub precision: f32,
+    pub recall: f32,
+    /// The evaluation generations it was measured on.
+    pub generations: usize,
+}
+
+impl Flag {
+    /// Does the flag speak of this score of generations of this sampler?
+    pub fn applies(&self, score: ScoreName, steps: usize, perturb: Perturb) -> bool {
+        self.score == score
+            && self.steps == steps
+            && (steps == 1 || self.perturb == perturb || !score.uses_weight_samples())
     }
 }
 
@@ -52,6 +131,10 @@ pub struct ReferenceTable {
     pub tables: Vec<Table>,
     #[serde(default)]
     pub heatmap_scales: Vec<HeatmapScale>,
+    /// The flag of the shipped score, where the evaluation found a threshold with a precision
+    /// worth stating.
+    #[serde(default)]
+    pub flag: Option<Flag>,
 }
 
 /// `points` quantiles (e.g. 101: every 1%) of `u`, linearly interpolated.
@@ -93,6 +176,7 @@ impl ReferenceTable {
             generations,
             tables,
             heatmap_scales: Vec::new(),
+            flag: None,
         })
     }
 
@@ -141,8 +225,9 @@ impl ReferenceTable {
             .min_by_key(|t| t.key.samples.abs_diff(key.samples))
     }
 
-    /// Percentage of reference generations like `key` (its class, steps, placement and the
-    /// nearest M) whose u is below `u`, interpolated between quantiles; `None` without a table.
+    /// Percentage of reference generations like `key` (its score, class, steps, placement and
+    /// the nearest M) whose score is below `u`, interpolated between quantiles; `None` without
+    /// a table.
     pub fn percentile(&self, u: f32, key: &Key) -> Option<f32> {
         let q = &self.nearest(key)?.quantiles;
         let step = 100.0 / (q.len() - 1) as f32;
@@ -165,6 +250,7 @@ mod tests {
 
     fn key(steps: usize, samples: usize, class: Option<usize>) -> Key {
         Key {
+            score: ScoreName::U,
             steps,
             perturb: Perturb::All,
             samples,

@@ -19,7 +19,8 @@ use crate::data::{CLASS_NAMES, PIXELS, class_index};
 use crate::gpu::{AdapterInfo, Compute};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{
-    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb, Request, STEPS,
+    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb,
+    Request, SHIPPED_SCORE, STEPS, Shipped,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -57,11 +58,46 @@ export interface Generation {
   u: number;
   /** Percentage of reference generations of the same class (same steps and placement, nearest M) with a lower u, or null without a reference table for them. */
   percentile: number | null;
+  /** CLIP's zero-shot view of the requested class across the M + 1 images (null without models/class_text.json). */
+  classSpace: ClassSpace | null;
+  /** The score `genuq eval` ships beside u, its percentile, and the flag where it is reached (null if the models cannot compute it). */
+  shipped: Shipped | null;
   timings: Timings;
+}
+export interface ClassSpace {
+  /** The MAP image's zero-shot probability of the requested class. */
+  probability: number;
+  /** The mean of that probability over the M + 1 images (the posterior predictive). */
+  predictive: number;
+  /** Mutual information between the class and the weights, nats (epistemic). */
+  bald: number;
+  /** Expected entropy of the class, nats (aleatoric). */
+  entropy: number;
+}
+export interface Flag {
+  /** Of the evaluation's generations at or above the threshold, the share the independent classifier put in another class. */
+  precision: number;
+  /** Of the evaluation's wrong-class generations, the share at or above the threshold. */
+  recall: number;
+  threshold: number;
+  /** Evaluation generations behind these numbers. */
+  generations: number;
+}
+export interface Shipped {
+  /** "genuq" (u), "clip_margin" (1 - the MAP image's probability of its class), "class_predictive", "class_bald" or "class_entropy". */
+  score: string;
+  /** Higher = less trustworthy. */
+  value: number;
+  /** Percentage of reference generations of the same class and sampler with a lower value, or null. */
+  percentile: number | null;
+  /** Set where this generation reaches the evaluation's flag threshold, else null. */
+  flag: Flag | null;
 }
 export interface Defaults {
   /** The sampler `genuq eval` picked: its step count and where its weight samples act. */
   steps: number; perturb: "all" | "first" | "last"; samples: number;
+  /** The score shown beside u (a Shipped.score name). */
+  score: string;
   /** The step counts the student samples in. */
   supportedSteps: number[];
 }
@@ -109,6 +145,7 @@ pub fn defaults() -> JsValue {
     set(&out, "steps", DEFAULT_STEPS as u32);
     set(&out, "perturb", DEFAULT_PERTURB.name());
     set(&out, "samples", DEFAULT_SAMPLES as u32);
+    set(&out, "score", SHIPPED_SCORE.name());
     let steps = Array::new();
     for s in STEPS {
         steps.push(&JsValue::from(s as u32));
@@ -310,6 +347,36 @@ fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     Reflect::set(obj, &key.into(), &value.into()).expect("plain object");
 }
 
+fn class_space_js(c: ClassSpace) -> JsValue {
+    let out = Object::new();
+    set(&out, "probability", c.probability);
+    set(&out, "predictive", c.predictive);
+    set(&out, "bald", c.bald);
+    set(&out, "entropy", c.entropy);
+    out.into()
+}
+
+fn shipped_js(s: Shipped) -> JsValue {
+    let out = Object::new();
+    set(&out, "score", s.score.name());
+    set(&out, "value", s.value);
+    set(
+        &out,
+        "percentile",
+        s.percentile.map_or(JsValue::NULL, JsValue::from),
+    );
+    let flag = s.flag.map_or(JsValue::NULL, |f| {
+        let o = Object::new();
+        set(&o, "precision", f.precision);
+        set(&o, "recall", f.recall);
+        set(&o, "threshold", f.threshold);
+        set(&o, "generations", f.generations as u32);
+        o.into()
+    });
+    set(&out, "flag", flag);
+    out.into()
+}
+
 fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> JsValue {
     let out = Object::new();
     set(&out, "class", CLASS_NAMES[req.class]);
@@ -340,6 +407,12 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
         "percentile",
         g.percentile.map_or(JsValue::NULL, JsValue::from),
     );
+    set(
+        &out,
+        "classSpace",
+        g.class_space.map_or(JsValue::NULL, class_space_js),
+    );
+    set(&out, "shipped", g.shipped.map_or(JsValue::NULL, shipped_js));
     let t = Object::new();
     set(&t, "heads_ms", g.timings.heads_ms);
     set(&t, "clip_ms", g.timings.clip_ms);

@@ -1,0 +1,173 @@
+//! A sound pick between detectors: two scores of the **same** generations compared by a paired
+//! bootstrap of their macro-AUROC difference (each resample draws generations within classes,
+//! as [`detection`](super::detect::detection) does, and scores both on it), so the noise that
+//! the two share (which generations happen to be hard) cancels and the interval is about the
+//! difference alone. The rule that uses it: [`pick`].
+
+use serde::Serialize;
+
+use super::detect::{BOOTSTRAP, by_class, macro_auroc, resample};
+
+/// A candidate detector: its name, what it costs and how its images look, and its score per
+/// draw of weight samples (one draw for a score without weight samples).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub name: String,
+    /// Trunk passes per generation (the browser's cost).
+    pub cost: usize,
+    /// FID of its sampler's images (lower = better looking).
+    pub fid: f64,
+    pub draws: Vec<Vec<f64>>,
+    /// The label on its own sampler's images (samplers make different images of the same
+    /// noise; the pairing is over the noise and class).
+    pub poor: Vec<bool>,
+}
+
+/// `b - a` in macro AUROC, with its paired 95% bootstrap interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paired {
+    pub a: String,
+    pub b: String,
+    pub difference: f64,
+    pub ci: [f64; 2],
+    /// Does the interval exclude 0?
+    pub significant: bool,
+}
+
+/// The mean over draws of a score's macro AUROC on the class groups `groups`.
+fn mean_auroc(draws: &[Vec<f64>], poor: &[bool], groups: &[Vec<usize>]) -> f64 {
+    draws
+        .iter()
+        .map(|s| macro_auroc(s, poor, groups))
+        .sum::<f64>()
+        / draws.len().max(1) as f64
+}
+
+/// The paired bootstrap of `b - a` (macro AUROC, each for its own label, over the same
+/// generations of `classes`), resamples drawn under `seed` (the same resamples as
+/// `detection`'s CIs).
+pub fn paired(a: &Candidate, b: &Candidate, classes: &[usize], seed: u32) -> Paired {
+    let groups = by_class(classes);
+    let diff =
+        |g: &[Vec<usize>]| mean_auroc(&b.draws, &b.poor, g) - mean_auroc(&a.draws, &a.poor, g);
+    let difference = diff(&groups);
+    let mut boot: Vec<f64> = (0..BOOTSTRAP)
+        .map(|r| diff(&resample(&groups, classes.len(), seed, r)))
+        .filter(|d| d.is_finite())
+        .collect();
+    boot.sort_by(f64::total_cmp);
+    let at = |q: f64| match boot.len() {
+        0 => f64::NAN,
+        n => boot[((n - 1) as f64 * q).round() as usize],
+    };
+    let ci = [at(0.025), at(0.975)];
+    Paired {
+        a: a.name.clone(),
+        b: b.name.clone(),
+        difference,
+        ci,
+        significant: ci[0] > 0.0 || ci[1] < 0.0,
+    }
+}
+
+/// What the pick decided and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pick {
+    pub rule: &'static str,
+    /// The default: the best-looking candidate (lowest FID), the cheapest among equals.
+    pub default: String,
+    pub shipped: String,
+    /// Every candidate against the default.
+    pub against_default: Vec<Paired>,
+}
+
+/// The rule: start from the best-looking candidate (lowest FID, then the cheapest); a
+/// candidate that looks worse or costs more replaces it only where its paired 95% CI of the
+/// AUROC difference lies above 0, the largest such gain winning; a candidate that looks at
+/// least as good and costs no more replaces it where its AUROC is higher at all.
+pub const RULE: &str = "start from the best-looking candidate (lowest FID, then the cheapest); \
+a candidate that looks worse or costs more ships instead only if its paired 95% bootstrap CI of \
+the wrong-class macro-AUROC difference excludes 0 (the largest such gain wins); otherwise \
+image quality (FID) and cost decide";
+
+/// Picks among `candidates` (not empty) by [`RULE`].
+pub fn pick(candidates: &[Candidate], classes: &[usize], seed: u32) -> Pick {
+    let default = candidates
+        .iter()
+        .min_by(|a, b| a.fid.total_cmp(&b.fid).then(a.cost.cmp(&b.cost)))
+        .expect("a candidate");
+    let against: Vec<Paired> = candidates
+        .iter()
+        .filter(|c| c.name != default.name)
+        .map(|c| paired(default, c, classes, seed))
+        .collect();
+    let shipped = candidates
+        .iter()
+        .filter(|c| c.name != default.name)
+        .zip(&against)
+        .filter(|(c, p)| {
+            let no_worse = c.fid <= default.fid && c.cost <= default.cost;
+            match no_worse {
+                true => p.difference > 0.0,
+                false => p.significant && p.difference > 0.0,
+            }
+        })
+        .max_by(|a, b| a.1.difference.total_cmp(&b.1.difference))
+        .map_or(default.name.clone(), |(c, _)| c.name.clone());
+    Pick {
+        rule: RULE,
+        default: default.name.clone(),
+        shipped,
+        against_default: against,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{self, Stream};
+
+    fn candidate(name: &str, cost: usize, fid: f64, score: Vec<f64>, poor: &[bool]) -> Candidate {
+        Candidate {
+            name: name.into(),
+            cost,
+            fid,
+            draws: vec![score],
+            poor: poor.to_vec(),
+        }
+    }
+
+    /// A perfect score against a random one on the same generations: the difference is about
+    /// 0.5 and its paired interval lies far above 0; a score against itself plus a tie-free
+    /// jitter is not significant. The rule then ships the perfect score although it costs more,
+    /// and keeps the default against the jittered copy, which costs more.
+    #[test]
+    fn paired_bootstrap_and_the_rule() {
+        let n = 2000u32;
+        let classes: Vec<usize> = (0..n as usize).map(|i| i % 10).collect();
+        let poor: Vec<bool> = (0..n)
+            .map(|i| rng::word(5, Stream::Test(0), i) % 5 == 0)
+            .collect();
+        let random: Vec<f64> = (0..n)
+            .map(|i| rng::word(5, Stream::Test(1), i) as f64)
+            .collect();
+        let perfect: Vec<f64> = poor.iter().map(|&p| p as u8 as f64).collect();
+        let jittered: Vec<f64> = random.iter().map(|r| r + 0.5).collect();
+        let a = candidate("random", 1, 0.5, random.clone(), &poor);
+        let b = candidate("perfect", 9, 0.8, perfect, &poor);
+        let c = candidate("jittered", 9, 0.5, jittered, &poor);
+        let p = paired(&a, &b, &classes, 3);
+        assert!(
+            p.difference > 0.4 && p.ci[0] > 0.4 && p.significant,
+            "{p:?}"
+        );
+        let q = paired(&a, &c, &classes, 3);
+        assert_eq!(q.difference, 0.0);
+        assert!(!q.significant, "{q:?}");
+        let chosen = pick(&[a.clone(), b, c.clone()], &classes, 3);
+        assert_eq!(chosen.default, "random");
+        assert_eq!(chosen.shipped, "perfect");
+        let kept = pick(&[a, c], &classes, 3);
+        assert_eq!(kept.shipped, "random");
+    }
+}
