@@ -218,7 +218,7 @@ test("before a reveal: the poster (its label's pre-rendered generation), a live 
   await page.close();
 });
 
-test("dark mode: the widget's defaults follow prefers-color-scheme", async () => {
+test("dark mode: the widget's defaults follow prefers-color-scheme; reduced motion: no animation", async () => {
   const backgrounds = {};
   for (const colorScheme of ["light", "dark"]) {
     const context = await browser.newContext({ colorScheme });
@@ -234,6 +234,19 @@ test("dark mode: the widget's defaults follow prefers-color-scheme", async () =>
   const luminance = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0);
   assert.ok(luminance(backgrounds.dark[0]) < luminance(backgrounds.light[0]), `a darker background in dark mode (${backgrounds.dark[0]})`);
   assert.ok(luminance(backgrounds.dark[1]) > luminance(backgrounds.dark[0]), "light text on it");
+
+  const animations = {};
+  for (const reducedMotion of ["no-preference", "reduce"]) {
+    const context = await browser.newContext({ reducedMotion });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/embed.html`);
+    animations[reducedMotion] = await page.evaluate(() => {
+      const root = document.getElementById("third").shadowRoot;
+      return [getComputedStyle(root.querySelector("figure")).animationName, getComputedStyle(root.querySelector(".poster")).transitionDuration];
+    });
+    await context.close();
+  }
+  assert.deepEqual(animations, { "no-preference": ["genuq-in", "0.15s"], reduce: ["none", "0s"] });
 });
 
 test("on a 360 px wide phone the widget wraps: nothing overflows sideways (screenshot test-output/widget-narrow.png; GENUQ_UPDATE_DOCS=1: docs/ too)", async () => {
