@@ -314,17 +314,58 @@ fn score_resumes_and_shards_add_up_to_one_run() {
         first["u"].as_f64().unwrap().is_finite()
             && first["image_png"].as_str().unwrap().len() > 100
     );
+    // three shard processes at once, as a Kubernetes Indexed Job or a Slurm array runs them
+    let shards: Vec<_> = (0..3)
+        .map(|i| {
+            let out = path(&format!("shard{i}.jsonl"));
+            let args = run("1", out.clone(), &["--shard", &format!("{i}/3")]);
+            let child = Command::new(env!("CARGO_BIN_EXE_genuq"))
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("a shard starts");
+            (out, child)
+        })
+        .collect();
     let mut sharded = BTreeSet::new();
-    for i in 0..3 {
-        let out = path(&format!("shard{i}.jsonl"));
-        score(&out, &["--shard", &format!("{i}/3")]);
+    for (out, child) in shards {
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
         sharded.extend(lines(&out));
     }
     assert_eq!(
         sharded,
         full.iter().cloned().collect::<BTreeSet<_>>(),
-        "the shards are the run"
+        "the shards merged (sort -u) are the run"
     );
+    // for pipelines: the CPU path to standard output, the same lines
+    let args = run("1", "-".into(), &["--compute", "cpu"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_genuq"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let piped: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(piped.len(), 20);
+    for (a, b) in piped.iter().zip(&full) {
+        let b: serde_json::Value = serde_json::from_str(b).unwrap();
+        assert_eq!((&a["seed"], &a["class"]), (&b["seed"], &b["class"]));
+        let du = (a["u"].as_f64().unwrap() - b["u"].as_f64().unwrap()).abs();
+        assert!(du < 1e-3, "u on the CPU path vs auto: {du}");
+        assert!(a["class_space"]["probability"].as_f64().is_some(), "{a}");
+    }
     let resumed = path("resumed.jsonl");
     std::fs::write(&resumed, full[..5].join("\n") + "\n").unwrap();
     score(&resumed, &[]);

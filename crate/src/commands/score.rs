@@ -59,7 +59,8 @@ pub struct ScoreArgs {
     /// The folder with the models and their manifest.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
-    /// The JSON-lines file (appended to; lines already there are not scored again).
+    /// The JSON-lines file (appended to; lines already there are not scored again), or `-`
+    /// for standard output (no resume).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -210,7 +211,11 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         perturb,
     };
     probe.validate()?;
-    let seen = done(&args.out, args)?;
+    let stdout = args.out.as_os_str() == "-";
+    let seen = match stdout {
+        true => HashSet::new(),
+        false => done(&args.out, args)?,
+    };
     let todo: Vec<(u32, usize)> = items
         .into_iter()
         .enumerate()
@@ -218,22 +223,29 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         .map(|(_, item)| item)
         .filter(|item| !seen.contains(item))
         .collect();
-    eprintln!(
-        "{} generations to score ({} already in {})",
-        todo.len(),
-        seen.len(),
-        args.out.display()
-    );
+    if !stdout {
+        eprintln!(
+            "{} generations to score ({} already in {})",
+            todo.len(),
+            seen.len(),
+            args.out.display()
+        );
+    }
     if todo.is_empty() {
         return Ok(());
     }
     let generator =
         load_generator(&args.models, args.compute)?.with_nets_on(&burn::tensor::Device::flex());
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&args.out)
-        .with_context(|| format!("opening {}", args.out.display()))?;
+    let mut file: Box<dyn Write> = match stdout {
+        true => Box::new(std::io::stdout().lock()),
+        false => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&args.out)
+                .with_context(|| format!("opening {}", args.out.display()))?,
+        ),
+    };
     let bar = ProgressBar::new(todo.len() as u64);
     for (seed, class) in todo {
         let req = Request {
@@ -258,6 +270,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         // one write per line: an interrupted run leaves whole lines (a cut last line is
         // reported on resume)
         writeln!(file, "{}", serde_json::to_string(&line)?)
+            .and_then(|()| file.flush())
             .with_context(|| format!("writing {}", args.out.display()))?;
         bar.inc(1);
     }
