@@ -1,6 +1,6 @@
 // The demo page. All numbers come from the wasm API (through the widget module's shared
 // loader); this file only lays them out.
-import { GET_WEBGPU, computeNote, describe, drawColorBar, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
+import { GET_WEBGPU, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
 /** Where the models run: ?compute=auto (the default), webgpu or cpu. */
@@ -73,10 +73,6 @@ function request() {
   };
 }
 
-function flagged(g, threshold) {
-  return g.percentile != null && g.percentile > threshold;
-}
-
 function show(g) {
   paint($("image"), g.image);
   paint($("heatmap"), g.heatmap);
@@ -86,9 +82,9 @@ function show(g) {
   $("legend").textContent = `${g.steps} step${g.steps > 1 ? "s" : ""}, weight samples at ${g.steps === 1 ? "the" : { all: "every", first: "the first", last: "the last" }[g.perturb]} step`;
   $("u").textContent = `u = ${g.u.toFixed(2)}`;
   $("percentile").textContent = describe(g);
-  const threshold = Number($("threshold").value);
-  $("verdict").textContent = flagged(g, threshold) ? `⚠ flagged (above the ${threshold}th percentile)` : "not flagged";
-  $("verdict").className = flagged(g, threshold) ? "flag" : "";
+  $("shipped").textContent = describeShipped(g);
+  $("verdict").textContent = flagText(g) ? `⚠ ${flagText(g)}` : "not flagged";
+  $("verdict").className = flagText(g) ? "flag" : "";
   const t = g.timings;
   $("timings").innerHTML = [
     ["trunk + perturbed heads", t.heads_ms], ...(model?.adapter.compute === "cpu" ? [["CLIP", t.clip_ms], ["readback", t.readback_ms]]
@@ -124,22 +120,24 @@ async function generate() {
   }
 }
 
-function applyThreshold() {
-  const threshold = Number($("threshold").value);
-  $("threshold-out").textContent = threshold;
+/** Sets aside the generations the evaluation's flag marks, and says how precise that flag was. */
+function applyFlags() {
   const n = batchResults.length;
-  let rejected = 0;
+  let aside = 0;
+  let precision = null;
   document.querySelectorAll("#batch .cell").forEach((cell, rank) => {
     const g = batchResults[rank];
-    // without a reference table, fall back to the rank within the batch
-    const p = g.percentile ?? (100 * rank) / Math.max(n - 1, 1);
-    const out = p > threshold;
-    cell.classList.toggle("rejected", out);
-    cell.querySelector(".verdict").textContent = out ? "rejected" : "kept";
-    cell.setAttribute("aria-label", `${g.class}, seed ${g.seed}: ${describe(g)}, ${out ? "rejected" : "kept"}`);
-    rejected += out;
+    const out = flagText(g) !== "";
+    if (out) precision = g.shipped.flag.precision;
+    cell.classList.toggle("aside", out);
+    cell.querySelector(".verdict").textContent = out ? "set aside" : "kept";
+    cell.setAttribute("aria-label", `${g.class}, seed ${g.seed}: ${describe(g)}${describeShipped(g) ? `; ${describeShipped(g)}` : ""}, ${out ? "set aside" : "kept"}`);
+    aside += out;
   });
-  if (n) $("batch-status").textContent = `${n - rejected} kept, ${rejected} rejected`;
+  if (!n) return;
+  $("batch-status").textContent = aside
+    ? `${n - aside} kept, ${aside} set aside: in our evaluation, ${Math.round(100 * precision)}% of generations scored like these were the wrong garment`
+    : `${n} kept, none set aside`;
 }
 
 async function batch(n) {
@@ -160,9 +158,10 @@ async function batch(n) {
         return g;
       });
     });
-    // by the class percentile (what the threshold rejects by), or by u without a reference table
     const all = await Promise.all(jobs);
-    const rank = all.every((g) => g.percentile != null) ? (g) => g.percentile : (g) => g.u;
+    // by the shipped score (the flag's threshold is on its value, across classes), least
+    // trustworthy last; by u where the models have no shipped score
+    const rank = all.every((g) => g.shipped) ? (g) => g.shipped.value : (g) => g.u;
     batchResults = all.sort((a, b) => rank(a) - rank(b));
     $("batch").replaceChildren(...batchResults.map((g) => {
       const cell = document.createElement("div");
@@ -182,13 +181,13 @@ async function batch(n) {
       paint(img, g.image);
       paint(heat, g.heatmap);
       const label = document.createElement("div");
-      label.textContent = `u ${g.u.toFixed(1)}${g.percentile == null ? "" : ` · p${Math.round(g.percentile)}`}`;
+      label.textContent = `u ${g.u.toFixed(1)}${g.classSpace ? ` · CLIP ${Math.round(100 * g.classSpace.probability)}%` : ""}`;
       const verdict = document.createElement("div");
       verdict.className = "verdict";
       cell.append(img, heat, label, verdict);
       return cell;
     }));
-    applyThreshold();
+    applyFlags();
     const shared = $("same-scale").checked && batchResults.length > 0;
     $("batch-scale").hidden = !shared;
     if (shared) drawColorBar($("batch-colorbar"), $("batch-ticks"), colorBar, batchResults[0].heatmapScale);
@@ -249,7 +248,6 @@ $("random").addEventListener("click", () => {
 });
 $("batch16").addEventListener("click", () => batch(16));
 $("batch64").addEventListener("click", () => batch(64));
-$("threshold").addEventListener("input", applyThreshold);
 $("retry").addEventListener("click", start);
 window.genuqModel = () => model; // for the benchmark harness
 start();

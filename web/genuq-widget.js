@@ -240,9 +240,33 @@ export function paint(canvas, rgba, width = 32, height = 32) {
   canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
 }
 
-/** "more uncertain than 73% of sandal generations" (or the raw score when there is no reference). */
+/** "more uncertain than 73% of sandal generations" (or the raw score when there is no reference):
+ * where u ranks, in neutral words (u alone does not tell a bad generation, docs/evaluation.md). */
 export function describe(g) {
   return g.percentile == null ? `u = ${g.u.toFixed(2)}` : `more uncertain than ${Math.round(g.percentile)}% of ${g.class} generations`;
+}
+
+const pct = (x) => `${Math.round(100 * x)}%`;
+
+/** The score the evaluation ships beside u, in words ("" when it is u itself or missing). */
+export function describeShipped(g) {
+  const c = g.classSpace;
+  if (!g.shipped || !c) return "";
+  switch (g.shipped.score) {
+    case "clip_margin": return `CLIP sees ${pct(c.probability)} ${g.class}`;
+    case "class_predictive": return `CLIP sees ${pct(c.predictive)} ${g.class} across the ${g.samples + 1} images`;
+    case "class_bald": return `the weight samples disagree on the class by ${c.bald.toFixed(3)} nats`;
+    case "class_entropy": return `class entropy ${c.entropy.toFixed(2)} nats`;
+    default: return "";
+  }
+}
+
+/** The one flag rule, decided in the wasm (the evaluation's threshold on the shipped score):
+ * the flag's text with the precision measured behind it, or "" when not flagged. */
+export function flagText(g) {
+  const f = g.shipped?.flag;
+  if (!f) return "";
+  return `flagged: ${pct(f.precision)} of generations scored like this were the wrong garment in our evaluation`;
 }
 
 /** The heatmap's scale in grey levels (0-255): its top colour's standard deviation. */
@@ -503,10 +527,9 @@ export class GenuqWidget extends Element {
       ui.image.setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
       ui.heatmap.setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
       ui.u.textContent = `u = ${g.u.toFixed(2)}`;
-      ui.what.textContent = g.percentile == null ? "" : describe(g);
-      const flagged = g.percentile != null && g.percentile >= 90;
-      ui.verdict.textContent = flagged ? "flagged: likely a bad generation" : "";
-      ui.verdict.className = `verdict ${flagged ? "flag" : "ok"}`;
+      ui.what.textContent = [g.percentile == null ? "" : describe(g), describeShipped(g)].filter(Boolean).join("; ");
+      ui.verdict.textContent = flagText(g);
+      ui.verdict.className = `verdict ${flagText(g) ? "flag" : "ok"}`;
       // short under the score; the reason on hover (the demo page shows it in full)
       ui.compute.textContent = model.adapter.compute === "cpu" ? "running on the CPU" : "";
       ui.compute.title = computeNote(model.adapter);

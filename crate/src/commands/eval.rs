@@ -738,6 +738,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .iter()
         .find(|(v, _)| Some(v.steps as u64) == shipped["steps"].as_u64())
         .unwrap_or(&full[0]);
+    // u is shown beside the shipped score: with the placement and M of that sampler
+    let mut shipped = shipped;
+    shipped["perturb"] = json!(v.perturb.name());
+    shipped["samples"] = json!(MAIN_M);
     let j = &s.judged[&v.steps];
     let mut sections = serde_json::Map::new();
     sections.insert("shipped".into(), shipped.clone());

@@ -1,3 +1,3 @@
-//! Rectified flow: the teacher's training target and ODE sampler, and the student's one step.
+//! Rectified flow: the teacher's training target and Heun sampler, and the student's Euler steps.
 
 pub mod flow;

@@ -1,6 +1,7 @@
 //! A small class-conditional UNet for 32x32 grey images: the teacher's velocity field and,
-//! distilled, the one-step student. Its last layer (`conv_out`, a plain 3x3 conv) is where the
-//! Laplace posterior lives, so [`UNet::trunk`] and [`UNet::head`] split the forward pass there.
+//! distilled, the few-step student (1, 2 or 4 Euler steps). Its last layer (`conv_out`, a plain
+//! 3x3 conv) is where the Laplace posterior lives, so [`UNet::trunk`] and [`UNet::head`] split
+//! the forward pass there.
 //!
 //! Shapes: images `[B, 1, 32, 32]`, times `[B]` in [0, 1], classes `[B]` in 0..=10 (10 = no
 //! class, for classifier-free guidance). With the default channels (16, 32, 64) a forward pass
