@@ -146,7 +146,7 @@ mod tests {
         let n = 2000u32;
         let classes: Vec<usize> = (0..n as usize).map(|i| i % 10).collect();
         let poor: Vec<bool> = (0..n)
-            .map(|i| rng::word(5, Stream::Test(0), i) % 5 == 0)
+            .map(|i| rng::word(5, Stream::Test(0), i).is_multiple_of(5))
             .collect();
         let random: Vec<f64> = (0..n)
             .map(|i| rng::word(5, Stream::Test(1), i) as f64)
