@@ -36,14 +36,26 @@ summary() { log "stages: ${STAGES[*]:-none} (total ${SECONDS} s)"; }
 # rustup's cargo for native builds and `cargo install`.
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
-# Ordinary path: rustup with the wasm32 target. Offline Debian path: Debian's rustc-web builds
-# std for wasm32 itself (-Zbuild-std), since rustup cannot download the target here.
+# Ordinary path: rustup with the wasm32 target (setup_build adds it). Offline Debian path:
+# Debian's rustc-web builds std for wasm32 itself (-Zbuild-std), where rustup cannot download the
+# target. GENUQ_WASM=rustup|debian picks one (debian: keep an existing Debian build's cache).
 wasm_mode() {
+  case "${GENUQ_WASM:-}" in rustup|debian) echo "$GENUQ_WASM"; return ;; esac
   if have rustup && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     echo rustup
   else
     echo debian
   fi
+}
+
+# With rustup but without its wasm32 target: add it (idempotent); the Debian path only if that fails.
+wasm_target() {
+  [ "${GENUQ_WASM:-}" = debian ] && return 0
+  have rustup || return 0
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return 0
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown >&2 ||
+    log "rustup could not add the wasm32 target (offline?): Debian's toolchain builds the wasm instead"
 }
 
 apt_install() {
@@ -62,6 +74,7 @@ apt_install() {
 # What building dist/ needs (./dev.sh build, the Pages workflow): the wasm toolchain, the JS
 # glue generator and wasm-opt.
 setup_build() {
+  wasm_target
   if have dpkg && [ "$(wasm_mode)" = debian ]; then
     apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
   fi
