@@ -44,7 +44,7 @@ pub const FILES: [(&str, &str); 8] = [
     ),
     (
         REFERENCE,
-        "quantiles of u over reference generations per class, steps and M (genuq reference): percentiles",
+        "quantiles of u and the class-space scores over reference generations per class, sampler and M, and the evaluation's flag (genuq reference): percentiles",
     ),
     (
         CLASS_TEXT,

@@ -44,6 +44,9 @@ test("the demo shows a generation beside its heatmap and score", async () => {
   assert.ok(Number.isFinite(u), "u is a number");
   assert.equal(Number(await page.getAttribute("#result", "data-u")).toFixed(2), u.toFixed(2));
   assert.match(await page.textContent("#percentile"), /more uncertain than \d+% of sneaker generations/);
+  // the score the evaluation ships, beside u; "flagged" only with the flag's measured precision
+  assert.match(await page.textContent("#shipped"), /CLIP sees \d+% sneaker/);
+  assert.match(await page.textContent("#verdict"), /^(not flagged|⚠ flagged: \d+% of generations scored like this were the wrong garment in our evaluation)$/);
   assert.equal(await page.$$eval("#ticks span", (t) => t.length), 3, "a colour bar with three ticks");
   assert.match(await page.getAttribute("#heatmap", "aria-label"), /grey levels/);
   assert.equal(await page.getAttribute("#image", "role"), "img");

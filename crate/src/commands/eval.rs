@@ -363,6 +363,43 @@ fn teacher_distance(teacher: &Scored, student: &Scored, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The teacher distance (and, beside it on the same generations, the student's u and
+/// clip_margin) on the teacher's generations.
+fn distance_tables(
+    j: &Judged,
+    t: &TeacherRun,
+    v: &Variant,
+    student: &Scored,
+    seed: u32,
+) -> Vec<DetectionTable> {
+    let n = t.judged.maps.classes.len();
+    let perturb = (v.steps > 1).then(|| v.perturb.name().to_string());
+    let scores: Vec<NamedScore> = vec![
+        (
+            "teacher_distance".into(),
+            None,
+            None,
+            vec![teacher_distance(&t.scored, student, n)],
+        ),
+        (
+            "genuq".into(),
+            perturb,
+            Some(MAIN_M),
+            vec![head(&as_f64(&student.u[&MAIN_M]), n)],
+        ),
+        (
+            "clip_margin".into(),
+            None,
+            None,
+            vec![head(
+                &crate::eval::methods::one_minus(&student.class.probability),
+                n,
+            )],
+        ),
+    ];
+    score_tables(j, n, &scores, seed)
+}
+
 /// Step 5: the detection tables: the ablations (each step count, with the teacher distance
 /// where the teacher ran), the candidates on all generations, and the teacher's own u.
 fn detection_section(
@@ -391,16 +428,12 @@ fn detection_section(
             .filter(|(v, _)| v.steps == steps)
             .map(|(v, d)| (*v, d.as_slice(), &[MAIN_M][..]))
             .collect();
-        let mut extra: Vec<NamedScore> = match steps {
+        let extra: Vec<NamedScore> = match steps {
             1 => posteriors.take().unwrap_or_default(),
             _ => Vec::new(),
         };
-        if let (Some(t), Some((_, d, _))) = (teacher, samplers.first()) {
-            // on the ablation generations when the teacher made all of them
-            if t.scored.u[&MAIN_M].len() >= s.n_abl {
-                let dist = teacher_distance(&t.scored, &d[0], s.n_abl);
-                extra.push(("teacher_distance".into(), None, None, vec![dist]));
-            }
+        if let (Some(t), Some((v, d, _))) = (teacher, samplers.first()) {
+            out.extend(distance_tables(j, t, v, &d[0], seed));
         }
         out.extend(detection_tables(j, s.n_abl, &samplers, extra, seed));
     }
