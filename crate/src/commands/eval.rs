@@ -675,6 +675,17 @@ fn flag(s: &Setup, candidates: &[Candidate], shipped: &str) -> Value {
     json!({"score": shipped, "label": "wrong_class", "generations": s.n, "points": points, "flag": chosen})
 }
 
+/// The judge of a global cut on the generations of `j`, against the test features `real`.
+fn judge_of<'a>(j: &'a Judged, real: &'a Features) -> Judge<'a> {
+    Judge {
+        inside: j.inside.clone(),
+        real,
+        generated: Features::new(&j.maps.features, FEATURES),
+        wrong: j.maps.wrong_class(),
+        classes: &j.maps.classes,
+    }
+}
+
 /// Step 7c: the paper's global filter (keep the `keep` lowest of all classes together) of every
 /// method on all generations of each candidate sampler.
 fn global_filter(s: &Setup, full: &[(Variant, Vec<Scored>)], keep: usize, seed: u32) -> Value {
@@ -682,13 +693,7 @@ fn global_filter(s: &Setup, full: &[(Variant, Vec<Scored>)], keep: usize, seed: 
         .iter()
         .map(|(v, draws)| {
             let j = &s.judged[&v.steps];
-            let judge = Judge {
-                inside: j.inside.clone(),
-                real: &s.real,
-                generated: Features::new(&j.maps.features, FEATURES),
-                wrong: j.maps.wrong_class(),
-                classes: &j.maps.classes,
-            };
+            let judge = judge_of(j, &s.real);
             let rows: Vec<_> = methods(&j.maps, &draws[0], &j.radius_ratio, seed, keep)
                 .iter()
                 .map(|(name, score)| judge.row(name, score, keep))
@@ -795,13 +800,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         }));
     }
     let quota = quotas(&s, &full, keep, args.seed);
-    let curves_judge = Judge {
-        inside: j.inside.clone(),
-        real: &s.real,
-        generated: Features::new(&j.maps.features, FEATURES),
-        wrong: j.maps.wrong_class(),
-        classes: &j.maps.classes,
-    };
+    let curves_judge = judge_of(j, &s.real);
     let all_methods = methods(&j.maps, &draws[0], &j.radius_ratio, args.seed, keep);
     let curves = CURVES
         .into_iter()

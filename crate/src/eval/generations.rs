@@ -201,11 +201,7 @@ impl Scored {
             .register(unit_var)
             .register(main_emb.slice([0..b, 0..1, 0..d]));
         if let Some(c) = class {
-            tx = tx
-                .register(c.bald)
-                .register(c.entropy)
-                .register(c.probability)
-                .register(c.predictive);
+            tx = c.register(tx);
         }
         if let Some(rms) = &feature_rms {
             tx = tx.register(rms.clone());

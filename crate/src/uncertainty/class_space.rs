@@ -16,7 +16,7 @@
 //! the browser needs no text tower. One implementation, burn tensor ops, for every device.
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -76,6 +76,17 @@ pub struct ClassScores {
     pub probability: Tensor<1>,
     /// The mean over the M + 1 images of the requested class's probability.
     pub predictive: Tensor<1>,
+}
+
+impl ClassScores {
+    /// Registers the four columns in `tx`, in the order bald, entropy, probability,
+    /// predictive (the order their readers take them back).
+    pub fn register(self, tx: Transaction) -> Transaction {
+        tx.register(self.bald)
+            .register(self.entropy)
+            .register(self.probability)
+            .register(self.predictive)
+    }
 }
 
 /// `-sum_c p log p` over the last axis of `[.., C]` log-probabilities, keeping that axis (1).

@@ -500,11 +500,7 @@ impl Generator {
             .register(u)
             .register(scale);
         if let Some(c) = class_scores {
-            tx = tx
-                .register(c.probability)
-                .register(c.predictive)
-                .register(c.bald)
-                .register(c.entropy);
+            tx = c.register(tx);
         }
         let data = tx.execute_async().await.map_err(readback_error)?;
         let done = Instant::now();
@@ -519,12 +515,16 @@ impl Generator {
                 .ok_or_else(|| Error::Device("an empty class score".into()))
         };
         let class_space = match self.class_text {
-            Some(_) => Some(ClassSpace {
-                probability: first()?,
-                predictive: first()?,
-                bald: first()?,
-                entropy: first()?,
-            }),
+            Some(_) => {
+                let [bald, entropy, probability, predictive] =
+                    [first()?, first()?, first()?, first()?];
+                Some(ClassSpace {
+                    probability,
+                    predictive,
+                    bald,
+                    entropy,
+                })
+            }
             None => None,
         };
         let images: Vec<f32> = images.iter::<f32>().collect();
