@@ -71,10 +71,10 @@ pub async fn generation_is_consistent(
     assert_eq!(a.u.to_bits(), b.u.to_bits(), "same request, same u");
     let s = SNEAKER_42.samples + 1;
     let d = a.embeddings.len() / s;
-    let u = genuq::kernels::semantic_entropy::reference(&a.embeddings, s, d);
+    let u = super::entropy_f64(&a.embeddings, s, d);
     assert!((a.u as f64 - u).abs() < 1e-3, "u {} vs f64 {u}", a.u);
     let images: Vec<f32> = a.image.iter().chain(&a.samples).copied().collect();
-    let (_, var) = genuq::kernels::moments::reference(&images, [1, s, PIXELS]);
+    let (_, var) = super::moments_f64(&images, [1, s, PIXELS]);
     assert_close(&a.variance, &var, 1e-6, "heatmap variance");
     assert!(a.heatmap.len() == 4096 && a.image.iter().all(|v| (-1.0..=1.0).contains(v)));
     let spread = var.iter().cloned().fold(0.0, f64::max);
