@@ -466,35 +466,61 @@ fn passes(v: &Variant) -> usize {
     }
 }
 
+/// A candidate of the pick and what shipping it means: its score's name and its sampler (for
+/// `clip_margin`, the candidate sampler of its step count, whose u is shown beside it).
+struct Pickable {
+    candidate: Candidate,
+    method: String,
+    variant: Variant,
+}
+
+impl Pickable {
+    /// `{"method", "steps", "perturb", "samples"}`: what eval.json's "shipped" holds.
+    fn shipped(&self) -> Value {
+        json!({
+            "method": self.method,
+            "steps": self.variant.steps,
+            "perturb": self.variant.perturb.name(),
+            "samples": MAIN_M,
+        })
+    }
+}
+
 /// The candidates of the pick: every score at M = 8 of each candidate sampler, and the MAP
-/// image's `clip_margin` (one trajectory: `steps` passes) of each step count.
-fn pick_candidates(s: &Setup, full: &[(Variant, Vec<Scored>)]) -> Vec<Candidate> {
+/// image's `clip_margin` (one trajectory: `steps` passes) of each (distinct) step count.
+fn pick_candidates(s: &Setup, full: &[(Variant, Vec<Scored>)]) -> Vec<Pickable> {
     let mut out = Vec::new();
     for (v, draws) in full {
         let poor = s.wrong(v.steps).to_vec();
+        let fid = s.fid[&v.steps];
         for (method, perturb, m, d) in sampler_scores(v, draws, &[MAIN_M], s.n) {
             let p = perturb.map(|p| format!(" {p}")).unwrap_or_default();
             let m = m.map(|m| format!(" M={m}")).unwrap_or_default();
-            out.push(Candidate {
+            let candidate = Candidate {
                 name: format!("{method} {}-step{p}{m}", v.steps),
                 cost: passes(v),
-                fid: s.fid[&v.steps],
+                fid,
                 draws: d,
                 poor: poor.clone(),
+            };
+            out.push(Pickable {
+                candidate,
+                method,
+                variant: *v,
             });
         }
-        if !out
-            .iter()
-            .any(|c| c.name == format!("clip_margin {}-step", v.steps))
-        {
-            out.push(Candidate {
-                name: format!("clip_margin {}-step", v.steps),
-                cost: v.steps,
-                fid: s.fid[&v.steps],
-                draws: vec![crate::eval::methods::one_minus(&draws[0].class.probability)],
-                poor,
-            });
-        }
+        let candidate = Candidate {
+            name: format!("clip_margin {}-step", v.steps),
+            cost: v.steps,
+            fid,
+            draws: vec![crate::eval::methods::one_minus(&draws[0].class.probability)],
+            poor,
+        };
+        out.push(Pickable {
+            candidate,
+            method: "clip_margin".into(),
+            variant: *v,
+        });
     }
     out
 }
@@ -504,11 +530,13 @@ fn pick_candidates(s: &Setup, full: &[(Variant, Vec<Scored>)]) -> Vec<Candidate>
 /// path, and the teacher's u against the student's on the teacher's generations.
 fn selection(
     s: &Setup,
-    candidates: &[Candidate],
+    pickables: &[Pickable],
     teacher: Option<&TeacherRun>,
     seed: u32,
 ) -> (Value, Value) {
     let classes = s.classes();
+    let candidates: Vec<Candidate> = pickables.iter().map(|p| p.candidate.clone()).collect();
+    let candidates = candidates.as_slice();
     let chosen = pick(candidates, classes, seed);
     let find = |name: &str| candidates.iter().find(|c| c.name == name);
     let u_one = find(&format!("genuq 1-step M={MAIN_M}"));
@@ -533,7 +561,10 @@ fn selection(
             comparisons.push(teacher_against(base, t, s, seed));
         }
     }
-    let shipped = shipped_of(&chosen.shipped);
+    let shipped = pickables
+        .iter()
+        .find(|p| p.candidate.name == chosen.shipped)
+        .map_or(Value::Null, Pickable::shipped);
     let json = json!({
         "rule": chosen.rule,
         "label": "wrong_class",
@@ -557,7 +588,7 @@ fn teacher_against(base: &Candidate, t: &TeacherRun, s: &Setup, seed: u32) -> Pa
     let n = t.judged.maps.classes.len();
     let cut = |c: &Candidate| Candidate {
         draws: c.draws.iter().map(|d| head(d, n)).collect(),
-        poor: head_bool(&c.poor, n),
+        poor: head(&c.poor, n),
         ..c.clone()
     };
     let teacher = Candidate {
@@ -568,29 +599,6 @@ fn teacher_against(base: &Candidate, t: &TeacherRun, s: &Setup, seed: u32) -> Pa
         poor: t.judged.labels[0].2.clone(),
     };
     paired(&cut(base), &teacher, &s.classes()[..n], seed)
-}
-
-fn head_bool(v: &[bool], n: usize) -> Vec<bool> {
-    v[..n].to_vec()
-}
-
-/// `{"method", "steps", "perturb", "samples"}` of a candidate's name
-/// ("METHOD S-step [PERTURB] [M=8]").
-fn shipped_of(name: &str) -> Value {
-    let parts: Vec<&str> = name.split(' ').collect();
-    let steps: usize = parts
-        .get(1)
-        .and_then(|p| p.trim_end_matches("-step").parse().ok())
-        .unwrap_or(1);
-    let perturb = parts
-        .iter()
-        .find(|p| ["all", "first", "last"].contains(p))
-        .copied()
-        .unwrap_or("all");
-    let samples = parts
-        .iter()
-        .find_map(|p| p.strip_prefix("M=").and_then(|m| m.parse::<usize>().ok()));
-    json!({"method": parts[0], "steps": steps, "perturb": perturb, "samples": samples})
 }
 
 /// Step 7a: the floor sweep on the paper's u of each candidate sampler (raw and unit
@@ -643,8 +651,12 @@ fn unit_rows(x: &[f32], d: usize) -> Vec<f32> {
 /// Step 7b: the flag: for the shipped score on all generations of its sampler, the precision
 /// (share wrong-class) and recall of flagging the top 1, 2, 5, 10, 20% (across classes); the
 /// flag is the largest share whose precision is at least 0.5, or none.
-fn flag(s: &Setup, candidates: &[Candidate], shipped: &str) -> Value {
-    let Some(c) = candidates.iter().find(|c| c.name == shipped) else {
+fn flag(s: &Setup, pickables: &[Pickable], shipped: &str) -> Value {
+    let Some(c) = pickables
+        .iter()
+        .map(|p| &p.candidate)
+        .find(|c| c.name == shipped)
+    else {
         return Value::Null;
     };
     let score = &c.draws[0];
@@ -776,10 +788,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .iter()
         .find(|(v, _)| Some(v.steps as u64) == shipped["steps"].as_u64())
         .unwrap_or(&full[0]);
-    // u is shown beside the shipped score: with the placement and M of that sampler
-    let mut shipped = shipped;
-    shipped["perturb"] = json!(v.perturb.name());
-    shipped["samples"] = json!(MAIN_M);
     let j = &s.judged[&v.steps];
     let mut sections = serde_json::Map::new();
     sections.insert("shipped".into(), shipped.clone());

@@ -82,7 +82,7 @@ pub fn ablation_variants(steps: &[u32]) -> Vec<Variant> {
 pub type NamedScore = (String, Option<String>, Option<usize>, Vec<Vec<f64>>);
 
 /// A prefix of a score.
-pub fn head(v: &[f64], n: usize) -> Vec<f64> {
+pub fn head<T: Clone>(v: &[T], n: usize) -> Vec<T> {
     v[..n].to_vec()
 }
 
