@@ -399,3 +399,48 @@ fn teacher_trains_on_wgpu() {
     assert_eq!(state.losses.len(), 2);
     assert!(state.losses.iter().all(|(_, l)| l.is_finite()));
 }
+
+/// The teacher control's perturbed Heun sampler (every trajectory of a batch in one trunk
+/// pass, each block of rows with its own weight sample) equals the paper's way: the plain
+/// guided Heun sampler on a copy of the network whose last layer holds weight sample m
+/// (m = 0: the MAP), for each generation and each m.
+#[test]
+fn teacher_images_match_heun_with_materialised_weights() {
+    use burn::module::Param;
+    use burn::tensor::{Int, Tensor};
+    use genuq::diffusion::flow::sample_heun;
+    use genuq::eval::teacher::Teacher;
+    use genuq::posterior::Posterior;
+    let device = Device::flex();
+    let g = checks::demo_generator(&device);
+    let (_, files) = checks::demo_files();
+    let text = std::str::from_utf8(&files[genuq::manifest::POSTERIOR]).unwrap();
+    let posterior = Posterior::parse(text, g.head.layout).unwrap();
+    let (steps, guidance, samples, seed) = (2, 1.5, 3, 11);
+    let teacher = Teacher::new(g.student.clone(), posterior, steps, guidance).unwrap();
+    let classes = [3usize, 7];
+    let z = Tensor::cat(vec![g.noise(5).unwrap(), g.noise(6).unwrap()], 0);
+    let fused = checks::floats_sync(teacher.images(z.clone(), &classes, samples, seed));
+    let class = Tensor::<1, Int>::from_ints([3, 7], &device);
+    for m in 0..samples {
+        let (w, b) = teacher.head.sample(m, seed);
+        let mut copy = g.student.clone();
+        copy.conv_out.weight = Param::from_tensor(w);
+        copy.conv_out.bias = Some(Param::from_tensor(b));
+        let naive = sample_heun(&copy, z.clone(), class.clone(), steps, guidance).clamp(-1.0, 1.0);
+        let naive = checks::floats_sync(naive);
+        for (i, one) in naive.chunks(PIXELS).enumerate() {
+            let at = (i * samples + m) * PIXELS;
+            let d = checks::max_abs_diff(&fused[at..at + PIXELS], one);
+            assert!(
+                d < 1e-4,
+                "generation {i}, weight sample {m}: max |diff| {d:e}"
+            );
+        }
+    }
+    let spread = checks::max_abs_diff(&fused[..PIXELS], &fused[PIXELS..2 * PIXELS]);
+    assert!(
+        spread > 1e-4,
+        "the weight samples move the image ({spread:e})"
+    );
+}
