@@ -9,13 +9,14 @@
 //! (the posterior fit's quadrature) on `examples` training images with noise from the registry
 //! ([`Stream::TeacherFitNoise`]).
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::{Device, Int, Tensor};
 use indicatif::ProgressBar;
 
-use super::generations::{MAIN_M, Scored, class_of, noise_seed};
+use super::generations::{CHUNK, MAIN_M, Scored, class_of, noise_seed};
 use crate::Error;
 use crate::data::{Dataset, PIXELS, Pairs};
 use crate::diffusion::flow;
@@ -127,31 +128,31 @@ impl Teacher {
     }
 }
 
-/// u (at each of `counts`) and the rest of [`Scored`] for the teacher's first `n` generations
-/// of `genuq eval`'s sequence (the same classes and noise as the student's), in batches; and
+/// u (at each of `counts`) and the rest of [`Scored`] for the teacher's generations `range` of
+/// `genuq eval`'s sequence (the same classes and noise as the student's), in batches; and
 /// their MAP images `[N * PIXELS]`.
 pub fn score_teacher(
     g: &Generator,
     teacher: &Teacher,
     counts: &[usize],
-    n: usize,
+    range: Range<usize>,
     seed: u32,
     batch: usize,
 ) -> Result<(Scored, Vec<f32>), Error> {
     let s = counts.iter().copied().max().unwrap_or(0) + 1;
-    let mut maps = Vec::with_capacity(n * PIXELS);
+    let mut maps = Vec::with_capacity(range.len() * PIXELS);
     let mut out = Scored {
         weight_seed: seed,
         ..Scored::default()
     };
-    let bar = ProgressBar::new(n as u64);
+    let bar = ProgressBar::new(range.len() as u64);
     bar.set_message(format!(
-        "teacher, {} Heun steps, M = {}",
+        "teacher, {} Heun steps, M = {}, generations {range:?}",
         teacher.steps,
         s - 1
     ));
-    for start in (0..n).step_by(batch.max(1)) {
-        let b = batch.min(n - start);
+    for start in range.clone().step_by(batch.max(1)) {
+        let b = batch.min(range.end - start);
         let classes: Vec<usize> = (start..start + b).map(|i| class_of(seed, i)).collect();
         let noise = (start..start + b)
             .map(|i| g.noise(noise_seed(seed, i)))
@@ -194,8 +195,10 @@ pub fn cached_posterior(
     Ok(posterior)
 }
 
-/// [`score_teacher`] and the teacher's MAP images `[N * PIXELS]`, from the folder `dir` when
-/// they were made before, else made and written there (each file atomically).
+/// [`score_teacher`] of the first `n` generations and their MAP images `[N * PIXELS]`, chunk by
+/// chunk ([`CHUNK`], aligned as the student's, so runs of different sizes share them): each
+/// chunk read from the folder `dir` when it was made before, else made and written there (each
+/// file atomically; a killed run loses at most the chunk in flight).
 pub fn cached_teacher(
     g: &Generator,
     teacher: &Teacher,
@@ -204,7 +207,34 @@ pub fn cached_teacher(
     seed: u32,
     batch: usize,
 ) -> anyhow::Result<(Scored, Vec<f32>)> {
-    let stem = format!("heun{}-w{}-n{n}-s{seed}", teacher.steps, teacher.guidance);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut out: Option<Scored> = None;
+    let mut images = Vec::with_capacity(n * PIXELS);
+    for start in (0..n).step_by(CHUNK) {
+        let range = start..(start + CHUNK).min(n);
+        let (scored, maps) = teacher_chunk(g, teacher, dir, range, seed, batch)?;
+        images.extend(maps);
+        match &mut out {
+            Some(all) => all.concat(scored),
+            None => out = Some(scored),
+        }
+    }
+    Ok((out.context("no teacher generations")?, images))
+}
+
+/// One chunk of [`cached_teacher`].
+fn teacher_chunk(
+    g: &Generator,
+    teacher: &Teacher,
+    dir: &Path,
+    range: Range<usize>,
+    seed: u32,
+    batch: usize,
+) -> anyhow::Result<(Scored, Vec<f32>)> {
+    let stem = format!(
+        "heun{}-w{}-s{seed}-{}-{}",
+        teacher.steps, teacher.guidance, range.start, range.end
+    );
     let (json, bin) = (
         dir.join(format!("{stem}.json")),
         dir.join(format!("{stem}.f32")),
@@ -217,14 +247,13 @@ pub fn cached_teacher(
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         anyhow::ensure!(
-            images.len() == n * PIXELS,
+            images.len() == range.len() * PIXELS,
             "{} is truncated: delete it",
             bin.display()
         );
         return Ok((scored, images));
     }
-    let (scored, images) = score_teacher(g, teacher, &[5, MAIN_M], n, seed, batch)?;
-    std::fs::create_dir_all(dir)?;
+    let (scored, images) = score_teacher(g, teacher, &[5, MAIN_M], range, seed, batch)?;
     let write = |path: &Path, bytes: &[u8]| -> anyhow::Result<()> {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, bytes)
