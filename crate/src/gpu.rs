@@ -45,10 +45,11 @@ impl AdapterInfo {
 }
 
 /// Where the pipeline runs, as a caller asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 pub enum Compute {
     /// WebGPU (natively: wgpu) on a hardware adapter, else the CPU.
+    #[default]
     Auto,
     /// Our WGSL kernels on the wgpu adapter, whatever it is.
     #[cfg_attr(not(target_arch = "wasm32"), value(name = "webgpu"))]
@@ -109,6 +110,7 @@ impl Gpu {
 
 static GPU: Mutex<Option<Gpu>> = Mutex::new(None);
 
+#[cfg(feature = "webgpu")]
 fn adapter_info(info: burn::backend::wgpu::wgpu::AdapterInfo) -> AdapterInfo {
     AdapterInfo {
         name: info.name,
@@ -141,15 +143,21 @@ pub fn gpu() -> Result<Gpu, Error> {
     if let Some(gpu) = slot.as_ref() {
         return Ok(gpu.clone());
     }
+    let gpu = init()?;
+    *slot = Some(gpu.clone());
+    Ok(gpu)
+}
+
+/// A fresh wgpu device and its adapter (blocking).
+#[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
+fn init() -> Result<Gpu, Error> {
     let (device, setup) = Device::wgpu_options()
         .init_with_setup()
         .map_err(|e| Error::Device(format!("no wgpu adapter: {e}")))?;
-    let gpu = Gpu {
+    Ok(Gpu {
         device,
         adapter: adapter_info(setup.adapter.get_info()),
-    };
-    *slot = Some(gpu.clone());
-    Ok(gpu)
+    })
 }
 
 /// The device `compute` asks for, natively: `Auto` takes the wgpu adapter unless it is a
@@ -181,15 +189,39 @@ pub async fn gpu_async() -> Result<Gpu, Error> {
         if let Some(gpu) = cached() {
             return Ok(gpu);
         }
-        let (device, setup) = Device::wgpu_options()
-            .init_with_setup_async()
-            .await
-            .map_err(|e| Error::Device(format!("no WebGPU adapter: {e}")))?;
-        Ok(store(Gpu {
-            device,
-            adapter: adapter_info(setup.adapter.get_info()),
-        }))
+        Ok(store(init().await?))
     }
+}
+
+/// A fresh WebGPU device and its adapter.
+#[cfg(all(feature = "webgpu", target_arch = "wasm32"))]
+async fn init() -> Result<Gpu, Error> {
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|e| Error::Device(format!("no WebGPU adapter: {e}")))?;
+    Ok(Gpu {
+        device,
+        adapter: adapter_info(setup.adapter.get_info()),
+    })
+}
+
+/// Why a build without the `webgpu` feature (the CPU path alone) has no wgpu device.
+#[cfg(not(feature = "webgpu"))]
+pub(crate) fn cpu_only() -> Error {
+    Error::Device(
+        "this build of genuq is the CPU path alone (built without the `webgpu` feature)".into(),
+    )
+}
+
+#[cfg(all(not(feature = "webgpu"), not(target_arch = "wasm32")))]
+fn init() -> Result<Gpu, Error> {
+    Err(cpu_only())
+}
+
+#[cfg(all(not(feature = "webgpu"), target_arch = "wasm32"))]
+async fn init() -> Result<Gpu, Error> {
+    Err(cpu_only())
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Launcher of `shaders/colormap.wgsl`: per-pixel variance -> viridis RGBA8 for display.
 
-use burn::backend::Wgpu;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::{Wgsl, cube, groups_for, host, launch, on_cpu, param};
+use super::{Wgsl, cube, from_cube, groups_for, host, launch, on_cpu, param};
 use crate::Error;
 
 /// `var` `[B, N]` and `scale` `[B]` (the standard deviation shown as the top colour) ->
@@ -31,7 +30,7 @@ pub fn colormap(var: Tensor<2>, scale: Tensor<1>) -> Result<Tensor<2, Int>, Erro
         values: vec![],
     };
     launch(kernel, groups_for(b * n), &[&var, &scale, &rgba], &info);
-    Ok(Tensor::from_primitive::<Wgpu>(rgba))
+    Ok(from_cube(rgba))
 }
 
 const C: [[f64; 3]; 7] = [

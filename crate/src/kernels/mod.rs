@@ -18,26 +18,21 @@ pub mod perturbed_head;
 pub mod rng;
 pub mod semantic_entropy;
 
-use burn::backend::wgpu::{CubeTensor, SourceKernel};
-use burn::backend::{Wgpu, wgpu::KernelSource};
-use burn::cubecl::{CubeCount, CubeDim, server::KernelArguments};
-use burn::tensor::{BackendPrimitive, Device, Tensor, TensorData, kind::Basic};
+// The WGSL side: dispatch through burn's wgpu runtime, or (a build without the `webgpu`
+// feature, the CPU path alone) a stand-in whose GPU tensors cannot exist.
+#[cfg(feature = "webgpu")]
+mod launch;
+#[cfg(not(feature = "webgpu"))]
+#[path = "cpu_only.rs"]
+mod launch;
+pub(crate) use launch::{Wgsl, cube, from_cube, launch};
+
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::Error;
 
 /// Threads per workgroup of every 1-D kernel.
 pub const WORKGROUP: u32 = 256;
-
-/// The raw wgpu tensor behind a burn tensor (made contiguous), or a clear error off wgpu.
-pub(crate) fn cube<const D: usize, K>(tensor: Tensor<D, K>) -> Result<CubeTensor, Error>
-where
-    K: Basic + BackendPrimitive<Wgpu, Primitive = CubeTensor>,
-{
-    let t = tensor
-        .try_into_primitive::<Wgpu>()
-        .map_err(|e| Error::Device(format!("custom kernels need the wgpu device ({e:?})")))?;
-    Ok(burn::backend::wgpu::into_contiguous(t))
-}
 
 /// Does `device` run the kernels' Rust twins (burn's CPU backend) rather than the WGSL?
 pub fn on_cpu(device: &Device) -> bool {
@@ -72,57 +67,4 @@ pub(crate) fn param(value: usize, what: &str) -> Result<u32, Error> {
     u32::try_from(value).map_err(|_| {
         Error::InvalidInput(format!("{what} = {value} is too large for the GPU kernels"))
     })
-}
-
-/// A WGSL kernel: `shaders/NAME.wgsl` (optionally after `philox.wgsl`), with its template
-/// values. The id covers the values, so each variant compiles once.
-pub(crate) struct Wgsl {
-    pub name: &'static str,
-    pub source: &'static str,
-    pub philox: bool,
-    pub values: Vec<(&'static str, String)>,
-}
-
-impl KernelSource for Wgsl {
-    fn source(&self) -> burn::backend::wgpu::SourceTemplate {
-        let mut t = burn::backend::wgpu::SourceTemplate::new(self.source);
-        if self.philox {
-            t = t.add_template(include_str!("../../../shaders/philox.wgsl"));
-        }
-        t = t.register("workgroup", WORKGROUP.to_string());
-        for (k, v) in &self.values {
-            t = t.register(*k, v.clone());
-        }
-        t
-    }
-
-    fn id(&self) -> burn::cubecl::prelude::KernelId {
-        burn::cubecl::prelude::KernelId::new::<Self>().info((self.name, self.values.clone()))
-    }
-
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
-
-/// Dispatches `source` over `groups` (x, y, z) workgroups, with `buffers` bound to
-/// `@binding(0..)` in order and a trailing `info` buffer of `u32` parameters.
-pub(crate) fn launch<S: KernelSource>(
-    source: S,
-    groups: [u32; 3],
-    buffers: &[&CubeTensor],
-    info: &[u32],
-) {
-    let client = &buffers[0].client;
-    let info = client.create_from_slice(bytemuck::cast_slice(info));
-    let mut args = KernelArguments::new();
-    for b in buffers {
-        args = args.with_buffer(b.handle.clone().binding());
-    }
-    args = args.with_buffer(info.binding());
-    client.launch(
-        Box::new(SourceKernel::new(source, CubeDim::new_1d(WORKGROUP))),
-        CubeCount::Static(groups[0], groups[1], groups[2]),
-        args,
-    );
 }

@@ -1,10 +1,9 @@
 //! Launcher of `shaders/moments.wgsl`: per-pixel mean and population variance across samples
 //! (divided by S, the paper's definition).
 
-use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 
-use super::{Wgsl, cube, groups_for, host, launch, on_cpu, param, tensor};
+use super::{Wgsl, cube, from_cube, groups_for, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S).
@@ -26,10 +25,7 @@ pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
         values: vec![],
     };
     launch(kernel, groups_for(b * n), &[&x, &mean, &var], &info);
-    Ok((
-        Tensor::from_primitive::<Wgpu>(mean),
-        Tensor::from_primitive::<Wgpu>(var),
-    ))
+    Ok((from_cube(mean), from_cube(var)))
 }
 
 /// CPU f64 reference and the CPU path's twin: (mean, variance) of `[B, S, N]` data.

@@ -2,12 +2,11 @@
 //! the MAP weights and M Laplace samples in one dispatch, noise drawn in-kernel. Its CPU twin
 //! materialises the samples' weights and runs them as one (grouped) convolution.
 
-use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use super::{Wgsl, cube, launch, on_cpu, param};
+use super::{Wgsl, cube, from_cube, launch, on_cpu, param};
 use crate::Error;
 use crate::posterior::head::{HeadWeights, Layout};
 use crate::rng::{self, Stream};
@@ -78,7 +77,7 @@ pub fn perturbed_head(
         param(b, "batch")?,
     ];
     launch(kernel, groups, &[&h, &weight, &stddev, &out], &info);
-    Ok(Tensor::from_primitive::<Wgpu>(out))
+    Ok(from_cube(out))
 }
 
 /// The CPU path: the S weight samples materialised ([`HeadWeights::sample`], the kernel's

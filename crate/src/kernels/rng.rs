@@ -2,10 +2,9 @@
 //! `out[i] = gaussian(seed, stream, i)`, identical (up to f32 rounding of log/cos/sin) to
 //! [`rng::gaussian`](crate::rng::gaussian) on the CPU.
 
-use burn::backend::Wgpu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{WORKGROUP, Wgsl, cube, launch, on_cpu, param};
+use super::{WORKGROUP, Wgsl, cube, from_cube, launch, on_cpu, param};
 use crate::Error;
 use crate::rng::{self, Stream};
 
@@ -38,7 +37,7 @@ pub fn gaussian(
     let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1>::empty([len], device))?;
     launch(kernel("f32", "gaussian4"), groups(len), &[&out], &info);
-    Ok(Tensor::from_primitive::<Wgpu>(out))
+    Ok(from_cube(out))
 }
 
 /// The raw Philox words behind [`gaussian`] (`4 * blocks` of them), as `i32` bit patterns.
@@ -60,5 +59,5 @@ pub fn bits(
     let info = [param(len, "len")?, seed, sub, family];
     let out = cube(Tensor::<1, Int>::empty([len], device))?;
     launch(kernel("u32", "philox_block"), groups(len), &[&out], &info);
-    Ok(Tensor::from_primitive::<Wgpu>(out))
+    Ok(from_cube(out))
 }

@@ -1,10 +1,9 @@
 //! Launcher of `shaders/semantic_entropy.wgsl`: the paper's uncertainty score u from the
 //! M + 1 CLIP image embeddings of each generation.
 
-use burn::backend::Wgpu;
 use burn::tensor::Tensor;
 
-use super::{WORKGROUP, Wgsl, cube, host, launch, on_cpu, param, tensor};
+use super::{WORKGROUP, Wgsl, cube, from_cube, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// The score's variance floor: `log(v_d + VARIANCE_FLOOR)` (the paper's 1e-3).
@@ -34,7 +33,7 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
         values: vec![("floor", format!("{VARIANCE_FLOOR:?}"))],
     };
     launch(kernel, [param(b, "batch")?, 1, 1], &[&emb, &u], &info);
-    Ok(Tensor::from_primitive::<Wgpu>(u))
+    Ok(from_cube(u))
 }
 
 /// CPU f64 reference and the CPU path's twin: `u = 0.5 sum_d log(v_d + 1e-3) + 0.5 D (log 2pi + 1)` for one
