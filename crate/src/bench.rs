@@ -184,58 +184,10 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
         .cloned()
         .ok_or_else(|| Error::InvalidInput("the default steps were not measured".into()))?;
 
-    // the stages of the default generation, each waited for
-    let (mut heads, mut clip, mut rest) = (vec![], vec![], vec![]);
-    for i in 0..repeats {
-        let r = Request {
-            seed: req.seed + i as u32,
-            ..req
-        };
-        let t = Instant::now();
-        let images = g.images(&r)?;
-        sync(images.clone()).await?;
-        heads.push(ms(t));
-        let t = Instant::now();
-        let emb = g.embed(images.clone());
-        sync(emb.clone()).await?;
-        clip.push(ms(t));
-        let t = Instant::now();
-        sync(kernels(images, emb)?).await?;
-        rest.push(ms(t));
-    }
-
-    // the last layer alone, on fixed trunk features
-    let (_, h) = g.trunk(&[req.class], &[req.seed])?;
-    sync(h.clone()).await?;
-    sync(g.head.naive(h.clone(), s, req.seed)).await?;
-    let head_fused_ms = per_call(|i| {
-        let out = perturbed_head(h.clone(), &g.head, s, req.seed + i, Features::Shared);
-        async move { sync(out?).await }
-    })
-    .await?;
-    let head_naive_ms = per_call(|i| sync(g.head.naive(h.clone(), s, req.seed + i))).await?;
-
-    // the student's achieved throughput on a batch, and the adapter's matmul throughput
-    let x = Tensor::<4>::random(
-        [STUDENT_BATCH, 1, IMAGE_SIZE, IMAGE_SIZE],
-        Distribution::Default,
-        &g.nets,
-    );
-    let tb = Tensor::ones([STUDENT_BATCH], &g.nets);
-    let cb = Tensor::<1, Int>::zeros([STUDENT_BATCH], &g.nets);
-    let a = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
-    let b = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
-    sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
-    sync(a.clone().matmul(b.clone())).await?;
-    let student_ms = per_call(|i| {
-        let xi = x.clone() + i as f32 * 1e-3;
-        sync(g.student.forward(xi, tb.clone(), cb.clone()))
-    })
-    .await?;
-    let matmul_ms = per_call(|i| sync(a.clone().matmul(b.clone() + i as f32 * 1e-3))).await?;
-
+    let (heads_ms, clip_ms, rest_ms) = stages(g, &req, repeats).await?;
+    let (head_fused_ms, head_naive_ms) = head_costs(g, &req).await?;
+    let (student_ms, matmul_ms) = throughput(g).await?;
     let flops = UNetConfig::new().flops() as f64;
-    let (heads_ms, clip_ms, rest_ms) = (median(heads), median(clip), median(rest));
     let staged = heads_ms + clip_ms + rest_ms;
     Ok(BenchReport {
         repeats,
@@ -261,4 +213,66 @@ pub async fn run(g: &Generator, repeats: usize) -> Result<BenchReport, Error> {
         student_gflops: STUDENT_BATCH as f64 * flops / (student_ms * 1e6),
         matmul_gflops: 2.0 * (MATMUL as f64).powi(3) / (matmul_ms * 1e6),
     })
+}
+
+/// Medians (ms) of the default generation's stages, each waited for: the trunk and the
+/// perturbed heads, CLIP, and the moments, score and colormap kernels.
+async fn stages(g: &Generator, req: &Request, repeats: usize) -> Result<(f64, f64, f64), Error> {
+    let (mut heads, mut clip, mut rest) = (vec![], vec![], vec![]);
+    for i in 0..repeats {
+        let r = Request {
+            seed: req.seed + i as u32,
+            ..*req
+        };
+        let t = Instant::now();
+        let images = g.images(&r)?;
+        sync(images.clone()).await?;
+        heads.push(ms(t));
+        let t = Instant::now();
+        let emb = g.embed(images.clone());
+        sync(emb.clone()).await?;
+        clip.push(ms(t));
+        let t = Instant::now();
+        sync(kernels(images, emb)?).await?;
+        rest.push(ms(t));
+    }
+    Ok((median(heads), median(clip), median(rest)))
+}
+
+/// The last layer alone on fixed trunk features: (fused kernel, naive per-sample convolution),
+/// ms per call.
+async fn head_costs(g: &Generator, req: &Request) -> Result<(f64, f64), Error> {
+    let s = req.samples + 1;
+    let (_, h) = g.trunk(&[req.class], &[req.seed])?;
+    sync(h.clone()).await?;
+    sync(g.head.naive(h.clone(), s, req.seed)).await?;
+    let fused = per_call(|i| {
+        let out = perturbed_head(h.clone(), &g.head, s, req.seed + i, Features::Shared);
+        async move { sync(out?).await }
+    })
+    .await?;
+    let naive = per_call(|i| sync(g.head.naive(h.clone(), s, req.seed + i))).await?;
+    Ok((fused, naive))
+}
+
+/// The student's forward pass on a batch and a square matmul on the kernels' device, ms per call.
+async fn throughput(g: &Generator) -> Result<(f64, f64), Error> {
+    let x = Tensor::<4>::random(
+        [STUDENT_BATCH, 1, IMAGE_SIZE, IMAGE_SIZE],
+        Distribution::Default,
+        &g.nets,
+    );
+    let tb = Tensor::ones([STUDENT_BATCH], &g.nets);
+    let cb = Tensor::<1, Int>::zeros([STUDENT_BATCH], &g.nets);
+    let a = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
+    let b = Tensor::<2>::random([MATMUL, MATMUL], Distribution::Default, &g.device);
+    sync(g.student.forward(x.clone(), tb.clone(), cb.clone())).await?;
+    sync(a.clone().matmul(b.clone())).await?;
+    let student_ms = per_call(|i| {
+        let xi = x.clone() + i as f32 * 1e-3;
+        sync(g.student.forward(xi, tb.clone(), cb.clone()))
+    })
+    .await?;
+    let matmul_ms = per_call(|i| sync(a.clone().matmul(b.clone() + i as f32 * 1e-3))).await?;
+    Ok((student_ms, matmul_ms))
 }

@@ -18,9 +18,9 @@ use crate::diffusion::flow;
 use crate::eval::classify::{FEATURES, accuracy, classify};
 use crate::eval::metrics::{Features, fid, precision_recall};
 use crate::manifest::{self, CLASSIFIER, CLIP, Manifest, STUDENT, TEACHER};
-use crate::model::UNetConfig;
 use crate::model::classifier::ClassifierConfig;
 use crate::model::clip::ClipConfig;
+use crate::model::{UNet, UNetConfig};
 use crate::rng::{self, Stream};
 use crate::train::clip::zero_shot_accuracy;
 
@@ -104,43 +104,9 @@ pub fn run(args: &EvalModelsArgs) -> anyhow::Result<()> {
 
     let n = NUM_CLASSES * args.per_class as usize;
     let classes: Vec<i64> = (0..n).map(|i| (i % NUM_CLASSES) as i64).collect();
-    let mut teacher_x = Vec::new();
-    let mut student_x: BTreeMap<u32, Vec<f32>> = BTreeMap::new();
-    let bar = ProgressBar::new(n as u64);
-    bar.set_message("teacher and student samples");
-    for start in (0..n).step_by(100) {
-        let m = 100.min(n - start);
-        let z: Vec<f32> = (start..start + m)
-            .flat_map(|i| {
-                let seed = args.seed.wrapping_add(i as u32);
-                rng::gaussians_f32(seed, Stream::Noise, PIXELS, 1.0)
-            })
-            .collect();
-        let z = Tensor::<4>::from_data(TensorData::new(z, [m, 1, IMAGE_SIZE, IMAGE_SIZE]), &device);
-        let c = Tensor::<1, Int>::from_data(
-            TensorData::new(classes[start..start + m].to_vec(), [m]),
-            &device,
-        );
-        let t = flow::sample_heun(
-            &teacher,
-            z.clone(),
-            c.clone(),
-            args.teacher_steps as usize,
-            args.guidance,
-        );
-        teacher_x.extend(t.clamp(-1.0, 1.0).into_data().iter::<f32>());
-        for &steps in &args.student_steps {
-            let s = flow::sample_student(&student, z.clone(), c.clone(), steps as usize);
-            student_x
-                .entry(steps)
-                .or_default()
-                .extend(s.clamp(-1.0, 1.0).into_data().iter::<f32>());
-        }
-        bar.inc(m as u64);
-    }
-    bar.finish();
+    let (teacher_x, student_x) = samples(args, &teacher, &student, &classes, &device);
     let teacher_metrics = judge(&teacher_x, &classes, &test_feats, &classifier, &device);
-    let student: BTreeMap<String, serde_json::Value> = student_x
+    let student_metrics: BTreeMap<String, serde_json::Value> = student_x
         .iter()
         .map(|(steps, x)| {
             let m = judge(x, &classes, &test_feats, &classifier, &device);
@@ -149,7 +115,7 @@ pub fn run(args: &EvalModelsArgs) -> anyhow::Result<()> {
         .collect();
     let metrics = json!({
         "teacher": teacher_metrics,
-        "student": student,
+        "student": student_metrics,
         "teacher_steps": args.teacher_steps,
         "teacher_evaluations": 2 * (2 * args.teacher_steps - 1),
         "clip_zero_shot_accuracy": clip_acc,
@@ -165,6 +131,59 @@ pub fn run(args: &EvalModelsArgs) -> anyhow::Result<()> {
         "fid_features": "evaluation classifier, 128-d penultimate layer, vs the 10k test split; precision and recall with k = 3",
     });
     eprintln!("{}", serde_json::to_string_pretty(&metrics)?);
+    record(dir, metrics)
+}
+
+/// The teacher's (guided Heun) and the student's (each step count) images of `classes`, from
+/// the same noise (seed `args.seed + i` for generation i), clamped, `[N * PIXELS]` each.
+fn samples(
+    args: &EvalModelsArgs,
+    teacher: &UNet,
+    student: &UNet,
+    classes: &[i64],
+    device: &Device,
+) -> (Vec<f32>, BTreeMap<u32, Vec<f32>>) {
+    let n = classes.len();
+    let mut teacher_x = Vec::new();
+    let mut student_x: BTreeMap<u32, Vec<f32>> = BTreeMap::new();
+    let bar = ProgressBar::new(n as u64);
+    bar.set_message("teacher and student samples");
+    for start in (0..n).step_by(100) {
+        let m = 100.min(n - start);
+        let z: Vec<f32> = (start..start + m)
+            .flat_map(|i| {
+                let seed = args.seed.wrapping_add(i as u32);
+                rng::gaussians_f32(seed, Stream::Noise, PIXELS, 1.0)
+            })
+            .collect();
+        let z = Tensor::<4>::from_data(TensorData::new(z, [m, 1, IMAGE_SIZE, IMAGE_SIZE]), device);
+        let c = Tensor::<1, Int>::from_data(
+            TensorData::new(classes[start..start + m].to_vec(), [m]),
+            device,
+        );
+        let t = flow::sample_heun(
+            teacher,
+            z.clone(),
+            c.clone(),
+            args.teacher_steps as usize,
+            args.guidance,
+        );
+        teacher_x.extend(t.clamp(-1.0, 1.0).into_data().iter::<f32>());
+        for &steps in &args.student_steps {
+            let s = flow::sample_student(student, z.clone(), c.clone(), steps as usize);
+            student_x
+                .entry(steps)
+                .or_default()
+                .extend(s.clamp(-1.0, 1.0).into_data().iter::<f32>());
+        }
+        bar.inc(m as u64);
+    }
+    bar.finish();
+    (teacher_x, student_x)
+}
+
+/// Records every model file of `dir` (size, sha256) and `metrics` in its manifest.
+fn record(dir: &Path, metrics: serde_json::Value) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for (name, _) in manifest::FILES {
         if let Ok(bytes) = std::fs::read(dir.join(name)) {
