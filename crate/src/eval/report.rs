@@ -150,6 +150,13 @@ impl Report<'_> {
     /// The figures: AUROC with CIs per label, precision vs dropped under per-class quotas, the
     /// global cut's curves, the u histogram and the most and least uncertain generations.
     pub fn write_figures(&self, dir: &Path) -> anyhow::Result<()> {
+        self.auroc_figures(dir)?;
+        self.curve_figures(dir)?;
+        self.image_figures(dir)
+    }
+
+    /// One interval plot of macro AUROC per detection table.
+    fn auroc_figures(&self, dir: &Path) -> anyhow::Result<()> {
         for table in &self.detection {
             let rows: Vec<(String, f64, [f64; 2])> = table
                 .rows
@@ -185,6 +192,11 @@ impl Report<'_> {
                 0.5,
             )?;
         }
+        Ok(())
+    }
+
+    /// Precision and FID of the kept generations against the fraction dropped.
+    fn curve_figures(&self, dir: &Path) -> anyhow::Result<()> {
         plots::lines(
             &dir.join("quota_precision_vs_dropped.png"),
             "Precision of the kept generations, per-class quotas (higher is better)",
@@ -219,6 +231,11 @@ impl Report<'_> {
             ("fraction dropped", "precision (k = 3)"),
             &precision,
         )?;
+        Ok(())
+    }
+
+    /// u's histogram, and the generations u ranks lowest and highest (overall and per class).
+    fn image_figures(&self, dir: &Path) -> anyhow::Result<()> {
         let n = self.maps.classes.len();
         let u: Vec<f64> = self.scored.u[&MAIN_M].iter().map(|&x| x as f64).collect();
         plots::histogram(

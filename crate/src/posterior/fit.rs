@@ -152,6 +152,44 @@ pub fn fit(
             "prior precision ({prior:?}) and temperature ({temperature}) must be > 0"
         )));
     }
+    let (h, examples) = curvature_sum(student, pairs, steps, curvature, batch, device);
+    let h: Vec<f64> = h.iter().map(|v| v / temperature).collect();
+    let layout = Layout {
+        channels: student.conv_out.weight.dims()[1],
+    };
+    let prior_precision = match prior {
+        Prior::Fixed(p) => p,
+        Prior::MarginalLikelihood => {
+            let w = student.conv_out.weight.val().flatten::<1>(0, 3);
+            let b = student.conv_out.bias.as_ref().map(|b| b.val());
+            let mut theta: Vec<f64> = w.into_data().iter::<f64>().collect();
+            theta.extend(
+                b.into_iter()
+                    .flat_map(|b| b.into_data().iter::<f64>().collect::<Vec<_>>()),
+            );
+            marginal_likelihood_prior(&h, &theta)
+        }
+    };
+    let std: Vec<f32> = h
+        .iter()
+        .map(|&v| (1.0 / (v + prior_precision).sqrt()) as f32)
+        .collect();
+    let mut posterior = Posterior::from_flat(layout, &std, prior_precision, temperature, examples);
+    posterior.curvature = curvature;
+    posterior.steps = steps;
+    Ok(posterior)
+}
+
+/// The diagonal curvature of the last layer's loss summed over `pairs` (averaged over the
+/// `steps` grid times), one entry per parameter, and the number of examples.
+fn curvature_sum(
+    student: &UNet,
+    pairs: &Pairs,
+    steps: usize,
+    curvature: Curvature,
+    batch: usize,
+    device: &Device,
+) -> (Vec<f64>, usize) {
     let bar = ProgressBar::new(pairs.len() as u64);
     let mut total: Option<Tensor<1>> = None;
     let mut examples = 0;
@@ -183,38 +221,10 @@ pub fn fit(
         bar.inc(b as u64);
     }
     bar.finish();
-    let h: Vec<f64> = total
-        .map(|h| {
-            h.into_data()
-                .iter::<f64>()
-                .map(|v| v / temperature)
-                .collect()
-        })
+    let h = total
+        .map(|h| h.into_data().iter::<f64>().collect())
         .unwrap_or_default();
-    let layout = Layout {
-        channels: student.conv_out.weight.dims()[1],
-    };
-    let prior_precision = match prior {
-        Prior::Fixed(p) => p,
-        Prior::MarginalLikelihood => {
-            let w = student.conv_out.weight.val().flatten::<1>(0, 3);
-            let b = student.conv_out.bias.as_ref().map(|b| b.val());
-            let mut theta: Vec<f64> = w.into_data().iter::<f64>().collect();
-            theta.extend(
-                b.into_iter()
-                    .flat_map(|b| b.into_data().iter::<f64>().collect::<Vec<_>>()),
-            );
-            marginal_likelihood_prior(&h, &theta)
-        }
-    };
-    let std: Vec<f32> = h
-        .iter()
-        .map(|&v| (1.0 / (v + prior_precision).sqrt()) as f32)
-        .collect();
-    let mut posterior = Posterior::from_flat(layout, &std, prior_precision, temperature, examples);
-    posterior.curvature = curvature;
-    posterior.steps = steps;
-    Ok(posterior)
+    (h, examples)
 }
 
 #[cfg(test)]
