@@ -131,29 +131,52 @@ wasm_cargo() {
   fi
 }
 
-# dist/: the static site (web/ + wasm package + models), servable from any sub-path.
-build() {
-  log "building the wasm package (release)"
-  (cd "$ROOT" && wasm_cargo build --release -p genuq --lib)
+# One wasm module into dist/pkg/ as NAME.js + NAME_bg.wasm, from `cargo build` with the extra
+# cargo arguments given (e.g. --no-default-features): bindgen, then wasm-opt (cached).
+wasm_module() {
+  local name=$1; shift
+  (cd "$ROOT" && wasm_cargo build --release -p genuq --lib "$@")
   local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/genuq.wasm"
-  rm -rf "$ROOT/dist" && mkdir -p "$ROOT/dist/pkg"
-  wasm-bindgen --target web --remove-name-section --out-dir "$ROOT/dist/pkg" "$raw"
+  wasm-bindgen --target web --remove-name-section --out-name "$name" --out-dir "$ROOT/dist/pkg" "$raw"
   # wasm-opt is slow (minutes); cache its output by the hash of its input.
-  local bg="$ROOT/dist/pkg/genuq_bg.wasm" key opt
+  local bg="$ROOT/dist/pkg/${name}_bg.wasm" key opt
   key=$(sha256sum "$bg" | cut -c1-32)
   opt="$CACHE/wasm-opt/$key.wasm"
   if [ ! -f "$opt" ]; then
-    log "wasm-opt -Oz ($(du -h "$bg" | cut -f1) in)"
+    log "wasm-opt -Oz $name ($(du -h "$bg" | cut -f1) in)"
     mkdir -p "$CACHE/wasm-opt"
     wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
   fi
   cp "$opt" "$bg"
+  log "$name: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped"
+}
+
+# dist/: the static site (web/ + the two wasm modules + models), servable from any sub-path.
+# genuq_cpu is the CPU path alone (no wgpu, no cubecl): what a visitor downloads first.
+build() {
+  log "building the wasm modules (release): genuq (WebGPU and CPU), genuq_cpu (CPU only)"
+  rm -rf "$ROOT/dist" && mkdir -p "$ROOT/dist/pkg"
+  wasm_module genuq
+  wasm_module genuq_cpu --no-default-features
   cp -r "$ROOT/web/." "$ROOT/dist/"
   cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$ROOT/dist/"
   mkdir -p "$ROOT/dist/models" && cp -r "$ROOT/models/." "$ROOT/dist/models/"
-  log "dist/ ready: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped"
+  # the wasm files' sizes in the served manifest: compressing hosts send no usable
+  # Content-Length, and the download's progress needs a total
+  python3 - "$ROOT/dist" <<'PY'
+import hashlib, json, pathlib, sys
+dist = pathlib.Path(sys.argv[1])
+path = dist / "models/manifest.json"
+manifest = json.loads(path.read_text())
+manifest["wasm"] = {
+    f.name: {"bytes": f.stat().st_size, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+    for f in sorted((dist / "pkg").glob("*_bg.wasm"))
+}
+path.write_text(json.dumps(manifest, indent=2) + "\n")
+PY
+  log "dist/ ready"
 }
 
 # Serves dist/ under /genuq/ (as a project page would be) on 127.0.0.1:$PORT.
@@ -167,8 +190,10 @@ test_native() {
 }
 
 lint() {
-  log "cargo clippy --all-targets -D warnings"
+  log "cargo clippy --all-targets -D warnings (native), and for wasm32: the browser API with its tests, and the CPU-only module"
   (cd "$ROOT" && cargo clippy --release --workspace --all-targets -- -D warnings)
+  (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --test web -- -D warnings)
+  (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --no-default-features -- -D warnings)
 }
 
 # The browser tests: what `wasm-pack test --headless --chrome --release -- --test web` runs

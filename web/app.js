@@ -1,5 +1,5 @@
-// The demo page. All numbers come from the wasm API (through the widget module's shared
-// loader); this file only lays them out.
+// The demo page. All numbers come from the wasm API, computed in Web Workers (through the
+// widget module's shared loader and its pool); this file only lays them out.
 import { GET_WEBGPU, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +18,10 @@ function fatal(e) {
   const lost = isFatal(e);
   if (lost) resetGenuq();
   $("loading").hidden = false;
-  $("app").hidden = !model || lost;
+  // what is on screen stays (a stopped worker loses no finished generation), out of reach
+  // until Retry
+  $("app").hidden = !model;
+  $("app").inert = lost;
   $("progress").hidden = true;
   $("status").textContent = lost
     ? `genuq stopped: ${e?.message ?? e}. Retry starts it again on a fresh device.`
@@ -158,7 +161,9 @@ async function batch(n) {
         return g;
       });
     });
-    const all = await Promise.all(jobs);
+    const settled = await Promise.allSettled(jobs);
+    const all = settled.filter((r) => r.status === "fulfilled").map((r) => r.value);
+    const failed = settled.find((r) => r.status === "rejected");
     // by the shipped score (the flag's threshold is on its value, across classes), least
     // trustworthy last; by u where the models have no shipped score
     const rank = all.every((g) => g.shipped) ? (g) => g.shipped.value : (g) => g.u;
@@ -191,6 +196,10 @@ async function batch(n) {
     const shared = $("same-scale").checked && batchResults.length > 0;
     $("batch-scale").hidden = !shared;
     if (shared) drawColorBar($("batch-colorbar"), $("batch-ticks"), colorBar, batchResults[0].heatmapScale);
+    if (failed) {
+      $("batch-status").textContent = `${all.length} of ${n} finished (shown); the rest failed`;
+      return showError(failed.reason);
+    }
     setState("batch-done");
   } catch (e) {
     showError(e);
@@ -202,6 +211,7 @@ async function batch(n) {
 async function start() {
   setState("loading");
   $("fatal").hidden = true;
+  $("app").inert = false;
   $("status").className = "";
   $("progress").hidden = false;
   $("status").textContent = "Loading the wasm module…";

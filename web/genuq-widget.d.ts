@@ -1,7 +1,7 @@
 // Types of `genuq/widget` (genuq-widget.js): the <genuq-widget> custom element and the helpers
 // the demo page shares with it. The API's own types (Genuq, Generation, Adapter, ...) are in
 // pkg/genuq.d.ts (`genuq`).
-import type { Adapter, Defaults, Generation, Genuq } from "./pkg/genuq.js";
+import type { Adapter, Defaults, GenerateRequest, Generation } from "./pkg/genuq.js";
 
 /** A `progress` event's detail. `totalProgress` goes 0..1 over the wasm, the models and the first generation. */
 export interface GenuqProgress {
@@ -17,9 +17,19 @@ export interface GenuqProgress {
   totalProgress: number;
 }
 
+/** The models in the page's Web Workers (genuq-pool.js): a generation runs in the next free worker. */
+export interface PooledGenuq {
+  adapter: Adapter;
+  generate(request: GenerateRequest): Promise<Generation>;
+  /** The browser benchmark (Genuq.bench) in the first worker. */
+  bench(repeats: number): Promise<unknown>;
+  /** The pool itself (its `workers`), for inspection. */
+  pool: { workers: unknown[] };
+}
+
 /** What loadGenuq() resolves to: the page's shared models and what the widget draws with. */
 export interface LoadedGenuq {
-  model: Genuq;
+  model: PooledGenuq;
   classNames: string[];
   defaults: Defaults;
   /** The heatmap's colours as a 128x1 RGBA strip. */
@@ -102,10 +112,15 @@ export function modelsUrl(): string;
 /** The URL of a label's pre-rendered generation (the default poster), or null for an unknown label. */
 export function prerenderedPoster(label: string | number): string | null;
 
-/** The page's shared models from `src` on `compute`, loaded once per (src, compute). */
-export function loadGenuq(src?: string, onProgress?: (p: GenuqProgress) => void, compute?: "auto" | "webgpu" | "cpu"): Promise<LoadedGenuq>;
-/** Forgets every loaded model and the wasm instance: the next load starts afresh. */
+/** The page's shared models from `src` on `compute`, loaded once per (src, compute, workers) in
+ * Web Workers; on the CPU path a batch spreads over up to `workers` of them (default
+ * min(navigator.hardwareConcurrency, 4)). */
+export function loadGenuq(src?: string, onProgress?: (p: GenuqProgress) => void, compute?: "auto" | "webgpu" | "cpu", workers?: number): Promise<LoadedGenuq>;
+/** Stops every worker and forgets every loaded model: the next load starts afresh. */
 export function resetGenuq(): void;
+/** Terminates every genuq worker of the page: their generations in flight fail with an Error
+ * named GenuqWorkerError; finished ones are kept. */
+export function stopWorkers(why?: string): void;
 /** For compute "webgpu": an adapter, or an Error named GenuqNoWebGPU. */
 export function checkWebGPU(): Promise<unknown>;
 /** The note beside a generation made on the CPU path ("" on WebGPU). */
@@ -114,7 +129,7 @@ export function computeNote(adapter: Adapter): string;
 export const GET_WEBGPU: string;
 /** The generations rendered ahead of time, one per class. */
 export function prerendered(): Promise<PrerenderedGeneration[]>;
-/** A wasm trap or a device error: the instance needs resetGenuq(). */
+/** A wasm trap, a device error or a stopped worker (GenuqWorkerError): needs resetGenuq(). */
 export function isFatal(e: unknown): boolean;
 /** Draws a width x height RGBA array into a canvas. */
 export function paint(canvas: HTMLCanvasElement, rgba: ArrayLike<number>, width?: number, height?: number): void;

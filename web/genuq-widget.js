@@ -12,8 +12,10 @@
 // `manual`: only on a click or `widget.reveal()`, nothing but the poster downloaded before) and `compute`
 // (`auto`: WebGPU on a hardware adapter, else the CPU, the default; `webgpu`: WebGPU or the
 // pictures rendered ahead of time; `cpu`). `class` stays the page's.
-// Every widget of a page shares one wasm module, one device and one copy of the models per
-// `src` and `compute` (generations are queued).
+// Every widget of a page (and the demo) shares one pool of Web Workers per `src` and `compute`
+// (genuq-pool.js): the models load and run there, never on the page's main thread; on the CPU
+// path a batch spreads over up to min(hardwareConcurrency, 4) workers. "auto" fetches the
+// CPU-only wasm first (pkg/genuq_cpu_bg.wasm) and the WebGPU one only for a hardware adapter.
 // Events (they bubble and cross the shadow root): `progress` ({stage, loaded, total,
 // totalProgress} with totalProgress 0..1 over the wasm, the models and the first generation: "shaders", with `compute`),
 // `load` (ready to generate), `result` (the Generation), `error` (an Error).
@@ -24,7 +26,7 @@
 // `poster` (an image URL) is shown until the generation: by default the generation of its label
 // rendered ahead of time (`poster=""`: none).
 //
-// Where the files come from. The wasm, its JS glue and the pre-rendered posters are referenced
+// Where the files come from. The two wasm modules, their JS glue, the worker and the pre-rendered posters are referenced
 // with `new URL("./...", import.meta.url)` literals: served as files they sit next to this module,
 // and bundlers (Vite, Rollup, webpack 5, Parcel) see the literals and emit the files into their
 // build. The models are fetched by name from a folder (`models/manifest.json` lists them), which
@@ -32,6 +34,8 @@
 // holding a copy of the package's `models/`) or a widget's `src` (the models folder) point
 // elsewhere. Importing this module touches no DOM (server-side rendering imports it in Node);
 // the element is defined only where `customElements` exists.
+
+import { Pool, maxWorkers, stopWorkers } from "./genuq-pool.js";
 
 /** The module's own URL, through a variable: bundlers rewrite only literal `new URL("…", import.meta.url)`. */
 const MODULE_URL = import.meta.url;
@@ -49,6 +53,8 @@ function assets() {
   assetUrls ??= {
     glue: new URL("./pkg/genuq.js", import.meta.url),
     wasm: new URL("./pkg/genuq_bg.wasm", import.meta.url),
+    glueCpu: new URL("./pkg/genuq_cpu.js", import.meta.url),
+    wasmCpu: new URL("./pkg/genuq_cpu_bg.wasm", import.meta.url),
     prerendered: new URL("./prerendered/index.json", import.meta.url),
     files: {
       "t-shirt.png": new URL("./prerendered/t-shirt.png", import.meta.url),
@@ -142,59 +148,35 @@ export async function checkWebGPU() {
   return adapter;
 }
 
-/** The wasm bytes, streamed with progress. */
-async function wasmBytes(onProgress) {
-  const url = fresh(assets().wasm);
-  const resp = await fetch(url);
-  if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
-  const size = Number(resp.headers.get("content-length")) || 0;
-  const reader = resp.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress({ stage: "wasm", file: "genuq_bg.wasm", loaded, total: size, totalProgress: total("wasm", loaded, size) });
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
-}
-
-async function wasm(onProgress) {
-  // a URL, not a specifier: bundlers emit the glue as a file (left alone by these comments), and
-  // a fresh URL after a reset gives a fresh module with a fresh wasm instance
-  const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ fresh(assets().glue));
-  await mod.default({ module_or_path: await wasmBytes(onProgress) });
-  return mod;
+/** The two wasm modules for the workers: the CPU path alone, and WebGPU with the CPU path. */
+function modules() {
+  const a = assets();
+  return { cpu: { glue: fresh(a.glueCpu), wasm: fresh(a.wasmCpu) }, full: { glue: fresh(a.glue), wasm: fresh(a.wasm) } };
 }
 
 /**
  * The page's shared models from `src` (a folder with manifest.json) on `compute` ("auto",
- * "webgpu" or "cpu"), loaded once. `onProgress` gets every progress event of that load
- * ({stage, loaded, total, totalProgress}; the last stage, "shaders", also says `compute`),
- * also when it already started.
+ * "webgpu" or "cpu"), loaded once, in Web Workers (genuq-pool.js: the main thread only
+ * renders; on the CPU path a batch spreads over up to `workers` of them, default
+ * min(hardwareConcurrency, 4)). `onProgress` gets every progress event of that load ({stage,
+ * loaded, total, totalProgress}; the last stage, "shaders", also says `compute`), also when it
+ * already started. Resolves with {model (generate(request), bench(repeats), adapter), classNames,
+ * defaults, colorBar}.
  */
-export function loadGenuq(src = modelsUrl(), onProgress, compute = "auto") {
+export function loadGenuq(src = modelsUrl(), onProgress, compute = "auto", workers = maxWorkers()) {
   const url = new URL(src, document.baseURI).href;
-  const key = `${compute} ${url}`;
+  const key = `${compute} ${workers} ${url}`;
   let entry = shared.get(key);
   if (!entry) {
     const listeners = new Set();
     const tell = (p) => listeners.forEach((f) => f(p));
     const promise = (async () => {
       if (compute === "webgpu") await checkWebGPU();
-      const mod = await wasm(tell);
-      const model = await mod.Genuq.load(url, { compute, onProgress: (p) =>
-        tell({ stage: "models", ...p, totalProgress: total("models", p.loaded, p.total) }) });
-      tell({ stage: "shaders", compute: model.adapter.compute, loaded: 0, total: 1, totalProgress: total("shaders", 0, 1) });
-      return { model, classNames: mod.classNames(), defaults: mod.defaults(), colorBar: mod.colorBar(128) };
+      const pool = new Pool({ src: url, compute, modules: modules(), workers });
+      const info = await pool.start((p) => tell({ ...p, totalProgress: total(p.stage, p.loaded, p.total) }));
+      tell({ stage: "shaders", compute: info.adapter.compute, loaded: 0, total: 1, totalProgress: total("shaders", 0, 1) });
+      const model = { adapter: info.adapter, generate: (r) => pool.generate(r), bench: (n) => pool.bench(n), pool };
+      return { model, classNames: info.classNames, defaults: info.defaults, colorBar: info.colorBar };
     })();
     entry = { promise, listeners };
     shared.set(key, entry);
@@ -204,11 +186,14 @@ export function loadGenuq(src = modelsUrl(), onProgress, compute = "auto") {
   return entry.promise;
 }
 
-/** Forgets every loaded model and the wasm instance: the next load starts afresh. */
+/** Stops every worker and forgets every loaded model: the next load starts afresh. */
 export function resetGenuq() {
+  stopWorkers("reset");
   shared.clear();
   generation += 1;
 }
+
+export { stopWorkers };
 
 /** The note beside a generation made on the CPU path ("" on WebGPU), with the reason. */
 export function computeNote(adapter) {
@@ -230,7 +215,7 @@ export async function prerendered() {
 
 /** A wasm trap (panic) or a device error (lost, or unusable): the instance needs a reset. */
 export function isFatal(e) {
-  return e instanceof WebAssembly.RuntimeError || e?.name === "GenuqDeviceLostError" || e?.name === "GenuqDeviceError";
+  return e instanceof WebAssembly.RuntimeError || ["GenuqDeviceLostError", "GenuqDeviceError", "GenuqWorkerError"].includes(e?.name);
 }
 
 /** Draws a 32x32 RGBA array into a canvas. */

@@ -1,7 +1,8 @@
 // The browser half of `./dev.sh bench`: the demo (dist/) in headless Chromium, on WebGPU
 // (SwiftShader here) and on the CPU path, in one run. For each: page load -> first result on a
 // fresh profile, then Genuq.bench() in the page (the same Rust code as `genuq bench`); stored as
-// the "browser" and "browser_cpu" entries of reports/bench.json.
+// the "browser" and "browser_cpu" entries of reports/bench.json. On the CPU path also: the
+// CPU-only module's size, and a batch of 64 with one worker and with the pool.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
@@ -11,6 +12,29 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 const dist = process.env.GENUQ_DIST ?? path.join(root, "dist");
 const out = path.join(root, "reports", "bench.json");
 const repeats = Number(process.env.REPEATS ?? 5);
+
+/** A batch of 64 at 4 steps (the demo's batch) with one worker, then with the pool (warmed up
+ * first, so its workers are loaded); the main thread's long tasks (> 50 ms) during the pool's. */
+async function batches(page) {
+  return page.evaluate(async () => {
+    const m = await import("./genuq-widget.js");
+    const requests = Array.from({ length: 64 }, (_, i) => ({ class: i % 10, seed: 1000 + i, steps: 4 }));
+    const run = async (loaded) => {
+      await Promise.all(requests.slice(0, 8).map((r) => loaded.model.generate(r))); // warm-up
+      const t = performance.now();
+      await Promise.all(requests.map((r) => loaded.model.generate(r)));
+      return performance.now() - t;
+    };
+    const one = await run(await m.loadGenuq(undefined, undefined, "cpu", 1));
+    const pool = await m.loadGenuq(undefined, undefined, "cpu");
+    const tasks = [];
+    const observer = new PerformanceObserver((l) => tasks.push(...l.getEntries()));
+    observer.observe({ type: "longtask" });
+    const many = await run(pool);
+    observer.disconnect();
+    return { one, many, workers: pool.model.pool.workers.length, longTasks: tasks.length };
+  });
+}
 
 /** One compute path of the demo on a fresh profile: first result, then Genuq.bench() in the page. */
 async function measure(compute) {
@@ -33,11 +57,22 @@ async function measure(compute) {
         return [i.vendor, i.architecture, i.description].filter(Boolean).join(" ") || "unnamed";
       })}`;
     const what = compute === "cpu" ? "no shaders, one generation on the CPU" : "shader compilation, one generation";
+    const cpu = compute === "cpu" ? await batches(page) : null;
     return {
       ...report,
       adapter,
       wasm_bytes: wasm.length,
       wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
+      ...(cpu && {
+        wasm_cpu_bytes: wasmCpu.length,
+        wasm_cpu_gzip_bytes: gzipSync(wasmCpu, { level: 9 }).length,
+        batch64_ms: cpu.one,
+        batch64_pool_ms: cpu.many,
+        batch_workers: cpu.workers,
+        batch_speedup: cpu.one / cpu.many,
+        main_thread_long_tasks: cpu.longTasks,
+        batch_note: "64 generations at 4 steps (M = 8), after a warm-up of 8: one worker, then the pool of min(hardwareConcurrency, 4) workers; long tasks (> 50 ms) on the main thread during the pool's batch",
+      }),
       weights_bytes: weightsBytes,
       first_result_ms: firstResultMs,
       first_result_note: `browser: navigation start to the first result on screen, fresh profile (download from localhost, ${what})`,
@@ -48,6 +83,7 @@ async function measure(compute) {
 }
 
 const wasm = readFileSync(path.join(dist, "pkg", "genuq_bg.wasm"));
+const wasmCpu = readFileSync(path.join(dist, "pkg", "genuq_cpu_bg.wasm"));
 const manifest = JSON.parse(readFileSync(path.join(dist, "models", "manifest.json"), "utf8"));
 const demoFiles = ["student.safetensors", "clip_image.safetensors", "posterior.json", "reference_u.json"];
 const weightsBytes = manifest.files.filter((f) => demoFiles.includes(f.name)).reduce((a, f) => a + f.bytes, 0);

@@ -14,15 +14,16 @@ before(async () => {
   browser = await launch({ webgpu: true });
   page = await browser.newPage();
   errors = watchErrors(page);
-  // keep a handle on the WebGPU devices the page creates, so a test can destroy one
-  await page.addInitScript(() => {
+  // keep a handle on the WebGPU devices the genuq workers create, so a test can destroy one (the
+  // patch lands long before a worker asks for a device: the wasm downloads and compiles first)
+  page.on("worker", (w) => w.evaluate(() => {
     const request = GPUAdapter.prototype.requestDevice;
     GPUAdapter.prototype.requestDevice = async function (...args) {
       const device = await request.apply(this, args);
-      (window.testDevices ??= []).push(device);
+      (self.testDevices ??= []).push(device);
       return device;
     };
-  });
+  }).catch(() => {}));
   await page.goto(`${server.url}/?compute=webgpu`);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
 });
@@ -150,14 +151,16 @@ test("two generations requested at once are queued, each with its own result", a
 });
 
 test("a lost WebGPU device ends in an error and a working restart", async () => {
-  await page.evaluate(() => window.testDevices.at(-1).destroy());
+  const devices = async () => (await Promise.all(page.workers().map((w) => w.evaluate(() => self.testDevices?.length ?? 0).catch(() => 0)))).reduce((a, b) => a + b, 0);
+  assert.equal(await devices(), 1, "one worker, one device");
+  for (const w of page.workers()) await w.evaluate(() => self.testDevices?.at(-1)?.destroy());
   await page.click("#generate");
   await page.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
   assert.match(await page.textContent("#status"), /device was lost/);
   await shoot(page, "demo-device-lost");
   await page.click("#retry");
   await page.waitForFunction(() => document.body.dataset.state === "ready", null, LONG);
-  assert.equal(await page.evaluate(() => window.testDevices.length), 2, "a fresh device");
+  assert.equal(await devices(), 1, "a fresh worker with a fresh device (the old one is gone)");
   const image = await canvasStats(page, "#image");
   assert.ok(image.std > 10, "a new result after the restart");
   assert.deepEqual(errors, []);
@@ -197,7 +200,7 @@ test("on a software adapter, auto takes the CPU path, says why, and scores as We
   const worst = cpu.image.reduce((m, v, i) => Math.max(m, Math.abs(v - gpu.image[i])), 0);
   assert.ok(worst <= 1, `images differ by ${worst} grey levels`);
   // a compute path that does not exist is a clear input error
-  const bad = await p.evaluate(() => window.genuqModel().constructor.load("models/", { compute: "gpu" }).then(() => null, (e) => [e.name, e.message]));
+  const bad = await p.evaluate(() => import("./genuq-widget.js").then((m) => m.loadGenuq(undefined, undefined, "gpu")).then(() => null, (e) => [e.name, e.message]));
   assert.deepEqual(bad, ["GenuqInputError", 'invalid input: compute: "gpu" is not "auto", "webgpu" or "cpu"']);
   await p.close();
 });

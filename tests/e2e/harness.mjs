@@ -14,10 +14,12 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, "../..");
 export const outDir = path.join(root, "test-output");
 
-/** Serves `dist` (the built site unless told otherwise) under /genuq/ on localhost. */
-export async function serve(dist = process.env.GENUQ_DIST ?? path.join(root, "dist")) {
+/** Serves `dist` (the built site unless told otherwise) under /genuq/ on localhost; with `gzip`,
+ * compressed without a Content-Length, as GitHub Pages and CDNs send it. */
+export async function serve(dist = process.env.GENUQ_DIST ?? path.join(root, "dist"), { gzip = false } = {}) {
   const port = 18000 + Math.floor(Math.random() * 2000);
-  const proc = spawn("python3", [path.join(here, "serve.py"), dist, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  const args = [path.join(here, "serve.py"), dist, String(port), ...(gzip ? ["--gzip"] : [])];
+  const proc = spawn("python3", args, { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {
     proc.stdout.once("data", resolve);
     proc.once("exit", (code) => reject(new Error(`server exited ${code}`)));

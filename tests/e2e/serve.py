@@ -1,9 +1,15 @@
 """Serves a folder under /genuq/ on 127.0.0.1, as a project page is hosted (sub-path, static).
 
-usage: serve.py DIR PORT
+usage: serve.py DIR PORT [--gzip]
+
+--gzip: as GitHub Pages and most CDNs do, every file compressed on the fly, with no
+Content-Length (the body ends when the connection closes), so a page cannot size a download
+from the response.
 """
 import functools
+import gzip
 import http.server
+import os
 import sys
 
 PREFIX = "/genuq"
@@ -25,10 +31,25 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Location", PREFIX + "/")
             self.end_headers()
             return
-        super().do_GET()
+        path = self.translate_path(self.path.split("?")[0])
+        if not GZIP or not os.path.isfile(path):
+            super().do_GET()
+            return
+        with open(path, "rb") as f:
+            body = gzip.compress(f.read(), compresslevel=1)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
 
     def log_message(self, fmt, *args):
         pass
+
+
+GZIP = "--gzip" in sys.argv
 
 
 def main():

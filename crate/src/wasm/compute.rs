@@ -14,9 +14,8 @@ use crate::gpu::{Compute, Gpu, cpu, gpu_async};
 /// What `navigator.gpu.requestAdapter()` offers: `Ok(software)` for an adapter (software: the
 /// browser calls it a fallback adapter, or names SwiftShader and the like), or why there is none.
 async fn probe() -> Result<(bool, String), String> {
-    let navigator = web_sys::window()
-        .map(|w| JsValue::from(w.navigator()))
-        .ok_or("there is no browser window")?;
+    // the page's or the Web Worker's navigator: both carry `gpu`
+    let navigator = get(&js_sys::global(), "navigator").ok_or("there is no navigator")?;
     let gpu =
         get(&navigator, "gpu").ok_or("this browser has no WebGPU (navigator.gpu is missing)")?;
     let request: Function = get(&gpu, "requestAdapter")
@@ -55,18 +54,28 @@ async fn probe() -> Result<(bool, String), String> {
     Ok((software, name))
 }
 
+/// What `auto` picks from the probe alone: `Ok(adapter name)` for a hardware adapter, or why
+/// the CPU path runs. The CPU-only module answers this without wgpu, so the WebGPU module is
+/// fetched only where it will run.
+pub async fn auto_choice() -> Result<String, String> {
+    match probe().await {
+        Err(why) => Err(why),
+        Ok((true, name)) => Err(format!(
+            "the only WebGPU adapter ({name}) is a software one, slower than the CPU path"
+        )),
+        Ok((false, name)) => Ok(name),
+    }
+}
+
 /// The device and adapter `compute` asks for: `Cpu` always works; `WebGpu` fails without an
 /// adapter; `Auto` takes a hardware WebGPU adapter, else the CPU path.
 pub async fn device_for(compute: Compute) -> Result<Gpu, Error> {
     match compute {
         Compute::Cpu => Ok(cpu("asked for the CPU path")),
         Compute::WebGpu => Ok(gpu_async().await?.because("asked for WebGPU")),
-        Compute::Auto => match probe().await {
+        Compute::Auto => match auto_choice().await {
             Err(why) => Ok(cpu(why)),
-            Ok((true, name)) => Ok(cpu(format!(
-                "the only WebGPU adapter ({name}) is a software one, slower than the CPU path"
-            ))),
-            Ok((false, _)) => match gpu_async().await {
+            Ok(_) => match gpu_async().await {
                 Ok(gpu) if gpu.adapter.is_software() => Ok(cpu(format!(
                     "the WebGPU adapter ({}) is a software one, slower than the CPU path",
                     gpu.adapter.name

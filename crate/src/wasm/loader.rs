@@ -23,8 +23,36 @@ pub struct Progress<'a> {
     pub cached: bool,
 }
 
-fn global() -> Result<web_sys::Window, Error> {
-    web_sys::window().ok_or_else(|| Error::Device("genuq needs a browser window".into()))
+/// The page's window or, in a Web Worker, the worker's scope: both fetch and cache.
+enum Scope {
+    Window(web_sys::Window),
+    Worker(web_sys::WorkerGlobalScope),
+}
+
+fn global() -> Result<Scope, Error> {
+    let g = js_sys::global();
+    if let Some(w) = g.dyn_ref::<web_sys::Window>() {
+        return Ok(Scope::Window(w.clone()));
+    }
+    g.dyn_into::<web_sys::WorkerGlobalScope>()
+        .map(Scope::Worker)
+        .map_err(|_| Error::Device("genuq needs a browser window or a Web Worker".into()))
+}
+
+impl Scope {
+    fn fetch(&self, url: &str, init: &RequestInit) -> js_sys::Promise {
+        match self {
+            Scope::Window(w) => w.fetch_with_str_and_init(url, init),
+            Scope::Worker(w) => w.fetch_with_str_and_init(url, init),
+        }
+    }
+
+    fn caches(&self) -> Result<web_sys::CacheStorage, JsValue> {
+        match self {
+            Scope::Window(w) => w.caches(),
+            Scope::Worker(w) => w.caches(),
+        }
+    }
 }
 
 fn js(e: JsValue) -> String {
@@ -43,7 +71,7 @@ fn network(url: &str, why: impl std::fmt::Display) -> Error {
 async fn fetch(url: &str) -> Result<Response, Error> {
     let init = RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoCache);
-    let resp: Response = JsFuture::from(global()?.fetch_with_str_and_init(url, &init))
+    let resp: Response = JsFuture::from(global()?.fetch(url, &init))
         .await
         .map_err(|e| network(url, js(e)))?
         .unchecked_into();
@@ -103,11 +131,17 @@ async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
     }
 }
 
-/// `base` (ending in `/`) + `manifest.json`, then each of `names`, verified.
+/// The manifest's own name in a models folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// `base` (ending in `/`) + `manifest.json`, then each of `names`, verified. Files in `given`
+/// (e.g. the bytes another worker fetched) are used instead of fetching, once they pass the
+/// same check; the manifest too, if it is there.
 pub async fn load(
     base: &str,
     names: &[&str],
     optional: &[&str],
+    given: &HashMap<String, Vec<u8>>,
     mut progress: impl FnMut(Progress),
 ) -> Result<(Manifest, HashMap<String, Vec<u8>>), Error> {
     let base = if base.ends_with('/') {
@@ -115,10 +149,12 @@ pub async fn load(
     } else {
         format!("{base}/")
     };
-    let url = format!("{base}manifest.json");
-    let resp = fetch(&url).await?;
-    let text = String::from_utf8(body(&url, &resp, |_| {}).await?)
-        .map_err(|_| Error::Model(format!("{url} is not UTF-8")))?;
+    let url = format!("{base}{MANIFEST}");
+    let raw = match given.get(MANIFEST) {
+        Some(bytes) => bytes.clone(),
+        None => body(&url, &fetch(&url).await?, |_| {}).await?,
+    };
+    let text = String::from_utf8(raw).map_err(|_| Error::Model(format!("{url} is not UTF-8")))?;
     let manifest = Manifest::parse(&text)?;
     let wanted: Vec<&str> = names
         .iter()
@@ -134,48 +170,65 @@ pub async fn load(
     for name in &wanted {
         total += manifest.entry(name)?.bytes;
     }
-    let cache = open_cache().await;
+    let cache = match wanted.iter().all(|n| given.contains_key(*n)) {
+        true => None,
+        false => open_cache().await,
+    };
     let mut loaded = 0;
     let mut files = HashMap::new();
     for name in wanted {
-        let url = format!("{base}{name}");
-        let hit = match &cache {
-            Some(c) => cached(c, &url)
-                .await
-                .filter(|b| manifest.verify(name, b).is_ok()),
-            None => None,
+        let source = Source {
+            url: format!("{base}{name}"),
+            name,
+            manifest: &manifest,
+            given: given.get(name),
+            cache: cache.as_ref(),
         };
-        let bytes = match hit {
-            Some(bytes) => {
-                loaded += bytes.len() as u64;
+        let bytes = source
+            .read(|n, cached| {
+                loaded += n;
                 progress(Progress {
                     file: name,
                     loaded,
                     total,
-                    cached: true,
+                    cached,
                 });
-                bytes
-            }
-            None => {
-                let resp = fetch(&url).await?;
-                let bytes = body(&url, &resp, |n| {
-                    loaded += n;
-                    progress(Progress {
-                        file: name,
-                        loaded,
-                        total,
-                        cached: false,
-                    });
-                })
-                .await?;
-                manifest.verify(name, &bytes)?;
-                if let Some(c) = &cache {
-                    store(c, &url, &bytes).await;
-                }
-                bytes
-            }
-        };
+            })
+            .await?;
         files.insert(name.to_string(), bytes);
     }
+    files.insert(MANIFEST.to_string(), text.into_bytes());
     Ok((manifest, files))
+}
+
+/// Where one model file can come from: bytes handed over, the Cache API, or the network.
+struct Source<'a> {
+    name: &'a str,
+    url: String,
+    manifest: &'a Manifest,
+    given: Option<&'a Vec<u8>>,
+    cache: Option<&'a Cache>,
+}
+
+impl Source<'_> {
+    /// The file's verified bytes; `on_bytes(n, cached)` as they arrive. A handed-over or cached
+    /// copy that fails the manifest's check is fetched again.
+    async fn read(&self, mut on_bytes: impl FnMut(u64, bool)) -> Result<Vec<u8>, Error> {
+        let hit = match (self.given, self.cache) {
+            (Some(bytes), _) => Some(bytes.clone()),
+            (None, Some(c)) => cached(c, &self.url).await,
+            (None, None) => None,
+        };
+        if let Some(bytes) = hit.filter(|b| self.manifest.verify(self.name, b).is_ok()) {
+            on_bytes(bytes.len() as u64, true);
+            return Ok(bytes);
+        }
+        let resp = fetch(&self.url).await?;
+        let bytes = body(&self.url, &resp, |n| on_bytes(n, false)).await?;
+        self.manifest.verify(self.name, &bytes)?;
+        if let Some(c) = self.cache {
+            store(c, &self.url, &bytes).await;
+        }
+        Ok(bytes)
+    }
 }

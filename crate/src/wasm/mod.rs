@@ -8,9 +8,10 @@ mod compute;
 mod loader;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8ClampedArray};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
@@ -106,6 +107,8 @@ export interface LoadOptions {
   /** "auto" (the default): WebGPU on a hardware adapter, else the CPU; "webgpu": WebGPU or an error; "cpu": the CPU (wasm SIMD128, one thread). */
   compute?: "auto" | "webgpu" | "cpu";
   onProgress?: (p: LoadProgress) => void;
+  /** Model files fetched before (another instance's modelFiles()): used instead of fetching, after the same sha256 check. */
+  files?: Record<string, Uint8Array>;
 }
 export interface Adapter {
   name: string; backend: string; vendor: number; device_type: string; driver: string;
@@ -183,17 +186,44 @@ pub async fn adapter_info(
     Ok(serde_wasm_bindgen::to_value(&gpu.adapter).expect("plain struct"))
 }
 
-/// `Genuq.load`'s second argument: the progress callback alone, or `{compute, onProgress}`.
-fn load_options(options: &JsValue) -> Result<(Compute, Option<Function>), Error> {
+/// Whether `compute: "auto"` takes WebGPU here, from `navigator.gpu` alone (wgpu is not
+/// started, so the CPU-only module answers it): `{webgpu, reason}`.
+#[wasm_bindgen(js_name = probeCompute, unchecked_return_type = "Promise<{ webgpu: boolean; reason: string }>")]
+pub fn probe_compute() -> Promise {
+    future_to_promise(async {
+        let out = Object::new();
+        let (webgpu, reason) = match compute::auto_choice().await {
+            Ok(name) => (true, format!("a hardware WebGPU adapter ({name})")),
+            Err(why) => (false, why),
+        };
+        set(&out, "webgpu", webgpu);
+        set(&out, "reason", reason);
+        Ok(out.into())
+    })
+}
+
+/// `Genuq.load`'s second argument: the progress callback alone, or `{compute, onProgress, files}`.
+#[derive(Default)]
+struct LoadOptions {
+    compute: Compute,
+    progress: Option<Function>,
+    /// Model files fetched before (name -> bytes), checked against the manifest as fetched ones.
+    files: HashMap<String, Vec<u8>>,
+}
+
+fn load_options(options: &JsValue) -> Result<LoadOptions, Error> {
     if options.is_undefined() || options.is_null() {
-        return Ok((Compute::Auto, None));
+        return Ok(LoadOptions::default());
     }
     if let Some(f) = options.dyn_ref::<Function>() {
-        return Ok((Compute::Auto, Some(f.clone())));
+        return Ok(LoadOptions {
+            progress: Some(f.clone()),
+            ..LoadOptions::default()
+        });
     }
     if !options.is_object() {
         return Err(Error::InvalidInput(
-            "load() takes (src, {compute?, onProgress?}) or (src, onProgress)".into(),
+            "load() takes (src, {compute?, onProgress?, files?}) or (src, onProgress)".into(),
         ));
     }
     let compute = match field(options, "compute") {
@@ -207,7 +237,36 @@ fn load_options(options: &JsValue) -> Result<(Compute, Option<Function>), Error>
                 .map_err(|_| Error::InvalidInput("onProgress: not a function".into()))?,
         ),
     };
-    Ok((compute, progress))
+    let files = match field(options, "files") {
+        None => HashMap::new(),
+        Some(v) => files_from_js(&v)?,
+    };
+    Ok(LoadOptions {
+        compute,
+        progress,
+        files,
+    })
+}
+
+/// `{name: Uint8Array}` -> name -> bytes.
+fn files_from_js(obj: &JsValue) -> Result<HashMap<String, Vec<u8>>, Error> {
+    let bad = |why: &str| Error::InvalidInput(format!("files: {why}"));
+    let obj: &Object = obj.dyn_ref().ok_or_else(|| bad("not an object"))?;
+    Object::entries(obj)
+        .iter()
+        .map(|pair| {
+            let pair: Array = pair.unchecked_into();
+            let name = pair
+                .get(0)
+                .as_string()
+                .ok_or_else(|| bad("a name is not a string"))?;
+            let bytes: Uint8Array = pair
+                .get(1)
+                .dyn_into()
+                .map_err(|_| bad(&format!("{name} is not a Uint8Array")))?;
+            Ok((name, bytes.to_vec()))
+        })
+        .collect()
 }
 
 /// The loaded models on the page's WebGPU device, or on the CPU. One per page is enough: generations are
@@ -216,6 +275,8 @@ fn load_options(options: &JsValue) -> Result<(Compute, Option<Function>), Error>
 pub struct Genuq {
     generator: Rc<Generator>,
     adapter: AdapterInfo,
+    /// The verified model files (manifest.json too), for other workers' `load({files})`.
+    files: HashMap<String, Vec<u8>>,
     /// The last queued generation: the next one starts when it settles.
     tail: RefCell<Promise>,
 }
@@ -436,12 +497,12 @@ impl Genuq {
         )]
         options: JsValue,
     ) -> Result<Genuq, JsValue> {
-        let (compute, on_progress) = load_options(&options).map_err(|e| js_error(&e))?;
-        let gpu = compute::device_for(compute)
+        let options = load_options(&options).map_err(|e| js_error(&e))?;
+        let gpu = compute::device_for(options.compute)
             .await
             .map_err(|e| js_error(&e))?;
-        let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, |p| {
-            if let Some(f) = &on_progress {
+        let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &options.files, |p| {
+            if let Some(f) = &options.progress {
                 let o = Object::new();
                 set(&o, "file", p.file);
                 set(&o, "loaded", p.loaded as f64);
@@ -457,6 +518,7 @@ impl Genuq {
         Ok(Genuq {
             generator: Rc::new(generator),
             adapter: gpu.adapter,
+            files,
             tail: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
         })
     }
@@ -466,6 +528,17 @@ impl Genuq {
     #[wasm_bindgen(getter, unchecked_return_type = "Adapter")]
     pub fn adapter(&self) -> JsValue {
         serde_wasm_bindgen::to_value(&self.adapter).expect("plain struct")
+    }
+
+    /// The model files this instance loaded, verified (`{name: Uint8Array}`, manifest.json
+    /// too): another worker's `Genuq.load(src, {files})` then fetches nothing.
+    #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Record<string, Uint8Array>")]
+    pub fn model_files(&self) -> Object {
+        let out = Object::new();
+        for (name, bytes) in &self.files {
+            set(&out, name, Uint8Array::from(bytes.as_slice()));
+        }
+        out
     }
 
     /// One generation with its uncertainty. Calls made while one runs wait their turn.

@@ -1,0 +1,114 @@
+// The genuq worker: one wasm instance that loads the models and generates, off the page's main
+// thread (genuq-pool.js starts it; the page only renders). A module worker, so WebGPU is here
+// as on a page (`navigator.gpu`).
+//
+// Messages in: {id, op: "load", ...} (see load()), {id, op: "generate", request},
+// {id, op: "bench", repeats}, {id, op: "files"}. Out: {id, progress} while loading, then
+// {id, ok} or {id, error: {name, message}} (the Error's name crosses as a field: structured
+// clone keeps only the standard names).
+//
+// Why not gloo's worker module: it runs Rust closures in a worker spawned from Rust, which
+// would put the pool in the wasm that the pool has to fetch first; this file is plain JS the
+// page starts at once, and the wasm arrives inside it.
+
+let genuq = null; // the loaded Genuq
+let mod = null; // the wasm-bindgen glue in use
+
+/** The wasm bytes at `url`, streamed, with progress against `size` (the manifest's, since
+ * compressing hosts send no usable Content-Length). */
+async function download(url, size, progress) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
+  const total = size || Number(resp.headers.get("content-length")) || 0;
+  const file = new URL(url).pathname.split("/").pop();
+  const reader = resp.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    progress({ stage: "wasm", file, loaded, total });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+/** The manifest of the models folder `src` (its bytes too, handed to the wasm's loader). */
+async function manifest(src) {
+  const url = new URL("manifest.json", src).href;
+  const resp = await fetch(url, { cache: "no-cache" });
+  if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
+  const bytes = new Uint8Array(await resp.arrayBuffer());
+  return { bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
+}
+
+/** One of the two modules (`which`: "cpu" or "full") instantiated; its compiled wasm. */
+async function instantiate(which, msg, sizes, progress) {
+  const { glue, wasm, module } = msg.modules[which];
+  let compiled = module;
+  if (!compiled) {
+    const name = new URL(wasm).pathname.split("/").pop().replace(/\?.*$/, "");
+    compiled = await WebAssembly.compile(await download(wasm, sizes[name]?.bytes, progress));
+  }
+  mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ glue);
+  await mod.default({ module_or_path: compiled });
+  return compiled;
+}
+
+/**
+ * Loads the wasm and the models. `msg`: {src (the models folder), compute ("auto", "webgpu",
+ * "cpu"), modules: {cpu: {glue, wasm, module?}, full: {...}}, files? (another worker's model
+ * files)}. "auto" starts the CPU-only module and asks it whether a hardware WebGPU adapter is
+ * here; only then is the WebGPU module fetched.
+ */
+async function load(msg, progress) {
+  const { bytes, json } = await manifest(msg.src);
+  const sizes = json.wasm ?? {};
+  let which = msg.compute === "webgpu" ? "full" : "cpu";
+  let compiled = await instantiate(which, msg, sizes, progress);
+  if (msg.compute === "auto" && (await mod.probeCompute()).webgpu) {
+    which = "full";
+    compiled = await instantiate(which, msg, sizes, progress);
+  }
+  const files = { "manifest.json": bytes, ...(msg.files ?? {}) };
+  genuq = await mod.Genuq.load(msg.src, {
+    compute: msg.compute,
+    files,
+    onProgress: (p) => progress({ stage: "models", ...p }),
+  });
+  return {
+    adapter: genuq.adapter,
+    classNames: mod.classNames(),
+    defaults: mod.defaults(),
+    colorBar: mod.colorBar(128),
+    which,
+    module: compiled,
+  };
+}
+
+async function run(msg, progress) {
+  switch (msg.op) {
+    case "load": return load(msg, progress);
+    case "generate": return genuq.generate(msg.request);
+    case "bench": return genuq.bench(msg.repeats);
+    case "files": return genuq.modelFiles();
+    default: throw new Error(`genuq worker: unknown op ${msg.op}`);
+  }
+}
+
+self.onmessage = async ({ data }) => {
+  const progress = (p) => self.postMessage({ id: data.id, progress: p });
+  try {
+    self.postMessage({ id: data.id, ok: await run(data, progress) });
+  } catch (e) {
+    const name = e instanceof WebAssembly.RuntimeError ? "RuntimeError" : (e?.name ?? "Error");
+    self.postMessage({ id: data.id, error: { name, message: String(e?.message ?? e) } });
+  }
+};
