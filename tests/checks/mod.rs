@@ -255,24 +255,71 @@ pub async fn semantic_entropy_matches_reference(device: &Device) {
     assert!(u[0] < u[1] && u[1] < u[2], "u grows with the spread: {u:?}");
 }
 
+/// matplotlib's viridis at t = 0, 1/8, ..., 1 (R's `viridis(9)`), written down independently of
+/// the kernel's polynomial fit.
+const VIRIDIS_9: [[u8; 3]; 9] = [
+    [0x44, 0x01, 0x54],
+    [0x47, 0x2d, 0x7b],
+    [0x3b, 0x52, 0x8b],
+    [0x2c, 0x72, 0x8e],
+    [0x21, 0x90, 0x8c],
+    [0x27, 0xad, 0x81],
+    [0x5d, 0xc8, 0x63],
+    [0xaa, 0xdc, 0x32],
+    [0xfd, 0xe7, 0x25],
+];
+
+/// The colour map against viridis itself: a standard deviation of `t * scale` (variance
+/// `(t * scale)^2`) shows viridis at `t` within 5 per channel at the nine stops, each channel
+/// within its two bracketing stops (+-16: viridis bends between them, blue dips to 0x18
+/// near 0.95) between them, and alpha 255; a negative variance or a
+/// zero scale shows the bottom colour, a spread beyond `scale` the top one. On WebGPU the
+/// kernel also equals its CPU twin within 1.
 pub async fn colormap_matches_reference(device: &Device) {
-    let n = 1000;
-    let var: Vec<f32> = (0..2 * n)
-        .map(|i| (i % n) as f32 / n as f32 * 4.0)
+    let n = 801;
+    let scale = [2.0f32, 0.5];
+    let t_of = |i: usize| (i % n) as f64 / (n - 1) as f64;
+    let mut var: Vec<f32> = (0..2 * n)
+        .map(|i| (t_of(i) * scale[i / n] as f64).powi(2) as f32)
         .collect();
-    let scale = [2.0f32, 1.0];
+    var[1] = -1.0; // below 0: t = 0
+    var[n - 2] = 100.0; // beyond the scale: t = 1
     let t = Tensor::<2>::from_data(TensorData::new(var.clone(), [2, n]), device);
     let rgba = genuq::kernels::colormap::colormap(t, Tensor::from_floats(scale, device)).unwrap();
-    let gpu = words(rgba).await;
-    for (i, &px) in gpu.iter().enumerate() {
-        let cpu = genuq::kernels::colormap::reference(var[i] as f64, scale[i / n] as f64);
-        let got = px.to_le_bytes();
-        for ch in 0..4 {
-            assert!(
-                (got[ch] as i32 - cpu[ch] as i32).abs() <= 1,
-                "pixel {i}: gpu {got:?} cpu {cpu:?}"
-            );
+    let got: Vec<[u8; 4]> = words(rgba).await.iter().map(|w| w.to_le_bytes()).collect();
+    for (i, px) in got.iter().enumerate() {
+        let t = match i % n {
+            1 => 0.0,
+            k if k == n - 2 => 1.0,
+            _ => t_of(i),
+        };
+        let k = ((t * 8.0).floor() as usize).min(7);
+        let (lo, hi) = (VIRIDIS_9[k], VIRIDIS_9[k + 1]);
+        let at_stop = (t * 8.0 - (t * 8.0).round()).abs() < 1e-9;
+        for ch in 0..3 {
+            let v = px[ch] as i32;
+            if at_stop {
+                let want = VIRIDIS_9[(t * 8.0).round() as usize][ch] as i32;
+                assert!(
+                    (v - want).abs() <= 5,
+                    "pixel {i} (t = {t}): {px:?} vs {want}"
+                );
+            }
+            let (a, b) = (lo[ch].min(hi[ch]) as i32, lo[ch].max(hi[ch]) as i32);
+            assert!(v >= a - 16 && v <= b + 16, "pixel {i} (t = {t}): {px:?}");
         }
+        assert_eq!(px[3], 255);
+        if !genuq::kernels::on_cpu(device) {
+            let twin = genuq::kernels::colormap::reference(var[i] as f64, scale[i / n] as f64);
+            assert!((0..4).all(|ch| (px[ch] as i32 - twin[ch] as i32).abs() <= 1));
+        }
+    }
+    let zero = Tensor::<2>::from_data(TensorData::new(vec![1.0f32; 4], [1, 4]), device);
+    let flat = genuq::kernels::colormap::colormap(zero, Tensor::from_floats([0.0f32], device));
+    for w in words(flat.unwrap()).await {
+        let px = w.to_le_bytes();
+        let near = (0..3).all(|ch| (px[ch] as i32 - VIRIDIS_9[0][ch] as i32).abs() <= 5);
+        assert!(near, "scale 0 shows the bottom colour: {px:?}");
     }
 }
 

@@ -573,6 +573,7 @@ fn selection(
         "default": chosen.default,
         "shipped": chosen.shipped,
         "against_default": chosen.against_default,
+        "steps": chosen.steps,
         "comparisons": comparisons,
     });
     (json, shipped)
