@@ -33,7 +33,7 @@ use crate::eval::generations::{
     MAIN_M, Scored, Variant, cache_dir, cached_score, judge_images, maps,
 };
 use crate::eval::independence::{clip_predictions, independence};
-use crate::eval::judge::{Judge, RANDOM_DRAWS};
+use crate::eval::judge::{Curve, Judge, RANDOM_DRAWS};
 use crate::eval::methods::{CURVES, as_f64, methods, random_scores, unconfidence};
 use crate::eval::metrics::{Features, Manifold, fid};
 use crate::eval::paired::{Candidate, Paired, paired, pick};
@@ -764,6 +764,60 @@ fn independence_section(s: &Setup) -> anyhow::Result<Value> {
     ))?)
 }
 
+/// The report's sections beside the tables: what ships and why, the flag, the floor, the global
+/// filter, the judge's independence, FID and the teacher control.
+fn sections(
+    s: &Setup,
+    args: &EvalArgs,
+    full: &[(Variant, Vec<Scored>)],
+    pick_from: &[Pickable],
+    teacher: Option<&TeacherRun>,
+    (selection, shipped): (Value, Value),
+) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let shipped_name = selection["shipped"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let keep = args.keep as usize;
+    let mut sections = serde_json::Map::new();
+    sections.insert("shipped".into(), shipped);
+    sections.insert("selection".into(), selection);
+    sections.insert("flag".into(), flag(s, pick_from, &shipped_name));
+    sections.insert("floor".into(), floor(s, full, args.seed));
+    sections.insert(
+        "global_filter".into(),
+        global_filter(s, full, keep, args.seed),
+    );
+    sections.insert("judge_independence".into(), independence_section(s)?);
+    sections.insert("fid".into(), json!(s.fid));
+    if let Some(t) = teacher {
+        sections.insert("u_teacher".into(), json!({
+            "steps": t.steps, "guidance": args.guidance, "generations": t.judged.maps.classes.len(),
+            "posterior": {"curvature": format!("{:?}", t.posterior.curvature), "prior_precision": t.posterior.prior_precision, "examples": t.posterior.examples},
+            "wrong_class": t.judged.maps.wrong_class().iter().filter(|&&w| w).count(),
+        }));
+    }
+    Ok(sections)
+}
+
+/// The per-class-quota curve of u (M = 8) of every ablation, on its step count's judge.
+fn quota_curves(s: &Setup, ablations: &[(Variant, Vec<Scored>)]) -> Vec<(String, Curve)> {
+    s.judged
+        .iter()
+        .flat_map(|(&steps, j)| {
+            ablations
+                .iter()
+                .filter(move |(v, _)| v.steps == steps)
+                .map(|(v, d)| {
+                    (
+                        format!("{} (M = {MAIN_M})", v.name()),
+                        quota_curve(j, s.n_abl, &head(&as_f64(&d[0].u[&MAIN_M]), s.n_abl)),
+                    )
+                })
+        })
+        .collect()
+}
+
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let s = setup(args)?;
     let ablations = ablations(&s, args)?;
@@ -790,24 +844,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .find(|(v, _)| Some(v.steps as u64) == shipped["steps"].as_u64())
         .unwrap_or(&full[0]);
     let j = &s.judged[&v.steps];
-    let mut sections = serde_json::Map::new();
-    sections.insert("shipped".into(), shipped.clone());
-    sections.insert("selection".into(), selection);
-    sections.insert("flag".into(), flag(&s, &pick_from, &shipped_name));
-    sections.insert("floor".into(), floor(&s, &full, args.seed));
-    sections.insert(
-        "global_filter".into(),
-        global_filter(&s, &full, keep, args.seed),
-    );
-    sections.insert("judge_independence".into(), independence_section(&s)?);
-    sections.insert("fid".into(), json!(s.fid));
-    if let Some(t) = &teacher {
-        sections.insert("u_teacher".into(), json!({
-            "steps": t.steps, "guidance": args.guidance, "generations": t.judged.maps.classes.len(),
-            "posterior": {"curvature": format!("{:?}", t.posterior.curvature), "prior_precision": t.posterior.prior_precision, "examples": t.posterior.examples},
-            "wrong_class": t.judged.maps.wrong_class().iter().filter(|&&w| w).count(),
-        }));
-    }
+    let sections = sections(
+        &s,
+        args,
+        &full,
+        &pick_from,
+        teacher.as_ref(),
+        (selection, shipped),
+    )?;
     let quota = quotas(&s, &full, keep, args.seed);
     let curves_judge = judge_of(j, &s.real);
     let all_methods = methods(&j.maps, &draws[0], &j.radius_ratio, args.seed, keep);
@@ -818,21 +862,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             Some((name, label, curves_judge.curve(score)))
         })
         .collect();
-    let quota_curves = s
-        .judged
-        .iter()
-        .flat_map(|(&steps, j)| {
-            ablations
-                .iter()
-                .filter(move |(v, _)| v.steps == steps)
-                .map(|(v, d)| {
-                    (
-                        format!("{} (M = {MAIN_M})", v.name()),
-                        quota_curve(j, s.n_abl, &head(&as_f64(&d[0].u[&MAIN_M]), s.n_abl)),
-                    )
-                })
-        })
-        .collect();
+    let quota_curves = quota_curves(&s, &ablations);
     let report = Report {
         maps: &j.maps,
         scored: &draws[0],

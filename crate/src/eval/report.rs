@@ -276,6 +276,33 @@ impl Report<'_> {
     /// The tables on stdout.
     pub fn print(&self, dir: &Path) {
         println!("shipped: {}", self.shipped);
+        self.print_detection();
+        self.print_quotas();
+        let spread = &self.spread;
+        println!(
+            "random over {} draws: FID {:.4} +- {:.4}, precision {:.4} +- {:.4}",
+            spread.draws,
+            spread.fid.mean,
+            spread.fid.std,
+            spread.precision.mean,
+            spread.precision.std
+        );
+        let f = &self.floor;
+        println!(
+            "u's floor (M = {MAIN_M}): dimensions with v_d > {} per generation: median {} of {} (p90 {}); \
+             median v_d {:.1e}; u above its floor / its linear approximation: median {:.2}",
+            f.floor,
+            f.dims_above_floor.median,
+            f.dims,
+            f.dims_above_floor.p90,
+            f.median_variance,
+            f.above_floor_over_linear.median
+        );
+        println!("wrote {}", dir.join("eval.json").display());
+    }
+
+    /// The detection tables, one per label and step count.
+    fn print_detection(&self) {
         for t in &self.detection {
             println!(
                 "\n{} ({} of {} generations, {}-step MAP images): macro AUROC [95% CI], AUPRC (chance {:.3})",
@@ -306,6 +333,10 @@ impl Report<'_> {
                 );
             }
         }
+    }
+
+    /// The per-class-quota filters against random.
+    fn print_quotas(&self) {
         for q in std::iter::once(&self.quota).chain(&self.quota_other) {
             let r = &q.random;
             println!(
@@ -334,26 +365,5 @@ impl Report<'_> {
                 );
             }
         }
-        let spread = &self.spread;
-        println!(
-            "random over {} draws: FID {:.4} +- {:.4}, precision {:.4} +- {:.4}",
-            spread.draws,
-            spread.fid.mean,
-            spread.fid.std,
-            spread.precision.mean,
-            spread.precision.std
-        );
-        let f = &self.floor;
-        println!(
-            "u's floor (M = {MAIN_M}): dimensions with v_d > {} per generation: median {} of {} (p90 {}); \
-             median v_d {:.1e}; u above its floor / its linear approximation: median {:.2}",
-            f.floor,
-            f.dims_above_floor.median,
-            f.dims,
-            f.dims_above_floor.p90,
-            f.median_variance,
-            f.above_floor_over_linear.median
-        );
-        println!("wrote {}", dir.join("eval.json").display());
     }
 }

@@ -508,23 +508,8 @@ impl Generator {
         let mut next = || data.next().ok_or_else(|| Error::Device("readback".into()));
         let [images, var, rgba, emb, u, scale] =
             [next()?, next()?, next()?, next()?, next()?, next()?];
-        let mut first = || -> Result<f32, Error> {
-            next()?
-                .iter::<f32>()
-                .next()
-                .ok_or_else(|| Error::Device("an empty class score".into()))
-        };
         let class_space = match self.class_text {
-            Some(_) => {
-                let [bald, entropy, probability, predictive] =
-                    [first()?, first()?, first()?, first()?];
-                Some(ClassSpace {
-                    probability,
-                    predictive,
-                    bald,
-                    entropy,
-                })
-            }
+            Some(_) => Some(read_class_space(&mut data)?),
             None => None,
         };
         let images: Vec<f32> = images.iter::<f32>().collect();
@@ -557,4 +542,23 @@ impl Generator {
         }
         .with_shipped(req, &self.reference))
     }
+}
+
+/// The class-space scores of a generation, read back in the order
+/// [`ClassScores::register`](class_space::ClassScores::register) registers them.
+fn read_class_space(
+    data: &mut impl Iterator<Item = burn::tensor::TensorData>,
+) -> Result<ClassSpace, Error> {
+    let mut first = || -> Result<f32, Error> {
+        data.next()
+            .and_then(|d| d.iter::<f32>().next())
+            .ok_or_else(|| Error::Device("an empty class score".into()))
+    };
+    let [bald, entropy, probability, predictive] = [first()?, first()?, first()?, first()?];
+    Ok(ClassSpace {
+        probability,
+        predictive,
+        bald,
+        entropy,
+    })
 }
