@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::Args;
@@ -46,9 +45,9 @@ pub struct EvalModelsArgs {
     pub seed: u32,
 }
 
+/// The model file `name` of `dir`, checked against `dir`'s manifest.
 fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join(name);
-    std::fs::read(&path).with_context(|| format!("{}", path.display()))
+    Ok(Manifest::read(dir)?.read_verified(dir, name)?)
 }
 
 /// FID, precision and recall (k = 3) against the test features, and class accuracy.

@@ -21,6 +21,7 @@ use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::Manifest;
 use crate::rng::{self, Stream};
 
 /// Where a trainer runs: burn's `flex` CPU backend, or the wgpu adapter (lavapipe here).
@@ -357,12 +358,40 @@ impl Batches {
     }
 }
 
-/// Writes `bytes` to `dir/name` and says so.
+/// Writes `bytes` to `dir/name`, records it (size, sha256) in `dir`'s manifest, so the
+/// verified loaders take it at once, and says so.
 pub fn write_weights(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let path = dir.join(name);
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, bytes))
         .with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+    Manifest::update(dir, |m| m.record_file(name, bytes))?;
+    eprintln!(
+        "wrote {} ({} bytes), recorded in its manifest",
+        path.display(),
+        bytes.len()
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What training writes, the verified loader takes at once (no stale sha256 in the
+    /// manifest); an overwritten file is re-recorded, and a file changed behind the manifest's
+    /// back is refused.
+    #[test]
+    fn written_weights_are_recorded() {
+        let dir = std::env::temp_dir().join(format!("genuq-weights-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_weights(&dir, "teacher.safetensors", b"first").unwrap();
+        write_weights(&dir, "teacher.safetensors", b"second").unwrap();
+        let m = Manifest::read(&dir).unwrap();
+        let read = m.read_verified(&dir, "teacher.safetensors").unwrap();
+        assert_eq!(read, b"second");
+        std::fs::write(dir.join("teacher.safetensors"), b"third!").unwrap();
+        assert!(m.read_verified(&dir, "teacher.safetensors").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -18,7 +20,7 @@ use indicatif::ProgressBar;
 use super::{Batches, RunDirs, TrainConfig, run, train_device, write_weights};
 use crate::data::{IMAGE_SIZE, NUM_CLASSES, PIXELS, Pairs};
 use crate::diffusion::flow;
-use crate::manifest::{STUDENT, TEACHER};
+use crate::manifest::{Manifest, STUDENT, TEACHER};
 use crate::model::{UNet, UNetConfig};
 use crate::rng::{self, Stream};
 
@@ -47,11 +49,16 @@ pub fn config() -> DistillConfig {
     DistillConfig::new(TrainConfig::new(4000, 64, 5e-4, 100).with_ema(Some(0.998)))
 }
 
-/// A UNet's weights from `dir/name`.
+/// A UNet's weights from `dir/name`, checked against `dir`'s manifest.
 pub fn load_unet(dir: &Path, name: &str, device: &Device) -> anyhow::Result<UNet> {
-    let path = dir.join(name);
-    let bytes = std::fs::read(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e} (train it first)", path.display()))?;
+    let bytes = Manifest::read(dir)
+        .and_then(|m| m.read_verified(dir, name))
+        .map_err(|e| anyhow::anyhow!("{e} (train it first)"))?;
+    unet_from(bytes, name, device)
+}
+
+/// A UNet from safetensors bytes.
+fn unet_from(bytes: Vec<u8>, name: &str, device: &Device) -> anyhow::Result<UNet> {
     Ok(crate::store::load(
         UNetConfig::new().init(device),
         bytes,
@@ -113,13 +120,11 @@ pub fn train(config: &DistillConfig, dirs: &RunDirs) -> anyhow::Result<()> {
     let device = train_device(t)?;
     let teacher = load_unet(&dirs.out, TEACHER, &device)?;
     let start = match &config.init {
+        // A file of the user's choosing, with no manifest to check it against: read as it is
+        // (its safetensors header is still checked).
         Some(file) => {
-            let path = Path::new(file);
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            load_unet(path.parent().unwrap_or(Path::new(".")), name, &device)?
+            let bytes = std::fs::read(file).with_context(|| format!("--init {file}"))?;
+            unet_from(bytes, file, &device)?
         }
         None => teacher.clone(),
     };
