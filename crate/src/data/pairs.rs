@@ -1,7 +1,7 @@
 //! Teacher pairs, the distillation's data: the noise z, the class and the teacher's sample x
 //! from that noise. This file owns their cache format, `RUNS/student/pairs.bin`: records of
 //! `class: u32 LE | z: PIXELS x f32 LE | x: PIXELS x f32 LE`, appended as they are made (a
-//! partial last record is dropped on reading).
+//! partial last record is dropped on reading), and what made them in `pairs.key` beside it.
 
 use std::io::Write;
 use std::path::Path;
@@ -83,9 +83,26 @@ impl Pairs {
         Ok(Self::decode(&bytes[..whole]))
     }
 
-    /// How many whole pairs are cached at `path` (0 if there is no file); a partial last
-    /// record, left by an interrupted run, is cut off so appending continues cleanly.
-    pub fn complete(path: &Path) -> anyhow::Result<usize> {
+    /// How many whole pairs are cached at `path` for `key` (what made them: the teacher's
+    /// sha256 and the settings, kept beside the cache as `path.key`). A cache made under
+    /// another key, or without one, is discarded (0 pairs; the new key is written), so pairs
+    /// of an old teacher never train a new student; a partial last record, left by an
+    /// interrupted run, is cut off so appending continues cleanly.
+    pub fn complete(path: &Path, key: &str) -> anyhow::Result<usize> {
+        let key_path = path.with_extension("key");
+        let same = std::fs::read_to_string(&key_path).is_ok_and(|k| k == key);
+        if !same {
+            if path.exists() {
+                eprintln!(
+                    "{}: made by another teacher or settings; starting over",
+                    path.display()
+                );
+                std::fs::remove_file(path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            }
+            std::fs::write(&key_path, key)
+                .with_context(|| format!("writing {}", key_path.display()))?;
+        }
         let Ok(meta) = std::fs::metadata(path) else {
             return Ok(0);
         };
@@ -137,16 +154,25 @@ mod tests {
     fn a_cut_cache_resumes_at_the_last_whole_pair() {
         let path = std::env::temp_dir().join(format!("genuq-pairs-{}.bin", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        assert_eq!(Pairs::complete(&path).unwrap(), 0);
+        assert_eq!(Pairs::complete(&path, "a").unwrap(), 0);
         two().append(&path).unwrap();
         let f = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap();
         f.set_len((2 * RECORD + 7) as u64).unwrap();
-        assert_eq!(Pairs::complete(&path).unwrap(), 2);
+        assert_eq!(Pairs::complete(&path, "a").unwrap(), 2);
         assert_eq!(Pairs::read(&path, 10).unwrap(), two());
         assert_eq!(Pairs::read(&path, 1).unwrap().len(), 1);
+        assert_eq!(
+            Pairs::complete(&path, "b").unwrap(),
+            0,
+            "another teacher's pairs"
+        );
+        assert!(!path.exists());
+        two().append(&path).unwrap();
+        assert_eq!(Pairs::complete(&path, "b").unwrap(), 2);
         std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(path.with_extension("key")).unwrap();
     }
 }

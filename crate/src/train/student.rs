@@ -67,12 +67,21 @@ fn unet_from(bytes: Vec<u8>, name: &str, device: &Device) -> anyhow::Result<UNet
 }
 
 /// Makes the teacher pairs missing from the cache at `path` (appending in chunks, so an
-/// interrupted run resumes).
-fn make_pairs(config: &DistillConfig, teacher: &UNet, path: &Path) -> anyhow::Result<()> {
+/// interrupted run resumes; a cache of another teacher, by its sha256, or other settings is
+/// started over).
+fn make_pairs(
+    config: &DistillConfig,
+    (teacher, sha256): (&UNet, &str),
+    path: &Path,
+) -> anyhow::Result<()> {
     let device = Device::flex();
     let teacher = teacher.clone().to_device(&device);
     let seed = config.train.seed as u32;
-    let have = Pairs::complete(path)?;
+    let key = format!(
+        "teacher {sha256}, Heun {} steps, guidance {}, seed {seed}",
+        config.teacher_steps, config.guidance
+    );
+    let have = Pairs::complete(path, &key)?;
     let bar = ProgressBar::new(config.pairs as u64).with_position(have.min(config.pairs) as u64);
     bar.set_message("teacher pairs");
     let chunk = 100;
@@ -131,7 +140,8 @@ pub fn train(config: &DistillConfig, dirs: &RunDirs) -> anyhow::Result<()> {
     let run_dir = dirs.runs.join("student");
     std::fs::create_dir_all(&run_dir)?;
     let cache = run_dir.join("pairs.bin");
-    make_pairs(config, &teacher.valid(), &cache)?;
+    let sha256 = Manifest::read(&dirs.out)?.entry(TEACHER)?.sha256.clone();
+    make_pairs(config, (&teacher.valid(), &sha256), &cache)?;
     let pairs = Pairs::read(&cache, config.pairs.min(t.limit.unwrap_or(usize::MAX)))?;
     let n = pairs.len();
     config
