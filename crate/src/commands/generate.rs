@@ -53,10 +53,7 @@ pub struct GenerateArgs {
 
 /// A grey image `[PIXELS]` in [-1, 1] as a PNG.
 pub fn save_gray(path: &Path, pixels: &[f32]) -> anyhow::Result<()> {
-    let bytes: Vec<u8> = pixels
-        .iter()
-        .map(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8)
-        .collect();
+    let bytes: Vec<u8> = pixels.iter().map(|&v| crate::data::grey_byte(v)).collect();
     save(
         path,
         image::GrayImage::from_raw(IMAGE_SIZE as u32, IMAGE_SIZE as u32, bytes),

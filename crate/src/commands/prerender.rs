@@ -43,7 +43,7 @@ pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
         index.push(json!({
             "class": name, "seed": args.seed, "samples": req.samples, "steps": req.steps,
             "perturb": req.perturb.name(), "u": g.u, "percentile": g.percentile,
-            "maxStd": g.variance.iter().copied().fold(0.0f32, f32::max).sqrt(),
+            "maxStd": g.max_std(),
             "image": format!("{name}.png"), "heatmap": format!("{name}-heatmap.png"),
         }));
         eprintln!("{name}: u = {:.3}", g.u);

@@ -188,10 +188,7 @@ fn done(path: &Path, args: &ScoreArgs) -> anyhow::Result<HashSet<(u32, usize)>> 
 }
 
 fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
-    let bytes: Vec<u8> = pixels
-        .iter()
-        .map(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8)
-        .collect();
+    let bytes: Vec<u8> = pixels.iter().map(|&v| crate::data::grey_byte(v)).collect();
     let side = IMAGE_SIZE as u32;
     let img =
         image::GrayImage::from_raw(side, side, bytes).context("an image of the wrong size")?;

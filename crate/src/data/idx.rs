@@ -154,7 +154,7 @@ fn pad_and_scale(pixels: &[u8], count: usize) -> Vec<f32> {
     for n in 0..count {
         for y in 0..RAW {
             for x in 0..RAW {
-                let v = pixels[(n * RAW + y) * RAW + x] as f32 / 127.5 - 1.0;
+                let v = super::grey_pixel(pixels[(n * RAW + y) * RAW + x]);
                 out[n * PIXELS + (y + PAD) * IMAGE_SIZE + x + PAD] = v;
             }
         }

@@ -35,6 +35,18 @@ pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
 pub const IMAGE_SIZE: usize = 32;
 /// Pixels of one image.
 pub const PIXELS: usize = IMAGE_SIZE * IMAGE_SIZE;
+/// Half the grey range: a byte `b` is the pixel `b / GREY_HALF - 1` in [-1, 1].
+pub const GREY_HALF: f32 = 127.5;
+
+/// A pixel in [-1, 1] (clamped) as a grey byte, the one way images leave the models.
+pub fn grey_byte(v: f32) -> u8 {
+    ((v.clamp(-1.0, 1.0) + 1.0) * GREY_HALF).round() as u8
+}
+
+/// A grey byte as a pixel in [-1, 1], the one way images enter the models.
+pub fn grey_pixel(b: u8) -> f32 {
+    b as f32 / GREY_HALF - 1.0
+}
 
 /// Looks a class up by its name (as in [`CLASS_NAMES`], case-insensitive, `_` or ` ` for `-`)
 /// or by its label number.
@@ -81,5 +93,24 @@ impl Dataset {
     pub fn labels_tensor(&self, idx: &[usize], device: &Device) -> Tensor<1, Int> {
         let v: Vec<i64> = idx.iter().map(|&i| self.labels[i] as i64).collect();
         Tensor::from_data(TensorData::new(v, [idx.len()]), device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every grey byte survives the trip into [-1, 1] and back; the ends are -1 and 1, and
+    /// values beyond them clamp.
+    #[test]
+    fn grey_bytes_round_trip() {
+        for b in 0..=255u8 {
+            assert_eq!(grey_byte(grey_pixel(b)), b);
+        }
+        assert_eq!((grey_pixel(0), grey_pixel(255)), (-1.0, 1.0));
+        assert_eq!(
+            (grey_byte(-3.0), grey_byte(7.0), grey_byte(0.0)),
+            (0, 255, 128)
+        );
     }
 }

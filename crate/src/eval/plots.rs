@@ -237,7 +237,7 @@ pub fn grid(path: &Path, images: &[&[f32]], cols: usize, scale: u32) -> anyhow::
         for y in 0..side * scale {
             for x in 0..side * scale {
                 let v = img[((y / scale) * side + x / scale) as usize];
-                let g = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+                let g = crate::data::grey_byte(v);
                 out.put_pixel(ox + x, oy + y, image::Luma([g]));
             }
         }

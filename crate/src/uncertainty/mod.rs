@@ -230,6 +230,11 @@ pub struct Shipped {
 }
 
 impl Generation {
+    /// The largest per-pixel standard deviation across the M + 1 images.
+    pub fn max_std(&self) -> f32 {
+        self.variance.iter().copied().fold(0.0f32, f32::max).sqrt()
+    }
+
     /// Sets [`Generation::shipped`] from the reference: the shipped score's value, its
     /// percentile and the flag where it applies and is reached.
     fn with_shipped(mut self, req: &Request, reference: &ReferenceTable) -> Self {

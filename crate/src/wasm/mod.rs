@@ -397,7 +397,7 @@ fn rgba(gray: &[f32]) -> Uint8ClampedArray {
     let bytes: Vec<u8> = gray
         .iter()
         .flat_map(|&v| {
-            let g = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+            let g = crate::data::grey_byte(v);
             [g, g, g, 255]
         })
         .collect();
@@ -459,8 +459,7 @@ fn to_js(req: &Request, with_samples: bool, g: &Generation, queued_ms: f64) -> J
         }
     }
     set(&out, "perturbed", perturbed);
-    let max_var = g.variance.iter().copied().fold(0.0f32, f32::max);
-    set(&out, "maxStd", max_var.sqrt());
+    set(&out, "maxStd", g.max_std());
     set(&out, "heatmapScale", g.heatmap_scale);
     set(&out, "u", g.u);
     set(
