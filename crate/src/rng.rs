@@ -1,5 +1,7 @@
 //! Every random number genuq draws, CPU and GPU alike: Philox4x32-10 (Salmon et al., "Parallel
 //! random numbers: as easy as 1, 2, 3"), Box-Muller, and the one registry of named streams.
+//! Two draws stay with burn's own RNG: the initial weights of a training run (seeded by
+//! `train_device`) and the benchmarks' timing inputs, whose values no result depends on.
 //!
 //! A draw is a pure function of (seed, stream, index): Philox's key is `[seed, 0]` and its
 //! counter `[index / 4, sub, family, 0]`, where `(sub, family)` are the [`Stream`]'s words. Two
@@ -34,6 +36,10 @@ pub enum Stream {
     LabelDrop(u32),
     /// Training: the order of the examples in epoch e.
     BatchOrder(u32),
+    /// Teacher training: the noise of step s (index = pixel of the batch, i * PIXELS + p).
+    FlowNoise(u32),
+    /// Teacher training: the flow times of step s (index = batch position).
+    FlowTimes(u32),
     /// `genuq eval --teacher-generations`: the noise of the teacher posterior's fitting
     /// example i (index = pixel of example i, i * PIXELS + p).
     TeacherFitNoise,
@@ -57,6 +63,8 @@ impl Stream {
             Stream::LabelDrop(s) => [s, 8],
             Stream::BatchOrder(e) => [e, 9],
             Stream::TeacherFitNoise => [0, 10],
+            Stream::FlowNoise(s) => [s, 11],
+            Stream::FlowTimes(s) => [s, 12],
             Stream::Test(k) => [k, 0xFFFF],
         }
     }
@@ -184,6 +192,8 @@ mod tests {
                 Stream::PairTimes(p),
                 Stream::LabelDrop(p),
                 Stream::BatchOrder(p),
+                Stream::FlowNoise(p),
+                Stream::FlowTimes(p),
                 Stream::Test(p),
             ]);
             if p >= 1 {

@@ -1,10 +1,10 @@
 //! `genuq train teacher`: rectified-flow velocity regression with 10% of the labels dropped to
 //! the null class (for classifier-free guidance), EMA of the weights.
 
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::{Batches, RunDirs, TrainConfig, run, train_device, write_weights};
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Dataset, IMAGE_SIZE, PIXELS, Split};
 use crate::diffusion::flow;
 use crate::model::unet::{NULL_CLASS, UNetConfig};
 use crate::rng::{self, Stream};
@@ -29,8 +29,7 @@ pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
             let x0 = data.images_tensor(&idx, &device);
             let labels = data.labels_tensor(&idx, &device);
             let class = drop_labels(labels, step, config.seed, &device);
-            let eps = Tensor::<4>::random(x0.shape(), Distribution::Normal(0.0, 1.0), &device);
-            let t = Tensor::<1>::random([idx.len()], Distribution::Default, &device);
+            let (eps, t) = flow_noise(idx.len(), step, config.seed, &device);
             let v = model.forward(flow::noisy(x0.clone(), eps.clone(), t.clone()), t, class);
             (v - flow::velocity(x0, eps)).powi_scalar(2).mean()
         },
@@ -41,6 +40,20 @@ pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
         &crate::store::save(&model)?,
     )?;
     Ok(())
+}
+
+/// The noise `[B, 1, H, W]` and the flow times `[B]` (uniform in [0, 1)) of training step
+/// `step`, from the counter RNG, so a resumed run draws what an uninterrupted one would.
+fn flow_noise(b: usize, step: usize, seed: u64, device: &Device) -> (Tensor<4>, Tensor<1>) {
+    let (seed, step) = (seed as u32, step as u32);
+    let eps = rng::gaussians_f32(seed, Stream::FlowNoise(step), b * PIXELS, 1.0);
+    let t: Vec<f32> = (0..b as u32)
+        .map(|i| (rng::word(seed, Stream::FlowTimes(step), i) >> 8) as f32 / (1u32 << 24) as f32)
+        .collect();
+    (
+        Tensor::from_data(TensorData::new(eps, [b, 1, IMAGE_SIZE, IMAGE_SIZE]), device),
+        Tensor::from_data(TensorData::new(t, [b]), device),
+    )
 }
 
 /// Replaces one label in ten (chosen by the counter RNG) by the null class.
