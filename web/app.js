@@ -232,8 +232,9 @@ async function start() {
       select.querySelectorAll("option:not([value=random])").forEach((o) => o.remove());
       loaded.classNames.forEach((name, i) => select.add(new Option(name, String(i), false, name === "sneaker" && id === "class")));
     }
-    const { steps, perturb, supportedSteps } = loaded.defaults;
+    const { steps, perturb, supportedSteps, samples, maxSamples } = loaded.defaults;
     window.genuqDefaults = loaded.defaults; // for the tests
+    Object.assign($("samples"), { value: String(samples), max: String(maxSamples) });
     $("steps").replaceChildren(...supportedSteps.map((s) => new Option(String(s), String(s), false, s === steps)));
     $("perturb").value = perturb;
     $("adapter").textContent = JSON.stringify(model.adapter, null, 2);

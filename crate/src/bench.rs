@@ -27,7 +27,7 @@ use crate::uncertainty::{
 };
 
 /// The M of the benchmark (the demo's default).
-pub const SAMPLES: usize = 8;
+pub const SAMPLES: usize = crate::uncertainty::DEFAULT_SAMPLES;
 /// Side of the square matmul that measures the adapter's f32 throughput.
 pub const MATMUL: usize = 512;
 /// Least time a micro-benchmark loops for.

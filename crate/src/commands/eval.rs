@@ -30,7 +30,7 @@ use crate::eval::classify::{FEATURES, classify};
 use crate::eval::detect::detection;
 use crate::eval::floor::{Embeddings, floor_report, floor_sweep};
 use crate::eval::generations::{
-    MAIN_M, Scored, Variant, cache_dir, cached_score, judge_images, maps,
+    EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, judge_images, maps,
 };
 use crate::eval::independence::{clip_predictions, independence};
 use crate::eval::judge::{Curve, Judge, RANDOM_DRAWS};
@@ -88,7 +88,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub teacher_examples: u32,
     /// Seed of the classes, the noise and the first draw of weight samples.
-    #[arg(long, default_value_t = 2025)]
+    #[arg(long, default_value_t = EVAL_SEED)]
     pub seed: u32,
     /// Generations per batch.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]

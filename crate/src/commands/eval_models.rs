@@ -15,6 +15,7 @@ use crate::data::captions::Tokenizer;
 use crate::data::{self, Dataset, IMAGE_SIZE, NUM_CLASSES, PIXELS, Split};
 use crate::diffusion::flow;
 use crate::eval::classify::{FEATURES, accuracy, classify};
+use crate::eval::generations::EVAL_SEED;
 use crate::eval::metrics::{Features, fid, precision_recall};
 use crate::manifest::{self, CLASSIFIER, CLIP, Manifest, STUDENT, TEACHER};
 use crate::model::classifier::ClassifierConfig;
@@ -41,7 +42,7 @@ pub struct EvalModelsArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2,4", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub student_steps: Vec<u32>,
     /// Seed of the noise: sample i starts from the noise of seed SEED + i.
-    #[arg(long, default_value_t = 2025)]
+    #[arg(long, default_value_t = EVAL_SEED)]
     pub seed: u32,
 }
 

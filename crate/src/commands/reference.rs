@@ -11,7 +11,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::data::NUM_CLASSES;
-use crate::eval::generations::{MAIN_M, Scored, Variant, cache_dir, cached_score, class_of};
+use crate::eval::generations::{
+    EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, class_of,
+};
 use crate::eval::tables::ablation_variants;
 use crate::gpu::Compute;
 use crate::manifest::{Manifest, REFERENCE};
@@ -33,7 +35,7 @@ pub struct ReferenceArgs {
     #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(20..))]
     pub generations: u32,
     /// Seed of the classes, the noise and the weight samples (`genuq eval`'s).
-    #[arg(long, default_value_t = 2025)]
+    #[arg(long, default_value_t = EVAL_SEED)]
     pub seed: u32,
     /// Generations per batch.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]

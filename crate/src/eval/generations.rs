@@ -113,8 +113,12 @@ pub struct ClassColumns {
     pub predictive: Vec<f32>,
 }
 
+/// The evaluation's seed (classes, noise, weight samples, bootstrap), shared by `eval`,
+/// `eval-models` and `reference` so their generations and caches are the same.
+pub const EVAL_SEED: u32 = 2025;
+
 /// The M whose pixel and embedding variances are kept: the demo's default.
-pub const MAIN_M: usize = 8;
+pub const MAIN_M: usize = crate::uncertainty::DEFAULT_SAMPLES;
 
 /// The largest of `counts` up to [`MAIN_M`]: the M whose variances are kept.
 pub fn main_m(counts: &[usize]) -> Result<usize, Error> {

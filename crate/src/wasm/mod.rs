@@ -20,8 +20,8 @@ use crate::data::{CLASS_NAMES, PIXELS, class_index};
 use crate::gpu::{AdapterInfo, Compute};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{
-    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator, Perturb,
-    Request, SHIPPED_SCORE, STEPS, Shipped,
+    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generation, Generator,
+    MAX_SAMPLES, Perturb, Request, SHIPPED_SCORE, STEPS, Shipped,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -97,6 +97,8 @@ export interface Shipped {
 export interface Defaults {
   /** The sampler `genuq eval` picked: its step count and where its weight samples act. */
   steps: number; perturb: "all" | "first" | "last"; samples: number;
+  /** The most weight samples a request may ask for. */
+  maxSamples: number;
   /** The score shown beside u (a Shipped.score name). */
   score: string;
   /** The step counts the student samples in. */
@@ -148,6 +150,7 @@ pub fn defaults() -> JsValue {
     set(&out, "steps", DEFAULT_STEPS as u32);
     set(&out, "perturb", DEFAULT_PERTURB.name());
     set(&out, "samples", DEFAULT_SAMPLES as u32);
+    set(&out, "maxSamples", MAX_SAMPLES as u32);
     set(&out, "score", SHIPPED_SCORE.name());
     let steps = Array::new();
     for s in STEPS {
