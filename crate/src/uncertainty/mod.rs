@@ -37,8 +37,8 @@ pub const SAMPLE_COUNTS: [usize; 4] = [2, 5, 8, 16];
 pub const STEPS: [usize; 3] = [1, 2, 4];
 /// What the demo, the widget and the CLI use unless told otherwise: the sampler `genuq eval`
 /// picked (reports/eval.json, "shipped"; a test holds the two together).
-pub const DEFAULT_STEPS: usize = 4;
-pub const DEFAULT_PERTURB: Perturb = Perturb::First;
+pub const DEFAULT_STEPS: usize = 2;
+pub const DEFAULT_PERTURB: Perturb = Perturb::Last;
 pub const DEFAULT_SAMPLES: usize = 8;
 /// The score shown beside u: the one `genuq eval` picked (reports/eval.json, "shipped").
 pub const SHIPPED_SCORE: ScoreName = ScoreName::ClipMargin;
