@@ -45,7 +45,8 @@ async function showPrerendered() {
     const img = Object.assign(document.createElement("img"), { src: g.image, alt: `a ${g.class} generated ahead of time`, className: "px" });
     const heat = Object.assign(document.createElement("img"), { src: g.heatmap, alt: `its uncertainty heatmap, up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`, className: "px" });
     const caption = document.createElement("figcaption");
-    caption.textContent = `${g.class}: u = ${g.u.toFixed(1)}${g.percentile == null ? "" : `, p${Math.round(g.percentile)}`}`;
+    const shipped = describeShipped(g);
+    caption.textContent = `${g.class}: ${describe(g)}${shipped ? `; ${shipped}` : ""}`;
     cell.append(img, heat, caption);
     return cell;
   }));

@@ -43,7 +43,7 @@ pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
         index.push(json!({
             "class": name, "seed": args.seed, "samples": req.samples, "steps": req.steps,
             "perturb": req.perturb.name(), "u": g.u, "percentile": g.percentile,
-            "maxStd": g.max_std(),
+            "maxStd": g.max_std(), "classSpace": g.class_space, "shipped": g.shipped,
             "image": format!("{name}.png"), "heatmap": format!("{name}-heatmap.png"),
         }));
         eprintln!("{name}: u = {:.3}", g.u);
