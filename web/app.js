@@ -1,6 +1,6 @@
 // The demo page. All numbers come from the wasm API, computed in Web Workers (through the
 // widget module's shared loader and its pool); this file only lays them out.
-import { GET_WEBGPU, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, resetGenuq } from "./genuq-widget.js";
+import { GET_WEBGPU, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, renderGeneration, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
 /** Where the models run: ?compute=auto (the default), webgpu or cpu. */
@@ -78,13 +78,8 @@ function request() {
 }
 
 function show(g) {
-  paint($("image"), g.image);
-  paint($("heatmap"), g.heatmap);
-  drawColorBar($("colorbar"), $("ticks"), colorBar, g.heatmapScale);
-  $("image").setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
-  $("heatmap").setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
+  renderGeneration({ image: $("image"), heatmap: $("heatmap"), bar: $("colorbar"), ticks: $("ticks"), u: $("u") }, g, colorBar);
   $("legend").textContent = `${g.steps} step${g.steps > 1 ? "s" : ""}, weight samples at ${g.steps === 1 ? "the" : { all: "every", first: "the first", last: "the last" }[g.perturb]} step`;
-  $("u").textContent = `u = ${g.u.toFixed(2)}`;
   $("percentile").textContent = describe(g);
   $("shipped").textContent = describeShipped(g);
   $("verdict").textContent = flagText(g) ? `⚠ ${flagText(g)}` : "not flagged";

@@ -46,6 +46,9 @@ export interface PrerenderedGeneration {
   u: number;
   percentile: number | null;
   maxStd: number;
+  /** The class-space scores and the shipped score, as on a live generation. */
+  classSpace: Generation["classSpace"];
+  shipped: Generation["shipped"];
   image: string;
   heatmap: string;
 }
@@ -137,6 +140,14 @@ export function paint(canvas: HTMLCanvasElement, rgba: ArrayLike<number>, width?
 export function describe(g: Pick<Generation, "u" | "percentile" | "class">): string;
 /** A standard deviation in [-1, 1] pixel units as grey levels (0-255). */
 export function greyLevels(std: number): number;
+/** The shipped score in words ("CLIP sees 84% sneaker"; "" when missing). */
+export function describeShipped(g: Pick<Generation, "classSpace" | "shipped" | "class" | "samples">): string;
+/** The flag's text with its measured precision, or "" when not flagged. */
+export function flagText(g: Pick<Generation, "shipped">): string;
+/** Paints a generation into the demo's or the widget's canvases, with accessible names and u. */
+export function renderGeneration(
+  el: { image: HTMLCanvasElement; heatmap: HTMLCanvasElement; bar: HTMLCanvasElement; ticks: HTMLElement; u: HTMLElement },
+  g: Generation, colorBar: Uint8ClampedArray): void;
 /** A colour bar with ticks 0, half and the top of the scale. */
 export function drawColorBar(canvas: HTMLCanvasElement, ticks: HTMLElement, bar: Uint8ClampedArray, scale: number): void;
 

@@ -225,6 +225,17 @@ export function paint(canvas, rgba, width = 32, height = 32) {
   canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
 }
 
+/** Paints generation `g` into `el` ({image, heatmap, bar, ticks: canvases; u: a text node}) with
+ * its accessible names and u: the one rendering the demo and the widget share. */
+export function renderGeneration(el, g, colorBar) {
+  paint(el.image, g.image);
+  paint(el.heatmap, g.heatmap);
+  drawColorBar(el.bar, el.ticks, colorBar, g.heatmapScale);
+  el.image.setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
+  el.heatmap.setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
+  el.u.textContent = `u = ${g.u.toFixed(2)}`;
+}
+
 /** "more uncertain than 73% of sandal generations" (or the raw score when there is no reference):
  * where u ranks, in neutral words (u alone does not tell a bad generation, docs/evaluation.md). */
 export function describe(g) {
@@ -506,12 +517,7 @@ export class GenuqWidget extends Element {
       ui.progress.removeAttribute("value"); // indeterminate while the GPU works
       const g = await model.generate(this.request(defaults));
       onProgress({ stage: "shaders", loaded: 1, total: 1, totalProgress: 1 });
-      paint(ui.image, g.image);
-      paint(ui.heatmap, g.heatmap);
-      drawColorBar(ui.bar, ui.ticks, colorBar, g.heatmapScale);
-      ui.image.setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
-      ui.heatmap.setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
-      ui.u.textContent = `u = ${g.u.toFixed(2)}`;
+      renderGeneration(ui, g, colorBar);
       ui.what.textContent = [g.percentile == null ? "" : describe(g), describeShipped(g)].filter(Boolean).join("; ");
       ui.verdict.textContent = flagText(g);
       ui.verdict.className = `verdict ${flagText(g) ? "flag" : "ok"}`;
