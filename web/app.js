@@ -214,6 +214,7 @@ async function start() {
   try {
     const mb = (b) => (b / 1e6).toFixed(2);
     const loaded = await loadGenuq(undefined, (p) => {
+      (window.genuqStageMs ??= {})[p.stage] ??= performance.now(); // when each stage began, for tests/bench
       $("progress").value = p.totalProgress;
       $("status").textContent = {
         wasm: () => `Loading the wasm module (${mb(p.loaded)} of ${mb(p.total)} MB)`,

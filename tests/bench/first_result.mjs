@@ -1,0 +1,41 @@
+// Where the first result's time goes on the CPU path: the demo (dist/) in headless Chromium on a
+// fresh profile, RUNS times (default 5); for each, the page's clock (ms since navigation) when
+// the page was parsed, when the wasm download began (the worker is up), when the models began,
+// when the first generation began (models loaded), and the first result. Prints each run and
+// the medians of the stages' durations. Usage: GENUQ_DIST=dist node tests/bench/first_result.mjs
+import { launch, serve } from "../e2e/harness.mjs";
+
+const runs = Number(process.env.RUNS ?? 5);
+const server = await serve();
+const rows = [];
+try {
+  for (let i = 0; i < runs; i++) {
+    const browser = await launch({ webgpu: true });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/?compute=cpu`);
+      await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+      const t = await page.evaluate(() => ({
+        parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+        ...window.genuqStageMs,
+        result: window.genuqFirstResultMs,
+      }));
+      const row = {
+        "page and worker start": t.wasm,
+        "wasm fetch + compile": t.models - t.wasm,
+        "models fetch + check + load": t.shaders - t.models,
+        "first generation": t.result - t.shaders,
+        "first result": t.result,
+      };
+      rows.push(row);
+      console.log(`run ${i + 1}: ` + Object.entries(row).map(([k, v]) => `${k} ${Math.round(v)}`).join(", ") + ` (page parsed at ${Math.round(t.parsed)})`);
+    } finally {
+      await browser.close();
+    }
+  }
+} finally {
+  server.kill();
+}
+const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log("medians (ms): " + Object.keys(rows[0]).map((k) => `${k} ${Math.round(median(rows.map((r) => r[k])))}`).join(", "));
+process.exit(0);
