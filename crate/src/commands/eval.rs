@@ -774,15 +774,16 @@ fn sections(
     teacher: Option<&TeacherRun>,
     (selection, shipped): (Value, Value),
 ) -> anyhow::Result<serde_json::Map<String, Value>> {
-    let shipped_name = selection["shipped"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let flag = flag(
+        s,
+        pick_from,
+        selection["shipped"].as_str().unwrap_or_default(),
+    );
     let keep = args.keep as usize;
     let mut sections = serde_json::Map::new();
     sections.insert("shipped".into(), shipped);
     sections.insert("selection".into(), selection);
-    sections.insert("flag".into(), flag(s, pick_from, &shipped_name));
+    sections.insert("flag".into(), flag);
     sections.insert("floor".into(), floor(s, full, args.seed));
     sections.insert(
         "global_filter".into(),

@@ -21,6 +21,7 @@ use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, Manifest, POSTERIOR, STUDENT};
 use crate::model::classifier::Classifier;
 use crate::model::clip::normalize;
 use crate::rng::{self, Stream};
+use crate::uncertainty::class_space::ClassColumns;
 use crate::uncertainty::readback_error;
 use crate::uncertainty::sampler::Perturb;
 use crate::uncertainty::{Generator, SAMPLE_COUNTS};
@@ -102,15 +103,6 @@ pub struct Scored {
     /// the class prompts' embeddings.
     #[serde(default)]
     pub class: ClassColumns,
-}
-
-/// The class-space scores of N generations, one column each.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ClassColumns {
-    pub bald: Vec<f32>,
-    pub entropy: Vec<f32>,
-    pub probability: Vec<f32>,
-    pub predictive: Vec<f32>,
 }
 
 /// The evaluation's seed (classes, noise, weight samples, bootstrap), shared by `eval`,
@@ -220,10 +212,7 @@ impl Scored {
         self.unit_embedding_variance.extend(next()?.iter::<f32>());
         self.map_embedding.extend(next()?.iter::<f32>());
         if g.class_text.is_some() {
-            self.class.bald.extend(next()?.iter::<f32>());
-            self.class.entropy.extend(next()?.iter::<f32>());
-            self.class.probability.extend(next()?.iter::<f32>());
-            self.class.predictive.extend(next()?.iter::<f32>());
+            self.class.extend(ClassColumns::read(&mut next)?);
         }
         if feature_rms.is_some() {
             self.feature_rms.extend(next()?.iter::<f32>());
@@ -425,9 +414,6 @@ impl Scored {
         self.unit_embedding_variance
             .extend(next.unit_embedding_variance);
         self.map_embedding.extend(next.map_embedding);
-        self.class.bald.extend(next.class.bald);
-        self.class.entropy.extend(next.class.entropy);
-        self.class.probability.extend(next.class.probability);
-        self.class.predictive.extend(next.class.predictive);
+        self.class.extend(next.class);
     }
 }

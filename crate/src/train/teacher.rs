@@ -70,3 +70,44 @@ fn drop_labels(labels: Tensor<1, Int>, step: usize, seed: u64, device: &Device) 
     let null = Tensor::<1, Int>::full([b], NULL_CLASS as i64, device);
     labels * keep.clone() + null * (keep.neg() + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The training noise is standard normal and the flow times uniform on [0, 1): over 2,000
+    /// examples (2,048,000 normals) the noise's mean and variance and the times' mean lie within
+    /// 5 standard errors of 0, 1 and 1/2 (false-positive rate about 6e-7 each); the times stay
+    /// in [0, 1); another step draws other numbers, the same step the same.
+    #[test]
+    fn flow_noise_is_normal_and_times_uniform() {
+        let device = Device::flex();
+        let b = 2000;
+        let (eps, t) = flow_noise(b, 7, 3, &device);
+        let eps: Vec<f64> = eps.into_data().iter::<f32>().map(f64::from).collect();
+        let t: Vec<f64> = t.into_data().iter::<f32>().map(f64::from).collect();
+        let n = eps.len() as f64;
+        let mean = eps.iter().sum::<f64>() / n;
+        let var = eps.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        assert!(mean.abs() < 5.0 / n.sqrt(), "noise mean {mean}");
+        assert!(
+            (var - 1.0).abs() < 5.0 * (2.0 / n).sqrt(),
+            "noise variance {var}"
+        );
+        let t_mean = t.iter().sum::<f64>() / b as f64;
+        let t_se = (1.0 / 12.0 / b as f64).sqrt();
+        assert!((t_mean - 0.5).abs() < 5.0 * t_se, "time mean {t_mean}");
+        assert!(t.iter().all(|x| (0.0..1.0).contains(x)));
+        let (again, _) = flow_noise(b, 7, 3, &device);
+        let (other, _) = flow_noise(b, 8, 3, &device);
+        let first = |x: Tensor<4>| x.into_data().iter::<f32>().take(4).collect::<Vec<_>>();
+        assert_eq!(
+            first(again),
+            eps[..4].iter().map(|&x| x as f32).collect::<Vec<_>>()
+        );
+        assert_ne!(
+            first(other),
+            eps[..4].iter().map(|&x| x as f32).collect::<Vec<_>>()
+        );
+    }
+}

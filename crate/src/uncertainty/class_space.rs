@@ -80,12 +80,58 @@ pub struct ClassScores {
 
 impl ClassScores {
     /// Registers the four columns in `tx`, in the order bald, entropy, probability,
-    /// predictive (the order their readers take them back).
+    /// predictive ([`ClassColumns::read`] takes them back in that order).
     pub fn register(self, tx: Transaction) -> Transaction {
         tx.register(self.bald)
             .register(self.entropy)
             .register(self.probability)
             .register(self.predictive)
+    }
+}
+
+/// The class-space scores of N generations read back, one column each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClassColumns {
+    pub bald: Vec<f32>,
+    pub entropy: Vec<f32>,
+    pub probability: Vec<f32>,
+    pub predictive: Vec<f32>,
+}
+
+impl ClassColumns {
+    /// The four columns [`ClassScores::register`] registered, taken from `next` (a
+    /// transaction's results, in order).
+    pub fn read(next: &mut impl FnMut() -> Result<TensorData, Error>) -> Result<Self, Error> {
+        let mut column = || next().map(|d| d.iter::<f32>().collect::<Vec<f32>>());
+        Ok(Self {
+            bald: column()?,
+            entropy: column()?,
+            probability: column()?,
+            predictive: column()?,
+        })
+    }
+
+    /// Appends `other`'s generations.
+    pub fn extend(&mut self, other: ClassColumns) {
+        self.bald.extend(other.bald);
+        self.entropy.extend(other.entropy);
+        self.probability.extend(other.probability);
+        self.predictive.extend(other.predictive);
+    }
+
+    /// The scores of the first generation.
+    pub fn first(&self) -> Result<super::ClassSpace, Error> {
+        let at = |c: &[f32]| {
+            c.first()
+                .copied()
+                .ok_or_else(|| Error::Device("an empty class score".into()))
+        };
+        Ok(super::ClassSpace {
+            bald: at(&self.bald)?,
+            entropy: at(&self.entropy)?,
+            probability: at(&self.probability)?,
+            predictive: at(&self.predictive)?,
+        })
     }
 }
 

@@ -514,7 +514,7 @@ impl Generator {
         let [images, var, rgba, emb, u, scale] =
             [next()?, next()?, next()?, next()?, next()?, next()?];
         let class_space = match self.class_text {
-            Some(_) => Some(read_class_space(&mut data)?),
+            Some(_) => Some(class_space::ClassColumns::read(&mut next)?.first()?),
             None => None,
         };
         let images: Vec<f32> = images.iter::<f32>().collect();
@@ -547,23 +547,4 @@ impl Generator {
         }
         .with_shipped(req, &self.reference))
     }
-}
-
-/// The class-space scores of a generation, read back in the order
-/// [`ClassScores::register`](class_space::ClassScores::register) registers them.
-fn read_class_space(
-    data: &mut impl Iterator<Item = burn::tensor::TensorData>,
-) -> Result<ClassSpace, Error> {
-    let mut first = || -> Result<f32, Error> {
-        data.next()
-            .and_then(|d| d.iter::<f32>().next())
-            .ok_or_else(|| Error::Device("an empty class score".into()))
-    };
-    let [bald, entropy, probability, predictive] = [first()?, first()?, first()?, first()?];
-    Ok(ClassSpace {
-        probability,
-        predictive,
-        bald,
-        entropy,
-    })
 }
