@@ -5,7 +5,7 @@
 // branches here), and b' = b * S + s when each sample has its own (trajectory s of generation b,
 // per_sample = 1).
 // s = 0 is the MAP (eps = 0); for s >= 1, eps_s[p] = gaussian(seed, (s, family), p), drawn on
-// the fly from the weight-sample stream (rng.rs: Stream::Weights(s)).
+// the fly from the weight-sample stream (rng.rs: Stream::Weights(s), family GENERATION_FAMILY).
 // The parameters are in the layout of posterior/head.rs: weight (c, ky, kx) at c * 9 + ky * 3 + kx,
 // the bias last.
 // Each workgroup handles 256 pixels of one (image b, sample s): it draws sample s's weights

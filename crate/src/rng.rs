@@ -9,14 +9,21 @@
 //! This file is the CPU twin of `shaders/philox.wgsl` (word for word); the GPU draws only the
 //! generation family (the initial noise and the weight samples), with the words given here.
 
+use std::num::NonZeroU32;
+
+/// The family word of a generation's own streams: its initial noise (sub 0) and its weight
+/// samples (sub m >= 1). The browser, the fixtures and the evaluation were drawn with it.
+pub const GENERATION_FAMILY: u32 = 0;
+
 /// A named random stream. Its words `(sub, family)` are the counter's second and third words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stream {
     /// A generation's initial noise z (`shaders/rng.wgsl`, `seed` = the generation's seed).
     Noise,
     /// Weight sample m >= 1 of the last layer (`shaders/perturbed_head.wgsl`, index = the
-    /// parameter); m = 0 is the MAP and draws nothing.
-    Weights(u32),
+    /// parameter). m = 0 is the MAP and draws nothing; the type cannot name it, so no weight
+    /// sample shares the noise's words. Built with [`Stream::weight_sample`].
+    Weights(NonZeroU32),
     /// `genuq eval`: the class of generation i (index i).
     EvalClasses,
     /// `genuq eval`: random scores of random baseline draw d (index = generation); draw 0 is
@@ -48,11 +55,19 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The stream of weight sample `m`, or `None` for m = 0: the MAP, which draws nothing.
+    pub fn weight_sample(m: usize) -> Option<Stream> {
+        u32::try_from(m)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(Stream::Weights)
+    }
+
     /// The counter words `(sub, family)` of this stream.
     pub fn words(self) -> [u32; 2] {
         match self {
-            Stream::Noise => [0, 0],
-            Stream::Weights(m) => [m, 0],
+            Stream::Noise => [0, GENERATION_FAMILY],
+            Stream::Weights(m) => [m.get(), GENERATION_FAMILY],
             Stream::EvalClasses => [0, 1],
             Stream::EvalRandom(d) => [d, 2],
             Stream::EvalWithinClass => [0, 3],
@@ -196,9 +211,7 @@ mod tests {
                 Stream::FlowTimes(p),
                 Stream::Test(p),
             ]);
-            if p >= 1 {
-                streams.push(Stream::Weights(p)); // m = 0 is the MAP: it draws nothing
-            }
+            streams.extend(Stream::weight_sample(p as usize)); // None for p = 0: the MAP
         }
         let mut seen: HashMap<[u32; 2], Stream> = HashMap::new();
         for s in streams {
@@ -210,6 +223,7 @@ mod tests {
             }
         }
         assert_eq!(Stream::Noise.words(), [0, 0]);
-        assert_eq!(Stream::Weights(3).words(), [3, 0]);
+        assert_eq!(Stream::weight_sample(3).unwrap().words(), [3, 0]);
+        assert_eq!(Stream::weight_sample(0), None, "the MAP draws nothing");
     }
 }

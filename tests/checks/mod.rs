@@ -37,7 +37,7 @@ pub async fn words<const D: usize>(t: Tensor<D, Int>) -> Vec<u32> {
 pub async fn rng_bits_match_cpu(device: &Device) {
     for (seed, stream) in [
         (0u32, Stream::Noise),
-        (42, Stream::Weights(1)),
+        (42, Stream::weight_sample(1).unwrap()),
         (0xDEAD_BEEF, Stream::Test(7)),
         (u32::MAX, Stream::BatchOrder(u32::MAX)),
     ] {

@@ -51,14 +51,13 @@ pub fn perturbed_head(
     if on_cpu(&device) {
         return Ok(twin(h, head, b, samples, seed, features));
     }
-    let [_, family] = Stream::Weights(1).words();
     let info = [
         param(c, "channels")?,
         param(height, "height")?,
         param(width, "width")?,
         param(samples, "samples")?,
         seed,
-        family,
+        rng::GENERATION_FAMILY,
         (features == Features::PerSample) as u32,
     ];
     let h = cube(h)?;
@@ -124,10 +123,8 @@ pub fn reference(
     for s in 0..samples {
         let w: Vec<f64> = (0..layout.params())
             .map(|p| {
-                let eps = match s {
-                    0 => 0.0,
-                    s => rng::gaussian(seed, Stream::Weights(s as u32), p as u32),
-                };
+                let eps = Stream::weight_sample(s)
+                    .map_or(0.0, |stream| rng::gaussian(seed, stream, p as u32));
                 weight[p] as f64 + stddev[p] as f64 * eps
             })
             .collect();

@@ -101,9 +101,9 @@ impl HeadWeights {
     pub fn sample(&self, m: usize, seed: u32) -> (Tensor<4>, Tensor<1>) {
         let device = self.weight.device();
         let params = self.layout.params();
-        let eps = match m {
-            0 => vec![0.0; params],
-            m => rng::gaussians_f32(seed, Stream::Weights(m as u32), params, 1.0),
+        let eps = match Stream::weight_sample(m) {
+            None => vec![0.0; params],
+            Some(stream) => rng::gaussians_f32(seed, stream, params, 1.0),
         };
         let eps = Tensor::<1>::from_data(TensorData::new(eps, [params]), &device);
         self.layout
