@@ -17,7 +17,8 @@ TOOLS=$CACHE/tools
 PORT=${PORT:-8080}
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, "", $0); print; exit}' "$ROOT/Cargo.lock")
 WASM_PACK_VERSION=0.15.1
-NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1)
+# binaryen: wasm-opt; playwright-core: drives Debian's chromium; typescript: tsc checks the package's declarations
+NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1 typescript@5.9.3)
 
 log() { printf '\033[1m[genuq]\033[0m %s\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }

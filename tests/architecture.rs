@@ -156,53 +156,37 @@ fn the_checker_catches_upward_imports() {
     assert_eq!(violations("nowhere", "").len(), 1);
 }
 
-/// The TypeScript `Generation` interface of the browser API lists exactly the keys that
-/// `to_js` sets on a result.
+/// The widget's copies of the crate's facts (it needs them before any wasm loads): the class
+/// names, the grey range, and the pre-rendered posters' literal asset names, one pair per class.
 #[test]
-fn typescript_declarations_match_to_js() {
-    let source = std::fs::read_to_string(src().join("wasm/mod.rs")).unwrap();
-    let interface = source
-        .split("export interface Generation {")
+fn the_widgets_copies_match_their_owners() {
+    let widget = std::fs::read_to_string(src().join("../../web/genuq-widget.js")).unwrap();
+    let classes = widget
+        .split("const CLASSES = [")
         .nth(1)
-        .and_then(|s| s.split("\n}").next())
-        .expect("a Generation interface");
-    let mut declared: Vec<String> = interface
-        .lines()
-        .flat_map(|l| l.split(';'))
-        .map(|f| f.trim())
-        .filter(|f| !f.starts_with("/**") && !f.starts_with('*') && f.contains(':'))
-        .map(|f| {
-            f.split(':')
-                .next()
-                .unwrap()
-                .trim()
-                .trim_end_matches('?')
-                .to_string()
-        })
+        .and_then(|s| s.split("];").next())
+        .expect("the widget's CLASSES");
+    let classes: Vec<&str> = classes
+        .split(',')
+        .map(|c| c.trim().trim_matches('"'))
         .collect();
-    let body = source
-        .split("fn to_js(")
+    assert_eq!(classes, genuq::data::CLASS_NAMES);
+    let grey: f32 = widget
+        .split("const GREY_HALF = ")
         .nth(1)
-        .and_then(|s| s.split("\n}\n").next())
-        .expect("fn to_js");
-    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut set: Vec<String> = compact
-        .split("set(&out,\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_string())
-        .collect();
-    declared.sort();
-    set.sort();
-    assert!(!set.is_empty());
-    assert_eq!(
-        declared, set,
-        "TypeScript's Generation vs the keys to_js sets"
-    );
+        .and_then(|s| s.split(';').next())
+        .expect("the widget's GREY_HALF")
+        .parse()
+        .unwrap();
+    assert_eq!(grey, genuq::data::GREY_HALF);
+    for name in genuq::data::CLASS_NAMES {
+        for file in [format!("{name}.png"), format!("{name}-heatmap.png")] {
+            let literal = format!("\"{file}\": new URL(\"./prerendered/{file}\", import.meta.url)");
+            assert!(widget.contains(&literal), "the widget lists {file}");
+        }
+    }
 }
 
-/// The sampler and score the demo, widget and CLI use by default are the ones `genuq eval`
-/// picked (`reports/eval.json`, "shipped": method, steps, perturb, samples), so the code's
-/// defaults cannot drift from the benchmark.
 #[test]
 fn defaults_are_what_the_evaluation_picked() {
     use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, SHIPPED_SCORE};

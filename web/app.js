@@ -86,9 +86,9 @@ function show(g) {
   $("verdict").className = flagText(g) ? "flag" : "";
   const t = g.timings;
   $("timings").innerHTML = [
-    ["trunk + perturbed heads", t.heads_ms], ...(model?.adapter.compute === "cpu" ? [["CLIP", t.clip_ms], ["readback", t.readback_ms]]
-      : [["CLIP (enqueue)", t.clip_ms], ["GPU wait + readback", t.readback_ms]]),
-    ["total", t.total_ms], ["queued", t.queued_ms],
+    ["trunk + perturbed heads", t.headsMs], ...(model?.adapter.compute === "cpu" ? [["CLIP", t.clipMs], ["readback", t.readbackMs]]
+      : [["CLIP (enqueue)", t.clipMs], ["GPU wait + readback", t.readbackMs]]),
+    ["total", t.totalMs], ["queued", t.queuedMs],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v.toFixed(1)} ms</td></tr>`).join("");
   const row = $("samples-row");
   row.replaceChildren(...g.perturbed.map((rgba, i) => {

@@ -140,7 +140,7 @@ export class Pool {
       w.busy = true;
       w.call({ op: "generate", request: job.request })
         .then((g) => {
-          g.timings.queued_ms += waited; // in the pool's queue, then in the worker's
+          g.timings.queuedMs += waited; // in the pool's queue, then in the worker's
           job.resolve(g);
         }, job.reject)
         .finally(() => {

@@ -1,7 +1,7 @@
 // Types of `genuq/widget` (genuq-widget.js): the <genuq-widget> custom element and the helpers
-// the demo page shares with it. The API's own types (Genuq, Generation, Adapter, ...) are in
+// the demo page shares with it. The API's own types (Genuq, Generation, AdapterInfo, ...) are in
 // pkg/genuq.d.ts (`genuq`).
-import type { Adapter, Defaults, GenerateRequest, Generation } from "./pkg/genuq.js";
+import type { AdapterInfo, Defaults, GenerateRequest, Generation } from "./pkg/genuq.js";
 
 /** A `progress` event's detail. `totalProgress` goes 0..1 over the wasm, the models and the first generation. */
 export interface GenuqProgress {
@@ -19,7 +19,7 @@ export interface GenuqProgress {
 
 /** The models in the page's Web Workers (genuq-pool.js): a generation runs in the next free worker. */
 export interface PooledGenuq {
-  adapter: Adapter;
+  adapter: AdapterInfo;
   generate(request: GenerateRequest): Promise<Generation>;
   /** The browser benchmark (Genuq.bench) in the first worker. */
   bench(repeats: number): Promise<unknown>;
@@ -60,7 +60,7 @@ export type GenuqLabel =
 /** The events a widget sends (they bubble and cross the shadow root). */
 export interface GenuqWidgetEventMap {
   progress: CustomEvent<GenuqProgress>;
-  load: CustomEvent<{ adapter: Adapter }>;
+  load: CustomEvent<{ adapter: AdapterInfo }>;
   result: CustomEvent<Generation>;
   error: CustomEvent<Error>;
 }
@@ -127,7 +127,7 @@ export function stopWorkers(why?: string): void;
 /** For compute "webgpu": an adapter, or an Error named GenuqNoWebGPU. */
 export function checkWebGPU(): Promise<unknown>;
 /** The note beside a generation made on the CPU path ("" on WebGPU). */
-export function computeNote(adapter: Adapter): string;
+export function computeNote(adapter: AdapterInfo): string;
 /** How to get WebGPU, for the line shown where it is missing. */
 export const GET_WEBGPU: string;
 /** The generations rendered ahead of time, one per class. */

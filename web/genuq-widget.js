@@ -44,7 +44,9 @@ let basePath = null;
 let generation = 0; // bumped by reset(): a fresh wasm instance after a crash or a lost device
 const shared = new Map(); // src -> {promise, listeners}
 
-/** The ten garments in index order (a numeric `label` is an index into these). */
+/** The ten garments in index order (a numeric `label` is an index into these): a copy of the
+ * crate's data::CLASS_NAMES, needed to pick a poster before any wasm loads (held to it by
+ * tests/architecture.rs; after loading, defaults().classNames is the list). */
 const CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
 
 let assetUrls = null;
@@ -265,9 +267,13 @@ export function flagText(g) {
   return `flagged: ${pct(f.precision)} of generations scored like this were the wrong garment in our evaluation`;
 }
 
+/** Half the grey range: a copy of the crate's data::GREY_HALF (held to it by tests/architecture.rs),
+ * for captions of pre-rendered generations too. */
+const GREY_HALF = 127.5;
+
 /** The heatmap's scale in grey levels (0-255): its top colour's standard deviation. */
 export function greyLevels(std) {
-  return std * 127.5;
+  return std * GREY_HALF;
 }
 
 /** A colour bar (`bar`, the RGBA strip from colorBar()) with ticks 0, half and the top (`scale`). */

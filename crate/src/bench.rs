@@ -37,6 +37,7 @@ pub const STUDENT_BATCH: usize = 16;
 
 /// The generation's costs at one step count (medians, ms).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct StepsReport {
     pub steps: usize,
     pub plain_ms: f64,
@@ -47,8 +48,10 @@ pub struct StepsReport {
 }
 
 /// Medians in milliseconds (and what follows from them); the top-level generation costs are
-/// those of the default step count.
+/// those of the default step count. `Genuq.bench()` returns it as the record `genuq bench` and
+/// tests/bench/browser.mjs store in reports/bench.json, so it keeps that file's snake_case keys.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct BenchReport {
     pub repeats: usize,
     pub samples: usize,
@@ -72,6 +75,7 @@ pub struct BenchReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct StageShare {
     pub trunk_and_heads: f64,
     pub clip: f64,

@@ -11,6 +11,8 @@ use crate::Error;
 
 /// What the browser or driver says about the adapter we got, and which compute path that is.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "camelCase")]
 pub struct AdapterInfo {
     pub name: String,
     pub backend: String,
@@ -18,6 +20,7 @@ pub struct AdapterInfo {
     pub device_type: String,
     pub driver: String,
     /// `"webgpu"` (our WGSL kernels on the adapter) or `"cpu"` (burn flex and the twins).
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "\"webgpu\" | \"cpu\""))]
     pub compute: String,
     /// Why this path was taken (e.g. the only adapter is a software one).
     pub reason: String,

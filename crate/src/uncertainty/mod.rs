@@ -269,8 +269,9 @@ impl Generation {
     }
 }
 
-/// The class-space scores of one generation ([`class_space`]).
+/// The class-space scores of one generation (from `class_space`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct ClassSpace {
     /// The MAP image's zero-shot probability of the requested class.
     pub probability: f32,

@@ -24,6 +24,7 @@ use crate::posterior::head::HeadWeights;
 /// Where the weight samples act along the sampler's steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Perturb {
     /// At every step (the paper's way).

@@ -3,13 +3,19 @@
 //! `navigator.gpu` before wgpu is touched, so a browser without WebGPU never initialises it and
 //! a software adapter (SwiftShader) is not paid for: the CPU path beats it (reports/bench.json).
 
-use js_sys::{Function, Promise};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::field as get;
 use crate::Error;
 use crate::gpu::{Compute, Gpu, cpu, gpu_async};
+
+/// `obj[key]`, unless it is missing, undefined or null.
+fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(obj, &key.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
 
 /// What `navigator.gpu.requestAdapter()` offers: `Ok(software)` for an adapter (software: the
 /// browser calls it a fallback adapter, or names SwiftShader and the like), or why there is none.
