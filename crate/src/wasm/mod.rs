@@ -1,12 +1,14 @@
 //! The browser API (wasm-bindgen): `Genuq.load(src, {compute, onProgress})` then
 //! `genuq.generate({...})`, on WebGPU or on the CPU path (see `compute.rs`). What crosses to JS
-//! is typed in `types.rs`, which also gives `pkg/genuq.d.ts` its declarations.
+//! is typed in `request.rs` (in) and `types.rs` (out), which also give `pkg/genuq.d.ts` its
+//! declarations.
 //! Every failure is a rejected promise whose `Error.name` says what kind it is
 //! (`GenuqInputError`, `GenuqModelError`, `GenuqDeviceError`, `GenuqDeviceLostError`) and whose
 //! message says what to do.
 
 mod compute;
 mod loader;
+mod request;
 mod types;
 
 use std::cell::RefCell;
@@ -22,9 +24,8 @@ use crate::data::CLASS_NAMES;
 use crate::gpu::{AdapterInfo, Compute};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{Generator, Request};
-use types::{
-    Defaults, GenerateRequest, Generation, HeatmapScale, LoadOptions, LoadProgress, Probe,
-};
+use request::{GenerateRequest, HeatmapScale, LoadOptions};
+use types::{Defaults, Generation, LoadProgress, Probe};
 
 fn js_error(e: &Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -141,8 +142,8 @@ fn resolve_scale(scale: HeatmapScale, g: &Generator, req: &Request) -> Result<Op
     }
 }
 
-fn parse_request(request: JsValue) -> Result<(Request, bool, HeatmapScale), Error> {
-    types::from_js::<GenerateRequest>(request, "generate()")?.into_request()
+fn parse_request(value: JsValue) -> Result<(Request, bool, HeatmapScale), Error> {
+    request::from_js::<GenerateRequest>(value, "generate()")?.into_request()
 }
 
 #[wasm_bindgen]
