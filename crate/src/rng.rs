@@ -50,6 +50,9 @@ pub enum Stream {
     /// `genuq eval --teacher-generations`: the noise of the teacher posterior's fitting
     /// example i (index = pixel of example i, i * PIXELS + p).
     TeacherFitNoise,
+    /// `genuq label`: the labelling sample's random draw of class c (sub c), and the sheets'
+    /// order (sub 100 + c).
+    LabelSample(u32),
     /// Tests and fixtures: stream k.
     Test(u32),
 }
@@ -80,6 +83,7 @@ impl Stream {
             Stream::TeacherFitNoise => [0, 10],
             Stream::FlowNoise(s) => [s, 11],
             Stream::FlowTimes(s) => [s, 12],
+            Stream::LabelSample(c) => [c, 13],
             Stream::Test(k) => [k, 0xFFFF],
         }
     }
@@ -209,6 +213,7 @@ mod tests {
                 Stream::BatchOrder(p),
                 Stream::FlowNoise(p),
                 Stream::FlowTimes(p),
+                Stream::LabelSample(p),
                 Stream::Test(p),
             ]);
             streams.extend(Stream::weight_sample(p as usize)); // None for p = 0: the MAP

@@ -104,6 +104,10 @@ pub struct EvalArgs {
     /// generations (one draw of weight samples each).
     #[arg(long, value_delimiter = ',')]
     pub posteriors: Vec<PathBuf>,
+    /// Label sets by eye (`reports/labels/dev`, ...: key.json + labels.jsonl from `genuq
+    /// label`): only their by-eye sections are computed, into eval.json's `by_eye`.
+    #[arg(long, num_args = 1..)]
+    pub labels: Vec<PathBuf>,
 }
 
 /// Everything the steps share: the models, the judge, the judged MAP images per step count.
@@ -820,6 +824,9 @@ fn quota_curves(s: &Setup, ablations: &[(Variant, Vec<Scored>)]) -> Vec<(String,
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    if !args.labels.is_empty() {
+        return crate::eval::by_eye::write_sections(&args.labels, &args.out, args.seed);
+    }
     let s = setup(args)?;
     let ablations = ablations(&s, args)?;
     let full = candidates(&s, &ablations, args)?;

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod eval_models;
 pub mod fit_laplace;
 pub mod generate;
+pub mod label;
 pub mod prerender;
 pub mod reference;
 pub mod score;
@@ -87,6 +88,9 @@ enum Command {
     ClassText(class_text::ClassTextArgs),
     /// Quantiles of u over reference generations (models/reference_u.json), for percentiles.
     Reference(reference::ReferenceArgs),
+    /// Labels by eye: blind contact sheets of fresh generations, and a labeller's marks
+    /// into label lines.
+    Label(label::LabelCommand),
     /// Score many generations: one JSON line each (resumable, shardable).
     Score(score::ScoreArgs),
     /// Render one generation per class ahead of time, for browsers without WebGPU.
@@ -106,6 +110,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::ClassText(args) => class_text::run(&args),
         Command::Reference(args) => reference::run(&args),
+        Command::Label(args) => label::run(&args),
         Command::Score(args) => score::run(&args),
         Command::Prerender(args) => prerender::run(&args),
         Command::Bench(args) => bench::run(&args),

@@ -186,22 +186,38 @@ pub fn precision_recall(real: &Features, generated: &Features, k: usize) -> (f64
 /// Area under the ROC curve of `scores` for telling positives (`true`) from negatives
 /// (Mann-Whitney U, ties counted half).
 pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
+    weighted_auroc(scores, positive, &vec![1.0; scores.len()])
+}
+
+/// The AUROC of a weighted sample: every (positive i, negative j) pair counts `w_i * w_j`
+/// (ties half), so with `w = 1 / inclusion probability` it estimates the AUROC of the
+/// population the sample was drawn from (Horvitz-Thompson). Unit weights give [`auroc`].
+pub fn weighted_auroc(scores: &[f64], positive: &[bool], weights: &[f64]) -> f64 {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
     idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut rank_sum = 0.0;
+    // sweep up the scores: each tie group's positives beat the negatives below it
+    let (mut neg_below, mut sum, mut pos_total) = (0.0, 0.0, 0.0);
     let mut i = 0;
     while i < idx.len() {
         let mut j = i;
         while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
             j += 1;
         }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += (i..=j).filter(|&k| positive[idx[k]]).count() as f64 * avg_rank;
+        let group = &idx[i..=j];
+        let weight_of = |want: bool| -> f64 {
+            group
+                .iter()
+                .filter(|&&k| positive[k] == want)
+                .map(|&k| weights[k])
+                .sum()
+        };
+        let (pos, neg) = (weight_of(true), weight_of(false));
+        sum += pos * (neg_below + 0.5 * neg);
+        neg_below += neg;
+        pos_total += pos;
         i = j + 1;
     }
-    let p = positive.iter().filter(|&&b| b).count() as f64;
-    let n = positive.len() as f64 - p;
-    (rank_sum - p * (p + 1.0) / 2.0) / (p * n)
+    sum / (pos_total * neg_below)
 }
 
 /// Average precision of `scores` for finding the positives (`true`), higher scores first:
@@ -333,6 +349,28 @@ mod tests {
 
     /// Average precision: a perfect ranking is 1, the worst with 1 positive in 4 is 1/4, and
     /// a hand-computed mixed case; ties count as one block.
+    /// A weight is a repeat count: weights 2 give the AUROC of the sample with those rows
+    /// twice, counted pair by pair by hand here.
+    #[test]
+    fn weighted_auroc_equals_repeated_rows() {
+        let scores = [0.1, 0.4, 0.35, 0.8, 0.4, 0.2];
+        let positive = [false, true, false, true, false, true];
+        let weights = [1.0, 2.0, 1.0, 1.0, 3.0, 2.0];
+        let (mut s, mut p) = (Vec::new(), Vec::new());
+        for k in 0..scores.len() {
+            for _ in 0..weights[k] as usize {
+                s.push(scores[k]);
+                p.push(positive[k]);
+            }
+        }
+        // pairs of the repeated sample by hand: positives {0.4 x2, 0.8, 0.2 x2},
+        // negatives {0.1, 0.35, 0.4 x3}: 0.4 beats 0.1, 0.35 and ties 0.4 three times (x2 each);
+        // 0.8 beats all five; 0.2 beats 0.1 (x2) -> (2 * (2 + 1.5) + 5 + 2) / (5 * 5)
+        let by_hand = (2.0 * 3.5 + 5.0 + 2.0) / 25.0;
+        assert!((weighted_auroc(&scores, &positive, &weights) - by_hand).abs() < 1e-12);
+        assert!((auroc(&s, &p) - by_hand).abs() < 1e-12);
+    }
+
     #[test]
     fn average_precision_closed_forms() {
         let s = [4.0, 3.0, 2.0, 1.0];

@@ -2,12 +2,14 @@
 //! pieces of the paper's protocol (`genuq eval`): the generations and their scores, the
 //! methods, the judge of one selection, the report and its figures.
 
+pub mod by_eye;
 pub mod classify;
 pub mod detect;
 pub mod floor;
 pub mod generations;
 pub mod independence;
 pub mod judge;
+pub mod labels;
 pub mod methods;
 pub mod metrics;
 pub mod paired;

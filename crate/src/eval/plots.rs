@@ -245,3 +245,51 @@ pub fn grid(path: &Path, images: &[&[f32]], cols: usize, scale: u32) -> anyhow::
     out.save(path)?;
     Ok(())
 }
+
+/// A contact sheet for labelling by eye: grey images (`[-1, 1]`) `cols` wide, each scaled by
+/// `scale`, with its number (from 1) under it and `title` on top. No score goes on a sheet.
+pub fn sheet(
+    path: &Path,
+    title: &str,
+    images: &[&[f32]],
+    cols: usize,
+    scale: u32,
+) -> anyhow::Result<()> {
+    ensure_font()?;
+    let side = IMAGE_SIZE as u32 * scale;
+    let (cell_w, cell_h, top) = (side + 8, side + 22, 30);
+    let rows = images.len().div_ceil(cols) as u32;
+    let (w, h) = (cols as u32 * cell_w + 8, top + rows * cell_h + 4);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.draw_text(title, &("sans-serif", 18).into_font().color(&BLACK), (8, 6))
+            .map_err(plot_err)?;
+        for (i, img) in images.iter().enumerate() {
+            let ox = 8 + (i % cols) as u32 * cell_w;
+            let oy = top + (i / cols) as u32 * cell_h;
+            for y in 0..side {
+                for x in 0..side {
+                    let g = crate::data::grey_byte(
+                        img[((y / scale) * IMAGE_SIZE as u32 + x / scale) as usize],
+                    );
+                    root.draw_pixel(((ox + x) as i32, (oy + y) as i32), &RGBColor(g, g, g))
+                        .map_err(plot_err)?;
+                }
+            }
+            let number = format!("{}", i + 1);
+            let style = ("sans-serif", 15).into_font().color(&BLACK);
+            root.draw_text(
+                &number,
+                &style,
+                ((ox + side / 2 - 8) as i32, (oy + side + 2) as i32),
+            )
+            .map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    image::RgbImage::from_raw(w, h, buf)
+        .ok_or_else(|| anyhow::anyhow!("sheet buffer of the wrong size"))?
+        .save(path)?;
+    Ok(())
+}

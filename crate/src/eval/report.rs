@@ -139,6 +139,10 @@ impl Report<'_> {
         });
         if let Some(map) = report.as_object_mut() {
             map.extend(self.sections.clone());
+            // the by-eye section comes from `genuq eval --labels`, not from this run: kept
+            if let Some(by_eye) = super::by_eye::read_section(&dir.join("eval.json")) {
+                map.insert(super::by_eye::SECTION.to_string(), by_eye);
+            }
         }
         std::fs::write(
             dir.join("eval.json"),
