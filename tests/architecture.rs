@@ -187,6 +187,9 @@ fn the_widgets_copies_match_their_owners() {
     }
 }
 
+/// The sampler's steps come from the classifier-judged pick (`shipped`); the score and where
+/// the weight samples act from the pick by eye (`by_eye.pick`, `genuq eval --labels`), which
+/// overrules it where present.
 #[test]
 fn defaults_are_what_the_evaluation_picked() {
     use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, SHIPPED_SCORE};
@@ -194,14 +197,19 @@ fn defaults_are_what_the_evaluation_picked() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let shipped = &report["shipped"];
-    assert_eq!(shipped["method"], SHIPPED_SCORE.name(), "the shipped score");
+    let by_eye = &report["by_eye"]["pick"];
     assert_eq!(shipped["steps"], DEFAULT_STEPS, "the shipped steps");
+    let (score, perturb) = match by_eye.is_object() {
+        true => (by_eye["shipped"].clone(), &by_eye["perturb"]),
+        false => (serde_json::json!(shipped["method"]), &shipped["perturb"]),
+    };
+    let name = match by_eye.is_object() {
+        true => serde_json::to_value(SHIPPED_SCORE).unwrap(),
+        false => serde_json::json!(SHIPPED_SCORE.name()),
+    };
+    assert_eq!(score, name, "the shipped score");
     if DEFAULT_STEPS > 1 {
-        assert_eq!(
-            shipped["perturb"],
-            DEFAULT_PERTURB.name(),
-            "the shipped placement"
-        );
+        assert_eq!(perturb, DEFAULT_PERTURB.name(), "the shipped placement");
     }
     if let Some(m) = shipped["samples"].as_u64() {
         assert_eq!(m as usize, DEFAULT_SAMPLES, "the shipped M");

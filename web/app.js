@@ -1,6 +1,6 @@
 // The demo page. All numbers come from the wasm API, computed in Web Workers (through the
 // widget module's shared loader and its pool); this file only lays them out.
-import { GET_WEBGPU, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, renderGeneration, resetGenuq } from "./genuq-widget.js";
+import { GET_WEBGPU, NO_FLAG, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, isFatal, loadGenuq, paint, prerendered, renderGeneration, resetGenuq } from "./genuq-widget.js";
 
 const $ = (id) => document.getElementById(id);
 /** Where the models run: ?compute=auto (the default), webgpu or cpu. */
@@ -82,7 +82,7 @@ function show(g) {
   $("legend").textContent = `${g.steps} step${g.steps > 1 ? "s" : ""}, weight samples at ${g.steps === 1 ? "the" : { all: "every", first: "the first", last: "the last" }[g.perturb]} step`;
   $("percentile").textContent = describe(g);
   $("shipped").textContent = describeShipped(g);
-  $("verdict").textContent = flagText(g) ? `⚠ ${flagText(g)}` : "not flagged";
+  $("verdict").textContent = flagText(g) ? `⚠ ${flagText(g)}` : NO_FLAG;
   $("verdict").className = flagText(g) ? "flag" : "";
   const t = g.timings;
   $("timings").innerHTML = [
@@ -136,7 +136,7 @@ function applyFlags() {
   if (!n) return;
   $("batch-status").textContent = aside
     ? `${n - aside} kept, ${aside} set aside: in our evaluation, ${Math.round(100 * precision)}% of generations scored like these were the wrong garment`
-    : `${n} kept, none set aside`;
+    : `${n} kept, none set aside (${NO_FLAG.replace("not flagged: ", "")})`;
 }
 
 async function batch(n) {

@@ -130,6 +130,8 @@ export function checkWebGPU(): Promise<unknown>;
 export function computeNote(adapter: AdapterInfo): string;
 /** How to get WebGPU, for the line shown where it is missing. */
 export const GET_WEBGPU: string;
+/** What the page says where nothing is flagged: the labels by eye back no flag. */
+export const NO_FLAG: string;
 /** The generations rendered ahead of time, one per class. */
 export function prerendered(): Promise<PrerenderedGeneration[]>;
 /** A wasm trap, a device error or a stopped worker (GenuqWorkerError): needs resetGenuq(). */

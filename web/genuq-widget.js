@@ -259,6 +259,10 @@ export function describeShipped(g) {
   }
 }
 
+/** What the page says where nothing is flagged: the labels by eye back no flag
+ * (docs/evaluation.md, "By eye"): no score set broken generations apart often enough. */
+export const NO_FLAG = "not flagged: no score sets broken generations apart reliably (labels by eye)";
+
 /** The one flag rule, decided in the wasm (the evaluation's threshold on the shipped score):
  * the flag's text with the precision measured behind it, or "" when not flagged. */
 export function flagText(g) {

@@ -92,10 +92,20 @@ fn tables_of(key: Key, scores: &[f32], classes: &[usize]) -> Vec<(Key, Vec<f32>)
     out
 }
 
-/// The flag `genuq eval` found (reports/eval.json: "shipped", "flag"), if any.
+/// The flag `genuq eval` found (reports/eval.json: "shipped", "flag"), if any. The pick by
+/// eye (`by_eye.pick`, `genuq eval --labels`) overrules the classifier judge's: where the
+/// labels back no flag there is none.
 fn flag_of(eval: &Path) -> anyhow::Result<Option<Flag>> {
     let text = std::fs::read_to_string(eval).with_context(|| eval.display().to_string())?;
     let report: serde_json::Value = serde_json::from_str(&text)?;
+    let by_eye = &report[crate::eval::by_eye::SECTION]["pick"];
+    if by_eye.is_object() {
+        anyhow::ensure!(
+            by_eye["flag"].is_null(),
+            "eval.json: a flag by eye is picked, which the browser cannot show yet"
+        );
+        return Ok(None);
+    }
     let (shipped, chosen) = (&report["shipped"], &report["flag"]["flag"]);
     if chosen.is_null() {
         return Ok(None);

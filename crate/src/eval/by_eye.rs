@@ -12,6 +12,8 @@ use super::detect::{BOOTSTRAP, resample};
 use super::labels::{EyeScore, Key, Label, LabelLine, Pass, Target};
 use super::metrics::weighted_auroc;
 use crate::data::{NUM_CLASSES, class_index};
+use crate::uncertainty::Perturb;
+use crate::uncertainty::reference::ScoreName;
 
 /// One labelled generation of the sample, with its final label and weight (1 / inclusion).
 #[derive(Debug, Clone)]
@@ -343,20 +345,22 @@ pub const FLAG_PRECISION: f64 = 0.5;
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Pick {
     pub score: EyeScore,
+    /// The product's name of that score (`Shipped.score`).
+    pub shipped: ScoreName,
     /// The sampler of the score (u's placement of the weight samples).
-    pub perturb: crate::uncertainty::Perturb,
+    pub perturb: Perturb,
     /// The flag's label ("malformed") where its dev precision reached [`FLAG_PRECISION`].
     pub flag: Option<Target>,
     pub rule: String,
 }
 
-/// The scores the product can ship, with the placement each needs.
-const SHIPPABLE: [(EyeScore, crate::uncertainty::Perturb); 5] = [
-    (EyeScore::ULast, crate::uncertainty::Perturb::Last),
-    (EyeScore::UFirst, crate::uncertainty::Perturb::First),
-    (EyeScore::UAll, crate::uncertainty::Perturb::All),
-    (EyeScore::ClipMargin, crate::uncertainty::Perturb::Last),
-    (EyeScore::ClassBald, crate::uncertainty::Perturb::Last),
+/// The scores the product can ship: their name there and the placement each needs.
+const SHIPPABLE: [(EyeScore, ScoreName, Perturb); 5] = [
+    (EyeScore::ULast, ScoreName::U, Perturb::Last),
+    (EyeScore::UFirst, ScoreName::U, Perturb::First),
+    (EyeScore::UAll, ScoreName::U, Perturb::All),
+    (EyeScore::ClipMargin, ScoreName::ClipMargin, Perturb::Last),
+    (EyeScore::ClassBald, ScoreName::ClassBald, Perturb::Last),
 ];
 
 /// The rule, fixed before the test set was labelled.
@@ -370,14 +374,15 @@ pub fn pick(dev: &ByEye) -> Option<Pick> {
             .find(|r| r.score == score)
             .map(|r| &r.targets[&Target::Malformed])
     };
-    let (score, perturb, det) = SHIPPABLE
+    let (score, shipped, perturb, det) = SHIPPABLE
         .into_iter()
-        .filter_map(|(s, p)| Some((s, p, malformed(s)?)))
-        .filter(|(_, _, d)| d.macro_auroc.value.is_finite())
-        .max_by(|a, b| a.2.macro_auroc.value.total_cmp(&b.2.macro_auroc.value))?;
+        .filter_map(|(s, n, p)| Some((s, n, p, malformed(s)?)))
+        .filter(|(.., d)| d.macro_auroc.value.is_finite())
+        .max_by(|a, b| a.3.macro_auroc.value.total_cmp(&b.3.macro_auroc.value))?;
     let flag = (det.flag_precision.value >= FLAG_PRECISION).then_some(Target::Malformed);
     Some(Pick {
         score,
+        shipped,
         perturb,
         flag,
         rule: PICK_RULE.to_string(),
