@@ -532,7 +532,7 @@ pub fn lay_out(
 ) -> (Cells, Key) {
     let mut sheets = Vec::new();
     let mut keyed = Vec::new();
-    for class in 0..NUM_CLASSES {
+    for (class, class_name) in CLASS_NAMES.iter().enumerate() {
         let mine: Vec<&Sampled> = sample
             .iter()
             .filter(|s| items[s.item].class == class)
@@ -552,7 +552,7 @@ pub fn lay_out(
                 keyed.push(KeyItem {
                     sheet: name.clone(),
                     cell: n + 1,
-                    class: CLASS_NAMES[class].to_string(),
+                    class: class_name.to_string(),
                     seed: item.seed,
                     inclusion: s.inclusion,
                     reasons: s.reasons.clone(),
@@ -561,7 +561,7 @@ pub fn lay_out(
             }
             sheets.push(Sheet {
                 name,
-                class: CLASS_NAMES[class].to_string(),
+                class: class_name.to_string(),
                 cells,
             });
         }
