@@ -130,6 +130,8 @@ export function checkWebGPU(): Promise<unknown>;
 export function computeNote(adapter: AdapterInfo): string;
 /** How to get WebGPU, for the line shown where it is missing. */
 export const GET_WEBGPU: string;
+/** The ten garments, in label order (the crate's data::CLASS_NAMES). */
+export const CLASSES: readonly string[];
 /** What the page says where nothing is flagged: the labels by eye back no flag. */
 export const NO_FLAG: string;
 /** The generations rendered ahead of time, one per class. */

@@ -47,7 +47,7 @@ const shared = new Map(); // src -> {promise, listeners}
 /** The ten garments in index order (a numeric `label` is an index into these): a copy of the
  * crate's data::CLASS_NAMES, needed to pick a poster before any wasm loads (held to it by
  * tests/architecture.rs; after loading, defaults().classNames is the list). */
-const CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
+export const CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
 
 let assetUrls = null;
 /** The files a bundler can emit, each as a literal `new URL("./…", import.meta.url)` (kept literal on purpose). */

@@ -1,5 +1,7 @@
 // label.html: blind labelling of a set's sheets (cells.json from `genuq label sheets`), written
 // out as the marks file `genuq label import` reads (docs/labels.md). No score is ever loaded.
+import { CLASSES } from "./genuq-widget.js";
+
 const LABELS = ["fine", "malformed", "other", "ambiguous"];
 const KEYS = { f: "fine", m: "malformed", o: "other", a: "ambiguous" };
 const $ = (id) => document.getElementById(id);
@@ -29,8 +31,7 @@ function load(data) {
   state.cells = checkCells(data);
   state.page = 0;
   state.marks.clear();
-  const garments = [...new Set(data.sheets.map((s) => s.class))];
-  $("garment").replaceChildren(new Option("choose…", ""), ...garments.map((g) => new Option(g, g)));
+  $("garment").replaceChildren(new Option("choose…", ""), ...CLASSES.map((g) => new Option(g, g)));
   $("sheet").hidden = false;
   render();
 }

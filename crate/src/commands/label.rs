@@ -17,6 +17,9 @@ use crate::eval::labels::{
     lay_out, select,
 };
 use crate::eval::plots;
+use crate::uncertainty::Perturb;
+
+use super::score::Line;
 
 #[derive(Debug, Clone, Args)]
 pub struct LabelCommand {
@@ -75,7 +78,7 @@ pub struct SheetsArgs {
         value_delimiter = ',',
         default_value = "u-last,u-first,u-all,clip-margin,class-bald,darkness,pixel-variance-last"
     )]
-    pub by: Vec<EyeScoreArg>,
+    pub by: Vec<EyeScore>,
     /// Seed of the random draw and the sheets' order.
     #[arg(long, default_value_t = 30)]
     pub seed: u32,
@@ -85,34 +88,6 @@ pub struct SheetsArgs {
     /// Where cells.json, key.json and sheets/ go.
     #[arg(long)]
     pub out: PathBuf,
-}
-
-/// `--by`'s values: the scores a sample can be drawn by, in clap's kebab case.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum EyeScoreArg {
-    ULast,
-    UFirst,
-    UAll,
-    ClipMargin,
-    ClassBald,
-    PixelVarianceLast,
-    PixelVarianceFirst,
-    Darkness,
-}
-
-impl From<EyeScoreArg> for EyeScore {
-    fn from(a: EyeScoreArg) -> Self {
-        match a {
-            EyeScoreArg::ULast => EyeScore::ULast,
-            EyeScoreArg::UFirst => EyeScore::UFirst,
-            EyeScoreArg::UAll => EyeScore::UAll,
-            EyeScoreArg::ClipMargin => EyeScore::ClipMargin,
-            EyeScoreArg::ClassBald => EyeScore::ClassBald,
-            EyeScoreArg::PixelVarianceLast => EyeScore::PixelVarianceLast,
-            EyeScoreArg::PixelVarianceFirst => EyeScore::PixelVarianceFirst,
-            EyeScoreArg::Darkness => EyeScore::Darkness,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -155,8 +130,9 @@ fn decode_png(b64: &str) -> anyhow::Result<Vec<f32>> {
         .collect())
 }
 
-/// The lines of one `genuq score` file, and the placement they were scored with.
-fn read_pool(path: &Path) -> anyhow::Result<(crate::uncertainty::Perturb, Vec<ScoredLine>)> {
+/// The lines of one `genuq score` file (read as that command's [`Line`]s), and the placement
+/// they were scored with.
+fn read_pool(path: &Path) -> anyhow::Result<(Perturb, Vec<ScoredLine>)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let lines: Vec<ScoredLine> = text
@@ -164,7 +140,19 @@ fn read_pool(path: &Path) -> anyhow::Result<(crate::uncertainty::Perturb, Vec<Sc
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(n, l)| {
-            serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), n + 1))
+            let line: Line = serde_json::from_str(l)
+                .with_context(|| format!("{} line {}", path.display(), n + 1))?;
+            Ok(ScoredLine {
+                seed: line.seed,
+                class: line.class,
+                steps: line.steps,
+                samples: line.samples,
+                perturb: line.perturb,
+                u: line.u,
+                pixel_variance: line.pixel_variance,
+                class_space: line.class_space,
+                image_png: line.image_png,
+            })
         })
         .collect::<anyhow::Result<_>>()?;
     let perturb = lines
@@ -197,7 +185,7 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
         set: args.set.clone(),
         random: args.random,
         top: args.top,
-        by: args.by.iter().map(|&b| b.into()).collect(),
+        by: args.by.clone(),
         seed: args.seed,
         per_sheet: args.per_sheet as usize,
     };

@@ -1,8 +1,9 @@
 //! Every score against the labels by eye (`genuq eval --labels`): per-class macro AUROC for
 //! `malformed`, `other` and bad (either), weighted back to the pool by the inclusion
 //! probabilities, with stratified bootstrap CIs; each score's paired difference to darkness
-//! (the baseline to beat); the precision and recall of a flag on the top 5% of the pool; and
-//! how well two independent passes agree (Cohen's kappa).
+//! (the baseline to beat), CLIP's class probability and u at the last step (shipped before);
+//! the precision and recall of a flag on the top 5% of each class's pool; how well two
+//! independent passes agree (Cohen's kappa); and the pick of the development set.
 
 use std::collections::BTreeMap;
 
@@ -54,12 +55,12 @@ pub fn cohen_kappa(a: &[usize], b: &[usize], k: usize) -> f64 {
 
 /// A generation of a set: its requested class and seed (a third look's sheets number it
 /// anew, so it is not its sheet and cell).
-pub type Generation = (String, u32);
+pub type Generated = (String, u32);
 
 /// The labels of a set resolved per generation: a third look wins, else the first pass's
 /// (which the second agrees with, or which stands unresolved); and the agreement.
-pub fn resolve(lines: &[LabelLine]) -> (BTreeMap<Generation, Label>, Agreement) {
-    let mut by: BTreeMap<Generation, BTreeMap<Pass, &LabelLine>> = BTreeMap::new();
+pub fn resolve(lines: &[LabelLine]) -> (BTreeMap<Generated, Label>, Agreement) {
+    let mut by: BTreeMap<Generated, BTreeMap<Pass, &LabelLine>> = BTreeMap::new();
     for l in lines {
         by.entry((l.class.clone(), l.seed))
             .or_default()
@@ -123,7 +124,7 @@ pub fn resolve(lines: &[LabelLine]) -> (BTreeMap<Generation, Label>, Agreement) 
 /// The labelled generations of `key` with their resolved labels (those not labelled are left
 /// out; their inclusion probability is the design's, so a partial pass stays unbiased only
 /// where it is a random part of the sheets).
-pub fn labelled(key: &Key, labels: &BTreeMap<Generation, Label>) -> Vec<Labelled> {
+pub fn labelled(key: &Key, labels: &BTreeMap<Generated, Label>) -> Vec<Labelled> {
     key.items
         .iter()
         .filter_map(|it| {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{CLASS_NAMES, NUM_CLASSES, PIXELS};
 use crate::rng::{self, Stream};
-use crate::uncertainty::Perturb;
+use crate::uncertainty::{ClassSpace, Perturb};
 
 /// What a person calls a generation (`docs/labels.md` defines each, with examples).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -99,7 +99,19 @@ pub struct LabelLine {
 
 /// A score a sample can be drawn by and measured on; every one is higher for a generation
 /// that is more likely bad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EyeScore {
     /// The paper's u, the weight samples at the last step (the shipped placement).
@@ -152,9 +164,9 @@ impl EyeScore {
     }
 }
 
-/// A `genuq score` line's scores as the pool needs them (the score command's file format is
-/// the score command's: this reads only these fields).
-#[derive(Debug, Clone, Deserialize)]
+/// What the pool needs of one scored generation (a `genuq score` line: that command owns
+/// the file format and reads it).
+#[derive(Debug, Clone)]
 pub struct ScoredLine {
     pub seed: u32,
     pub class: String,
@@ -163,15 +175,8 @@ pub struct ScoredLine {
     pub perturb: Perturb,
     pub u: f32,
     pub pixel_variance: f32,
-    pub class_space: Option<ScoredClassSpace>,
+    pub class_space: Option<ClassSpace>,
     pub image_png: String,
-}
-
-/// The class-space fields of a scored line.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct ScoredClassSpace {
-    pub probability: f32,
-    pub bald: f32,
 }
 
 /// One generation of a pool: its MAP image (`[-1, 1]`, [`PIXELS`]) and every score.
@@ -221,10 +226,12 @@ pub fn join_pool(
     };
     let mut items = Vec::with_capacity(last.len());
     for l in last {
-        if (l.steps, l.samples) != (sampler.steps, sampler.samples) {
-            anyhow::bail!("seed {} {}: the pool mixes samplers", l.seed, l.class);
-        }
-        let f = twin(first, &first_at, l)?;
+        anyhow::ensure!(
+            (l.steps, l.samples) == (sampler.steps, sampler.samples),
+            "seed {} {}: the pool mixes samplers",
+            l.seed,
+            l.class
+        );
         let class = crate::data::class_index(&l.class)
             .ok_or_else(|| anyhow::anyhow!("unknown class {:?}", l.class))?;
         let space = l.class_space.ok_or_else(|| {
@@ -232,22 +239,7 @@ pub fn join_pool(
         })?;
         let image = decode(&l.image_png)?;
         anyhow::ensure!(image.len() == PIXELS, "an image of the wrong size");
-        // the MAP trajectory is the same whatever the placement; batches of another size may
-        // round one grey level differently
-        let same = |png: &str| -> anyhow::Result<bool> {
-            let other = decode(png)?;
-            Ok(other.len() == PIXELS
-                && image
-                    .iter()
-                    .zip(&other)
-                    .all(|(a, b)| (a - b).abs() <= 1.5 / crate::data::GREY_HALF))
-        };
-        anyhow::ensure!(
-            same(&f.image_png)?,
-            "seed {} {}: the placements' MAP images differ",
-            l.seed,
-            l.class
-        );
+        let f = twin(first, &first_at, l, &image, &decode)?;
         let mean = image.iter().map(|&v| v as f64).sum::<f64>() / PIXELS as f64;
         let mut scores = BTreeMap::from([
             (EyeScore::ULast, l.u as f64),
@@ -259,19 +251,13 @@ pub fn join_pool(
             (EyeScore::Darkness, -mean),
         ]);
         if let (Some(lines), Some(at)) = (of(Perturb::All), &all_at) {
-            let a = twin(lines, at, l)?;
-            anyhow::ensure!(
-                same(&a.image_png)?,
-                "seed {} {}: the placements' MAP images differ",
-                l.seed,
-                l.class
-            );
+            let a = twin(lines, at, l, &image, &decode)?;
             scores.insert(EyeScore::UAll, a.u as f64);
         }
-        let image_png = l.image_png.clone();
+        let (seed, image_png) = (l.seed, l.image_png.clone());
         items.push(PoolItem {
             class,
-            seed: l.seed,
+            seed,
             image,
             image_png,
             scores,
@@ -281,29 +267,33 @@ pub fn join_pool(
     Ok((sampler, items))
 }
 
-/// The line of `lines` (indexed by `at`) for `l`'s generation, which must have its sampler.
+/// The line of `lines` (indexed by `at`) for `l`'s generation, which must have its sampler
+/// and its MAP image `image` (decoded by `decode`) within a grey level: the MAP trajectory is
+/// the same whatever the placement, but batches of another size may round differently.
 fn twin<'a>(
     lines: &'a [ScoredLine],
     at: &HashMap<(u32, String), usize>,
     l: &ScoredLine,
+    image: &[f32],
+    decode: &impl Fn(&str) -> anyhow::Result<Vec<f32>>,
 ) -> anyhow::Result<&'a ScoredLine> {
+    let what = || format!("seed {} {}", l.seed, l.class);
     let t = at
         .get(&(l.seed, l.class.clone()))
         .map(|&i| &lines[i])
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "seed {} {} is missing from a placement's pool",
-                l.seed,
-                l.class
-            )
-        })?;
-    if (t.steps, t.samples) != (l.steps, l.samples) {
-        anyhow::bail!(
-            "seed {} {}: the placements' runs differ in sampler",
-            l.seed,
-            l.class
-        );
-    }
+        .ok_or_else(|| anyhow::anyhow!("{} is missing from a placement's pool", what()))?;
+    anyhow::ensure!(
+        (t.steps, t.samples) == (l.steps, l.samples),
+        "{}: the placements' runs differ in sampler",
+        what()
+    );
+    let other = decode(&t.image_png)?;
+    let close = |(a, b): (&f32, &f32)| (a - b).abs() <= 1.5 / crate::data::GREY_HALF;
+    anyhow::ensure!(
+        other.len() == PIXELS && image.iter().zip(&other).all(close),
+        "{}: the placements' MAP images differ",
+        what()
+    );
     Ok(t)
 }
 
