@@ -317,7 +317,8 @@ const TEMPLATE = `
   .ticks { display: flex; justify-content: space-between; width: var(--size); font-size: 0.65rem; font-variant-numeric: tabular-nums; }
   .score { min-width: 9rem; max-width: 100%; font-size: 0.85rem; line-height: 1.4; }
   :host(:not([data-u])) .row > .score { min-width: 0; }
-  .u { font-size: 1.4rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+  .what { font-size: 1.05rem; font-weight: 600; }
+  .u { font-size: 0.8rem; opacity: 0.8; font-variant-numeric: tabular-nums; }
   .flag { color: var(--_error); font-weight: 600; }
   .ok, .compute { color: color-mix(in srgb, var(--_fg) 60%, transparent); }
   .compute { font-size: 0.7rem; max-width: 12rem; }
@@ -335,14 +336,14 @@ const TEMPLATE = `
   <figure hidden><canvas class="heatmap px" part="heatmap" role="img"></canvas>
     <canvas class="bar" part="colorbar" role="img"></canvas><div class="ticks"></div>
     <figcaption>uncertainty (std, grey levels)</figcaption></figure>
-  <div class="score" part="score" aria-live="polite"><div class="u"></div><div class="what"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
+  <div class="score" part="score" aria-live="polite"><div class="what"></div><div class="u"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
 </div>
 <progress hidden max="1" value="0" part="progress" aria-label="loading genuq"></progress>
 <div class="error" role="alert" hidden part="error"><span></span><br><button class="retry">Retry</button></div>
 <div class="fallback" hidden part="fallback"><p class="note"></p><div class="row">
   <figure><img class="px" alt=""><figcaption>image</figcaption></figure>
   <figure><img class="px heat" alt=""><figcaption>uncertainty</figcaption></figure>
-  <div class="score"><div class="u"></div><div class="what"></div></div></div></div>
+  <div class="score"><div class="what"></div><div class="u"></div></div></div></div>
 `;
 
 let template = null;
