@@ -13,10 +13,10 @@ use base64::Engine;
 use clap::{Args, Subcommand};
 
 use crate::eval::labels::{
-    Cells, EyeScore, LabelLine, Marks, Recipe, ScoredLine, disputed, join_pool, label_lines,
-    lay_out, select,
+    Cells, LabelLine, Marks, Recipe, disputed, label_lines, lay_out, select,
 };
 use crate::eval::plots;
+use crate::eval::pool::{EyeScore, ScoredLine, join_pool};
 use crate::uncertainty::Perturb;
 
 use super::score::Line;

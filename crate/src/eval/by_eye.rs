@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::detect::{BOOTSTRAP, resample};
-use super::labels::{EyeScore, Key, Label, LabelLine, Pass, Target};
+use super::labels::{Key, Label, LabelLine, Pass, Target};
 use super::metrics::weighted_auroc;
+use super::pool::EyeScore;
 use crate::data::{NUM_CLASSES, class_index};
 use crate::uncertainty::Perturb;
 use crate::uncertainty::reference::ScoreName;

@@ -14,6 +14,7 @@ pub mod methods;
 pub mod metrics;
 pub mod paired;
 pub mod plots;
+pub mod pool;
 pub mod report;
 pub mod select;
 pub mod tables;
