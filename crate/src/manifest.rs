@@ -27,9 +27,13 @@ pub const TEACHER: &str = "teacher.safetensors";
 pub const CLIP: &str = "clip.safetensors";
 /// The evaluation classifier.
 pub const CLASSIFIER: &str = "classifier.safetensors";
+/// The denoising autoencoder's encoder (the structure space).
+pub const ENCODER: &str = "encoder.safetensors";
+/// The real-vs-generated discriminator (a baseline of the labels by eye).
+pub const DISCRIMINATOR: &str = "discriminator.safetensors";
 
 /// Every file a models folder holds, with what it is (the manifest's `what`).
-pub const FILES: [(&str, &str); 8] = [
+pub const FILES: [(&str, &str); 10] = [
     (
         STUDENT,
         "few-step student UNet distilled from the teacher (demo + CLI); its conv_out is the Laplace layer",
@@ -61,6 +65,14 @@ pub const FILES: [(&str, &str); 8] = [
     (
         CLASSIFIER,
         "evaluation CNN: 128-d features for FID and precision/recall, class predictions (CLI)",
+    ),
+    (
+        ENCODER,
+        "denoising autoencoder's encoder, code standardised over training images: the structure space, a second space for u and the realism score (CLI: evaluation)",
+    ),
+    (
+        DISCRIMINATOR,
+        "real-vs-generated CNN (the evaluation classifier's architecture, 2 outputs): the classic artefact detector, a baseline of the labels by eye (CLI: evaluation)",
     ),
 ];
 

@@ -53,6 +53,8 @@ pub enum Stream {
     /// `genuq label`: the labelling sample's random draw of class c (sub c), and the sheets'
     /// order (sub 100 + c).
     LabelSample(u32),
+    /// Encoder training: the corrupting noise of step s (index = pixel of the batch).
+    DenoiseNoise(u32),
     /// Tests and fixtures: stream k.
     Test(u32),
 }
@@ -84,6 +86,7 @@ impl Stream {
             Stream::FlowNoise(s) => [s, 11],
             Stream::FlowTimes(s) => [s, 12],
             Stream::LabelSample(c) => [c, 13],
+            Stream::DenoiseNoise(s) => [s, 14],
             Stream::Test(k) => [k, 0xFFFF],
         }
     }
@@ -214,6 +217,7 @@ mod tests {
                 Stream::FlowNoise(p),
                 Stream::FlowTimes(p),
                 Stream::LabelSample(p),
+                Stream::DenoiseNoise(p),
                 Stream::Test(p),
             ]);
             streams.extend(Stream::weight_sample(p as usize)); // None for p = 0: the MAP

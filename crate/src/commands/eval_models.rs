@@ -195,7 +195,7 @@ fn record(dir: &Path, metrics: serde_json::Value) -> anyhow::Result<()> {
             m.record_file(name, bytes);
         }
         if let serde_json::Value::Object(map) = metrics {
-            m.metrics = map.into_iter().collect();
+            m.metrics.extend(map);
         }
     })?;
     eprintln!("updated {}", dir.join(manifest::FILE).display());

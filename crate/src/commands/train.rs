@@ -22,8 +22,12 @@ pub enum Stage {
     Teacher(TrainArgs),
     /// The tiny CLIP (ViT + text transformer).
     Clip(TrainArgs),
+    /// The structure space: a denoising autoencoder (its encoder ships).
+    Encoder(TrainArgs),
     /// The few-step student, distilled from the teacher.
     Student(DistillArgs),
+    /// The real-vs-generated discriminator (a baseline; reads the student from --out).
+    Discriminator(TrainArgs),
 }
 
 /// The options every trainer takes.
@@ -124,6 +128,12 @@ pub fn run(args: &TrainCommand) -> anyhow::Result<()> {
         }
         Stage::Teacher(a) => train::teacher::train(&a.config(train::teacher::config()), &a.dirs()),
         Stage::Clip(a) => train::clip::train(&a.config(train::clip::config()), &a.dirs()),
+        Stage::Encoder(a) => train::encoder::train(&a.config(train::encoder::config()), &a.dirs()),
+        Stage::Discriminator(a) => train::discriminator::train(
+            &a.config(train::discriminator::config()),
+            &a.dirs(),
+            &a.out,
+        ),
         Stage::Student(a) => train::student::train(&a.config(), &a.train.dirs()),
     }
 }

@@ -2,7 +2,8 @@
 //! CLIP). Its 128-d penultimate features are the space for FID and precision/recall; its
 //! predictions give the class accuracy of generated samples.
 //!
-//! `[B, 1, 32, 32]` -> features `[B, 128]` -> logits `[B, 10]`; about 15 MFLOP per image.
+//! `[B, 1, 32, 32]` -> features `[B, 128]` -> logits `[B, 10]`; about 15 MFLOP per image. With
+//! two outputs the same network is the real-vs-generated discriminator (`train/discriminator.rs`).
 
 use burn::config::Config;
 use burn::module::Module;
@@ -20,6 +21,10 @@ pub struct ClassifierConfig {
     pub channels: [usize; 3],
     #[config(default = 128)]
     pub features: usize,
+    /// Logits out: the classes (the evaluation classifier), or 2 (the real-vs-generated
+    /// discriminator).
+    #[config(default = "NUM_CLASSES")]
+    pub outputs: usize,
 }
 
 impl ClassifierConfig {
@@ -41,7 +46,7 @@ impl ClassifierConfig {
             ],
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(c, self.features).init(device),
-            out: LinearConfig::new(self.features, NUM_CLASSES).init(device),
+            out: LinearConfig::new(self.features, self.outputs).init(device),
         }
     }
 }
@@ -81,7 +86,7 @@ impl Classifier {
         relu(self.fc.forward(pooled))
     }
 
-    /// Class logits `[B, 10]`.
+    /// Logits `[B, outputs]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         self.forward_features(self.features(x))
     }

@@ -5,6 +5,8 @@
 
 pub mod classifier;
 pub mod clip;
+pub mod discriminator;
+pub mod encoder;
 pub mod student;
 pub mod teacher;
 
