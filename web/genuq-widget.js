@@ -335,7 +335,7 @@ const TEMPLATE = `
   <figure hidden><canvas class="image px" part="image" role="img"></canvas><figcaption>image</figcaption></figure>
   <figure hidden><canvas class="heatmap px" part="heatmap" role="img"></canvas>
     <canvas class="bar" part="colorbar" role="img"></canvas><div class="ticks"></div>
-    <figcaption>uncertainty (std, grey levels)</figcaption></figure>
+    <figcaption title="where the images differ: over the garment itself; by eye, it does not point at where a generation is broken">uncertainty (std, grey levels)</figcaption></figure>
   <div class="score" part="score" aria-live="polite"><div class="what"></div><div class="u"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
 </div>
 <progress hidden max="1" value="0" part="progress" aria-label="loading genuq"></progress>

@@ -72,3 +72,51 @@ test("label.html: click and keys label cells, the export is the marks file", asy
     server.kill();
   }
 });
+
+test("label.html regions task: a drag draws a box in image pixels, n says all over, the export is the boxes file", async () => {
+  const server = await serve();
+  const browser = await launch({ webgpu: false });
+  try {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/label.html`);
+    await page.selectOption("#task", "regions");
+    await page.setInputFiles("#file", { name: "cells.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(CELLS)) });
+    await page.waitForSelector("#cells.regions .cell canvas");
+    // drag on cell 1 from image pixel (8.5, 4.5) to (19.5, 22.5): the canvas is 256 px for 32
+    const box = await page.locator('#cells .cell[data-cell="1"] canvas').boundingBox();
+    const px = (x, y) => [box.x + (x * box.width) / 32, box.y + (y * box.height) / 32];
+    await page.mouse.move(...px(19.5, 22.5));
+    await page.mouse.down();
+    await page.mouse.move(...px(8.5, 4.5), { steps: 4 });
+    await page.mouse.up();
+    assert.equal(await page.textContent('#cells .cell[data-cell="1"] .tag'), "1: [8, 4, 20, 23]");
+    for (const cell of [2, 3, 4]) {
+      await page.focus(`#cells .cell[data-cell="${cell}"]`);
+      await page.keyboard.press("n");
+    }
+    assert.ok(await page.locator("#garment-row").isHidden(), "no garment picker for boxes");
+    await shoot(page, "label-regions");
+    await page.fill("#labeller", "e2e");
+    await page.click("#export"); // the second sheet is not marked yet
+    assert.match(await page.textContent("#error"), /e2e-shirt-1 cell 1: drag a box/);
+    await page.click("#next");
+    for (const cell of [1, 2]) {
+      await page.focus(`#cells .cell[data-cell="${cell}"]`);
+      await page.keyboard.press("n");
+    }
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    const boxes = JSON.parse(readFileSync(await download.path(), "utf8"));
+    assert.deepEqual(boxes, {
+      labeller: "e2e",
+      sheets: {
+        "e2e-sandal-1": { 1: [8, 4, 20, 23], 2: null, 3: null, 4: null },
+        "e2e-shirt-1": { 1: null, 2: null },
+      },
+    });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+});

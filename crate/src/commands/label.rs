@@ -12,12 +12,25 @@ use anyhow::Context;
 use base64::Engine;
 use clap::{Args, Subcommand};
 
+use crate::data::{Dataset, Split};
+use crate::eval::candidates::{CandidateLine, Candidates};
 use crate::eval::labels::{
-    Cells, LabelLine, Marks, Recipe, disputed, label_lines, lay_out, select,
+    Cells, Key, LabelLine, Marks, Recipe, disputed, label_lines, lay_out, select,
 };
 use crate::eval::plots;
 use crate::eval::pool::{EyeScore, ScoredLine, join_pool};
+use crate::eval::regions::{
+    MapName, Mapped, RegionLine, RegionMarks, coverage, region_cells, region_lines,
+};
+use crate::gpu::Compute;
+use crate::manifest::{CLASSIFIER, DISCRIMINATOR, ENCODER, Manifest};
+use crate::model::autoencoder::AutoencoderConfig;
+use crate::model::classifier::ClassifierConfig;
+use crate::uncertainty::Generator;
 use crate::uncertainty::Perturb;
+use crate::uncertainty::Request;
+use crate::uncertainty::load::load_generator;
+use std::collections::BTreeMap;
 
 use super::score::Line;
 
@@ -37,6 +50,54 @@ pub enum LabelSub {
     Disputed(DisputedArgs),
     /// Draw a set's sheets again from its cells.json (the PNGs are not committed).
     Render(RenderArgs),
+    /// Region sheets of a set's malformed generations (regions/), to mark where each is broken.
+    Regions(RenderArgs),
+    /// Turn a labeller's boxes into region lines (appended to regions.jsonl).
+    ImportRegions(ImportRegionsArgs),
+    /// How well each map (heatmaps, trajectory spread, ink) covers the boxes (regions.jsonl).
+    Coverage(CoverageArgs),
+    /// Score a pool's generations with the candidates `genuq score` lacks (eval/candidates.rs).
+    Candidates(CandidatesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportRegionsArgs {
+    /// The set's folder (regions/cells.json; regions.jsonl is appended to).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The labeller's boxes: {labeller, sheets: {NAME: {CELL: [x0, y0, x1, y1] or null}}}.
+    #[arg(long)]
+    pub marks: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CoverageArgs {
+    /// The sets' folders (each with regions.jsonl).
+    #[arg(long, required = true, num_args = 1..)]
+    pub dir: Vec<PathBuf>,
+    /// The models folder (the generator's files).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The report (JSON, one section per set).
+    #[arg(long, default_value = "reports/regions.json")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CandidatesArgs {
+    /// A `genuq score` file of the pool (its placement is the one scored).
+    #[arg(long)]
+    pub pool: PathBuf,
+    /// The models folder: the generator's files, the encoder, the classifier and the
+    /// discriminator.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The JSON-lines file (appended to; generations already there are skipped).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only the generations of this key.json (a labelled sample), not the whole pool.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -65,6 +126,9 @@ pub struct SheetsArgs {
     /// `first` needed, `all` optional), same seeds and classes.
     #[arg(long, required = true, num_args = 1..)]
     pub pool: Vec<PathBuf>,
+    /// `genuq label candidates` files of the same pool (their scores join the key's).
+    #[arg(long, num_args = 0..)]
+    pub candidates: Vec<PathBuf>,
     /// Generations drawn uniformly per class.
     #[arg(long, default_value_t = 50)]
     pub random: usize,
@@ -110,6 +174,10 @@ pub fn run(args: &LabelCommand) -> anyhow::Result<()> {
         LabelSub::Import(a) => import(a),
         LabelSub::Disputed(a) => third(a),
         LabelSub::Render(a) => write_sheets(&read_json(&a.dir.join("cells.json"))?, &a.dir),
+        LabelSub::Candidates(a) => candidates(a),
+        LabelSub::Regions(a) => regions(&a.dir),
+        LabelSub::ImportRegions(a) => import_regions(a),
+        LabelSub::Coverage(a) => coverage_report(a),
     }
 }
 
@@ -167,6 +235,115 @@ fn read_pool(path: &Path) -> anyhow::Result<(Perturb, Vec<ScoredLine>)> {
     Ok((perturb, lines))
 }
 
+/// The lines of a `genuq label candidates` file and their placement.
+fn read_candidates(path: &Path) -> anyhow::Result<(Perturb, Vec<CandidateLine>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<CandidateLine> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, l)| {
+            serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), n + 1))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let perturb = lines
+        .first()
+        .map(|l| l.perturb)
+        .with_context(|| format!("{} is empty", path.display()))?;
+    anyhow::ensure!(
+        lines.iter().all(|l| l.perturb == perturb),
+        "{} mixes placements",
+        path.display()
+    );
+    Ok((perturb, lines))
+}
+
+/// `genuq label candidates`: every generation of the pool file scored with the candidates,
+/// its MAP image checked against the pool's (within a grey level and a half).
+fn candidates(args: &CandidatesArgs) -> anyhow::Result<()> {
+    let (_, pool) = read_pool(&args.pool)?;
+    let done: std::collections::HashSet<(u32, String)> = match args.out.exists() {
+        true => read_candidates(&args.out)?
+            .1
+            .into_iter()
+            .map(|l| (l.seed, l.class))
+            .collect(),
+        false => Default::default(),
+    };
+    let sample: Option<std::collections::HashSet<(u32, String)>> = match &args.key {
+        Some(path) => Some(
+            read_json::<Key>(path)?
+                .items
+                .into_iter()
+                .map(|i| (i.seed, i.class))
+                .collect(),
+        ),
+        None => None,
+    };
+    let todo: Vec<&ScoredLine> = pool
+        .iter()
+        .filter(|l| !done.contains(&(l.seed, l.class.clone())))
+        .filter(|l| {
+            sample
+                .as_ref()
+                .is_none_or(|s| s.contains(&(l.seed, l.class.clone())))
+        })
+        .collect();
+    eprintln!("{} generations to score ({} done)", todo.len(), done.len());
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let generator = load_generator(&args.models, Compute::Cpu)?;
+    let manifest = Manifest::read(&args.models)?;
+    let nets = generator.nets.clone();
+    let read = |name: &str| manifest.read_verified(&args.models, name);
+    let encoder = crate::store::load(
+        AutoencoderConfig::new().init(&nets).encoder,
+        read(ENCODER)?,
+        ENCODER,
+    )?;
+    let judge = crate::store::load(
+        ClassifierConfig::new().init(&nets),
+        read(CLASSIFIER)?,
+        CLASSIFIER,
+    )?;
+    let discriminator = crate::store::load(
+        ClassifierConfig::new().with_outputs(2).init(&nets),
+        read(DISCRIMINATOR)?,
+        DISCRIMINATOR,
+    )?;
+    let train = Dataset::load(&crate::data::default_dir(), Split::Train)?;
+    let space = Candidates::new(encoder, judge, discriminator, &generator, &train);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&args.out)
+        .with_context(|| format!("opening {}", args.out.display()))?;
+    let bar = indicatif::ProgressBar::new(todo.len() as u64);
+    for l in todo {
+        let class = crate::data::class_index(&l.class)
+            .with_context(|| format!("unknown class {:?}", l.class))?;
+        let mut req = Request::new(class, l.seed);
+        (req.steps, req.samples, req.perturb) = (l.steps, l.samples, l.perturb);
+        let s = space.score(&generator, &req)?;
+        let pool_image = decode_png(&l.image_png)?;
+        let close = |(a, b): (&f32, &f32)| (a - b).abs() <= 1.5 / crate::data::GREY_HALF;
+        anyhow::ensure!(
+            s.image.iter().zip(&pool_image).all(close),
+            "seed {} {}: the regenerated MAP image differs from the pool's",
+            l.seed,
+            l.class
+        );
+        writeln!(file, "{}", serde_json::to_string(&s)?)
+            .and_then(|()| file.flush())
+            .with_context(|| format!("writing {}", args.out.display()))?;
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(())
+}
+
 /// Writes `path` whole or not at all (a temporary file renamed over it).
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
@@ -180,7 +357,12 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| read_pool(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (sampler, items) = join_pool(&runs, decode_png)?;
+    let candidates = args
+        .candidates
+        .iter()
+        .map(|p| read_candidates(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (sampler, items) = join_pool(&runs, &candidates, decode_png)?;
     let recipe = Recipe {
         set: args.set.clone(),
         random: args.random,
@@ -300,5 +482,192 @@ fn import(args: &ImportArgs) -> anyhow::Result<()> {
         marks.pass,
         args.out.display()
     );
+    Ok(())
+}
+
+/// `genuq label regions`: the set's malformed generations (resolved labels) on region sheets.
+fn regions(dir: &Path) -> anyhow::Result<()> {
+    let cells: Cells = read_json(&dir.join("cells.json"))?;
+    let (labels, _) = crate::eval::by_eye::resolve(&read_labels(&dir.join("labels.jsonl"))?);
+    let regions = region_cells(&cells, &labels, 12);
+    let out = dir.join("regions");
+    let sheets = out.join("sheets");
+    std::fs::create_dir_all(&sheets).with_context(|| format!("creating {}", sheets.display()))?;
+    for sheet in &regions.sheets {
+        let images = sheet
+            .cells
+            .iter()
+            .map(|c| decode_png(&c.image_png))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let captioned: Vec<(&[f32], String)> = images
+            .iter()
+            .zip(&sheet.cells)
+            .map(|(v, c)| (v.as_slice(), c.cell.to_string()))
+            .collect();
+        let title = format!(
+            "{}: asked for {} (mark where each is broken)",
+            sheet.name, sheet.class
+        );
+        plots::region_sheet(
+            &sheets.join(format!("{}.png", sheet.name)),
+            &title,
+            &captioned,
+            4,
+        )?;
+    }
+    write_atomic(
+        &out.join("cells.json"),
+        &(serde_json::to_string(&regions)? + "\n"),
+    )?;
+    let n: usize = regions.sheets.iter().map(|s| s.cells.len()).sum();
+    eprintln!(
+        "{n} malformed generations on {} region sheets in {}",
+        regions.sheets.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `genuq label import-regions`: a labeller's boxes into `regions.jsonl`, once per labeller.
+fn import_regions(args: &ImportRegionsArgs) -> anyhow::Result<()> {
+    let cells: Cells = read_json(&args.dir.join("regions").join("cells.json"))?;
+    let marks: RegionMarks = read_json(&args.marks)?;
+    let lines = region_lines(&cells, &marks)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.marks.display()))?;
+    let path = args.dir.join("regions.jsonl");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    let seen = existing
+        .lines()
+        .filter_map(|l| serde_json::from_str::<RegionLine>(l).ok())
+        .any(|l| l.labeller == marks.labeller);
+    anyhow::ensure!(
+        !seen,
+        "{} already has {}'s boxes",
+        path.display(),
+        marks.labeller
+    );
+    let text: String = lines
+        .iter()
+        .map(|l| serde_json::to_string(l).map(|s| s + "\n"))
+        .collect::<Result<_, _>>()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "{} boxes by {} into {}",
+        lines.len(),
+        marks.labeller,
+        path.display()
+    );
+    Ok(())
+}
+
+/// The maps of one generation at the shipped steps and M: the heatmap at every placement, the
+/// trajectory spread per pixel, the MAP image's ink.
+fn maps_of(g: &Generator, class: usize, seed: u32) -> anyhow::Result<BTreeMap<MapName, Vec<f32>>> {
+    let mut maps = BTreeMap::new();
+    for (name, perturb) in [
+        (MapName::HeatmapLast, Perturb::Last),
+        (MapName::HeatmapFirst, Perturb::First),
+        (MapName::HeatmapAll, Perturb::All),
+    ] {
+        let mut req = Request::new(class, seed);
+        req.perturb = perturb;
+        let out = pollster::block_on(g.generate(&req))?;
+        if name == MapName::HeatmapFirst {
+            maps.insert(
+                MapName::Ink,
+                out.image.iter().map(|v| (v + 1.0) / 2.0).collect(),
+            );
+        }
+        maps.insert(name, out.variance);
+    }
+    let (_, steps) = g.plain_traced(&[class], &[seed], crate::uncertainty::DEFAULT_STEPS)?;
+    let n = steps.len();
+    let stacked = burn::tensor::Tensor::stack::<3>(
+        steps
+            .into_iter()
+            .map(|p| p.reshape([1, crate::data::PIXELS]))
+            .collect(),
+        1,
+    );
+    let spread = stacked.var_bias(1).reshape([crate::data::PIXELS]);
+    anyhow::ensure!(n >= 1, "no steps");
+    maps.insert(
+        MapName::Trajectory,
+        spread.into_data().iter::<f32>().collect(),
+    );
+    Ok(maps)
+}
+
+/// `genuq label coverage`: per set, every map's coverage of the labellers' boxes.
+fn coverage_report(args: &CoverageArgs) -> anyhow::Result<()> {
+    let g = load_generator(&args.models, Compute::Cpu)?;
+    let mut report = serde_json::Map::new();
+    for dir in &args.dir {
+        let path = dir.join("regions.jsonl");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let lines: Vec<RegionLine> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{} is not what it should be", path.display()))?;
+        let mut by: BTreeMap<(String, u32), Vec<Option<[u32; 4]>>> = BTreeMap::new();
+        for l in &lines {
+            by.entry((l.class.clone(), l.seed))
+                .or_default()
+                .push(l.region);
+        }
+        let nulls = lines.iter().filter(|l| l.region.is_none()).count();
+        let ious: Vec<f64> = by
+            .values()
+            .filter_map(|r| match r.as_slice() {
+                [Some(a), Some(b)] => Some(crate::eval::regions::iou(*a, *b)),
+                _ => None,
+            })
+            .collect();
+        let mut items = Vec::new();
+        for ((class, seed), regions) in &by {
+            let regions: Vec<[u32; 4]> = regions.iter().flatten().copied().collect();
+            if regions.is_empty() {
+                continue;
+            }
+            let c = crate::data::class_index(class)
+                .with_context(|| format!("unknown class {class:?}"))?;
+            items.push(Mapped {
+                maps: maps_of(&g, c, *seed)?,
+                regions,
+            });
+        }
+        let set = dir
+            .file_name()
+            .map_or("set".into(), |n| n.to_string_lossy().to_string());
+        let c = coverage(&items, nulls, &ious, 30);
+        eprintln!(
+            "{set}: {} boxed generations, {} boxes, {} nulls, median IoU {:?}",
+            c.boxed, c.boxes, c.nulls, c.iou_median
+        );
+        for (name, m) in &c.maps {
+            eprintln!(
+                "  {:<14} pixel AUROC {:.3} [{:.3}, {:.3}]  hit {:.2}  minus ink {:+.3} [{:+.3}, {:+.3}]",
+                format!("{name:?}"),
+                m.auroc.value,
+                m.auroc.ci[0],
+                m.auroc.ci[1],
+                m.hit,
+                m.minus_ink.value,
+                m.minus_ink.ci[0],
+                m.minus_ink.ci[1]
+            );
+        }
+        report.insert(set, serde_json::to_value(&c)?);
+    }
+    write_atomic(&args.out, &(serde_json::to_string_pretty(&report)? + "\n"))?;
+    eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -201,7 +201,7 @@ pub struct Estimate {
     pub ci: [f64; 2],
 }
 
-fn estimate(value: f64, mut boot: Vec<f64>) -> Estimate {
+pub(crate) fn estimate(value: f64, mut boot: Vec<f64>) -> Estimate {
     boot.retain(|v| v.is_finite());
     boot.sort_by(f64::total_cmp);
     let at = |q: f64| match boot.len() {
@@ -391,6 +391,63 @@ pub fn pick(dev: &ByEye) -> Option<Pick> {
     })
 }
 
+/// The rule for the candidates of eval/candidates.rs (the structure space, realism, the
+/// baselines), fixed on the development numbers before the test set's were computed.
+pub const DETECTOR_RULE: &str = "on the development set, among every candidate score except the *_beyond_ink ones (they need the pool's own line on ink), the highest per-class macro AUROC for `malformed` by eye is the detector of broken generations to ship next; u is computed in the feature space (CLIP's or the structure space) where u at the picked placement has the higher development AUROC for `malformed`";
+
+/// The feature space of u.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Space {
+    /// The tiny CLIP's image embedding (what ships).
+    Clip,
+    /// The denoising autoencoder's standardised code.
+    Structure,
+}
+
+/// What [`DETECTOR_RULE`] picks on the development set.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Detector {
+    pub score: EyeScore,
+    /// Its development AUROC for `malformed`.
+    pub auroc: f64,
+    /// The space of u (at the placement [`pick`] picked).
+    pub u_space: Space,
+    pub rule: String,
+}
+
+/// The pick of [`DETECTOR_RULE`] from a development set's section, for u at `perturb`.
+pub fn detector(dev: &ByEye, perturb: Perturb) -> Option<Detector> {
+    let malformed = |score: EyeScore| {
+        dev.rows
+            .iter()
+            .find(|r| r.score == score)
+            .map(|r| r.targets[&Target::Malformed].macro_auroc.value)
+            .filter(|v| v.is_finite())
+    };
+    let (score, auroc) = dev
+        .rows
+        .iter()
+        .filter(|r| !r.score.name().ends_with("_beyond_ink"))
+        .filter_map(|r| Some((r.score, malformed(r.score)?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (clip, structure) = match perturb {
+        Perturb::Last => (EyeScore::ULast, EyeScore::UStructureLast),
+        Perturb::First => (EyeScore::UFirst, EyeScore::UStructureFirst),
+        Perturb::All => (EyeScore::UAll, EyeScore::UStructureAll),
+    };
+    let u_space = match (malformed(clip), malformed(structure)) {
+        (Some(c), Some(s)) if s > c => Space::Structure,
+        _ => Space::Clip,
+    };
+    Some(Detector {
+        score,
+        auroc,
+        u_space,
+        rule: DETECTOR_RULE.to_string(),
+    })
+}
+
 /// The key of the by-eye sections in `eval.json`: `{"by_eye": {SET: ByEye}}`.
 pub const SECTION: &str = "by_eye";
 
@@ -440,7 +497,10 @@ pub fn write_sections(
         if section.set == "dev" {
             let pick = pick(&section);
             println!("the pick ({PICK_RULE}): {pick:?}");
+            let next = pick.as_ref().and_then(|p| detector(&section, p.perturb));
+            println!("the detector ({DETECTOR_RULE}): {next:?}");
             sections["pick"] = serde_json::to_value(&pick)?;
+            sections["detector"] = serde_json::to_value(&next)?;
         }
         sections[section.set.clone()] = serde_json::to_value(&section)?;
     }
@@ -581,6 +641,55 @@ mod tests {
             (p - 0.25).abs() < 1e-12
                 && (r - 1.0 / 3.0).abs() < 1e-12
                 && (share - 0.4).abs() < 1e-12
+        );
+    }
+
+    /// The detector is the best development AUROC for `malformed` (a beyond-ink score not
+    /// counted), and u's space the one where u at the placement scores higher.
+    #[test]
+    fn the_detector_and_the_space_of_u() {
+        let row = |score: EyeScore, v: f64| {
+            let e = Estimate {
+                value: v,
+                ci: [v, v],
+            };
+            let d = Detection {
+                macro_auroc: e,
+                minus: BTreeMap::new(),
+                flag_precision: e,
+                flag_recall: 0.0,
+            };
+            Row {
+                score,
+                targets: BTreeMap::from([(Target::Malformed, d)]),
+            }
+        };
+        let dev = |u_structure: f64| ByEye {
+            set: "dev".into(),
+            labelled: 0,
+            pool: 0,
+            share: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            agreement: resolve(&[]).1,
+            rows: vec![
+                row(EyeScore::Darkness, 0.70),
+                row(EyeScore::Realism, 0.84),
+                row(EyeScore::RealismBeyondInk, 0.90),
+                row(EyeScore::UFirst, 0.69),
+                row(EyeScore::UStructureFirst, u_structure),
+                row(EyeScore::UStructureLast, 0.79),
+            ],
+        };
+        let d = detector(&dev(0.65), Perturb::First).unwrap();
+        assert_eq!(
+            (d.score, d.auroc, d.u_space),
+            (EyeScore::Realism, 0.84, Space::Clip)
+        );
+        let d = detector(&dev(0.72), Perturb::First).unwrap();
+        assert_eq!(d.u_space, Space::Structure);
+        assert_eq!(
+            detector(&dev(0.72), Perturb::Last).unwrap().u_space,
+            Space::Clip
         );
     }
 }

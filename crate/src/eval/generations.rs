@@ -250,6 +250,22 @@ impl Maps {
     }
 }
 
+/// Aithal et al.'s trajectory spread of B generations from the clean image each step predicted
+/// (one `[B, 1, H, W]` per step): the sum over pixels of the variance across the steps, `[B]`.
+pub fn trajectory_variance(predictions: Vec<Tensor<4>>) -> Tensor<1> {
+    let b = predictions.first().map_or(0, |p| p.dims()[0]);
+    Tensor::stack::<3>(
+        predictions
+            .into_iter()
+            .map(|p| p.reshape([b, PIXELS]))
+            .collect(),
+        1,
+    )
+    .var_bias(1)
+    .sum_dim(2)
+    .reshape([b])
+}
+
 /// The MAP images (the student's plain sampler) of the first `n` generations under `seed`, in
 /// batches of `batch`, and the classifier's features, predictions and confidence.
 pub fn maps(
@@ -271,16 +287,7 @@ pub fn maps(
         let classes: Vec<usize> = (start..start + b).map(|i| class_of(seed, i)).collect();
         let seeds: Vec<u32> = (start..start + b).map(|i| noise_seed(seed, i)).collect();
         let (images, predictions) = g.plain_traced(&classes, &seeds, steps)?;
-        let spread = Tensor::stack::<3>(
-            predictions
-                .into_iter()
-                .map(|p| p.reshape([b, PIXELS]))
-                .collect(),
-            1,
-        )
-        .var_bias(1)
-        .sum_dim(2)
-        .reshape([b]);
+        let spread = trajectory_variance(predictions);
         out.judge_batch(classifier, images, classes, spread)?;
         bar.inc(b as u64);
     }

@@ -244,10 +244,12 @@ pub struct Key {
 
 /// Each score's threshold of the top `share` of each class's pool (as the product's
 /// percentiles are within the class): the smallest value among its `ceil(share * n)` highest.
+/// Only scores every item of the pool has (a score computed on the sample alone has no pool
+/// threshold).
 pub fn flag_thresholds(items: &[PoolItem], share: f64) -> BTreeMap<EyeScore, Vec<f64>> {
     EyeScore::ALL
         .into_iter()
-        .filter(|s| items.iter().any(|i| i.scores.contains_key(s)))
+        .filter(|s| !items.is_empty() && items.iter().all(|i| i.scores.contains_key(s)))
         .map(|score| {
             let per_class = (0..NUM_CLASSES)
                 .map(|class| {

@@ -3,6 +3,7 @@
 //! methods, the judge of one selection, the report and its figures.
 
 pub mod by_eye;
+pub mod candidates;
 pub mod classify;
 pub mod detect;
 pub mod floor;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod paired;
 pub mod plots;
 pub mod pool;
+pub mod regions;
 pub mod report;
 pub mod select;
 pub mod tables;

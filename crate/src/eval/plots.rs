@@ -268,21 +268,92 @@ pub fn sheet(
         for (i, img) in images.iter().enumerate() {
             let ox = 8 + (i % cols) as u32 * cell_w;
             let oy = top + (i / cols) as u32 * cell_h;
-            for y in 0..side {
-                for x in 0..side {
-                    let g = crate::data::grey_byte(
-                        img[((y / scale) * IMAGE_SIZE as u32 + x / scale) as usize],
-                    );
-                    root.draw_pixel(((ox + x) as i32, (oy + y) as i32), &RGBColor(g, g, g))
-                        .map_err(plot_err)?;
-                }
-            }
+            draw_image(&root, img, (ox, oy), scale)?;
             let number = format!("{}", i + 1);
             let style = ("sans-serif", 15).into_font().color(&BLACK);
             root.draw_text(
                 &number,
                 &style,
                 ((ox + side / 2 - 8) as i32, (oy + side + 2) as i32),
+            )
+            .map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    image::RgbImage::from_raw(w, h, buf)
+        .ok_or_else(|| anyhow::anyhow!("sheet buffer of the wrong size"))?
+        .save(path)?;
+    Ok(())
+}
+
+/// `img` (`[PIXELS]` in [-1, 1]) at `scale` with its top-left corner at `at`.
+fn draw_image<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    img: &[f32],
+    at: (u32, u32),
+    scale: u32,
+) -> anyhow::Result<()> {
+    let side = IMAGE_SIZE as u32 * scale;
+    for y in 0..side {
+        for x in 0..side {
+            let g =
+                crate::data::grey_byte(img[((y / scale) * IMAGE_SIZE as u32 + x / scale) as usize]);
+            root.draw_pixel(((at.0 + x) as i32, (at.1 + y) as i32), &RGBColor(g, g, g))
+                .map_err(plot_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// A sheet for marking regions: each image at 8x with a grid every 4 image pixels (numbered
+/// every 8 along the top and the left, in the image's 0..32 pixel coordinates) and its
+/// caption under it, `cols` per row.
+pub fn region_sheet(
+    path: &Path,
+    title: &str,
+    images: &[(&[f32], String)],
+    cols: usize,
+) -> anyhow::Result<()> {
+    ensure_font()?;
+    let scale = 8u32;
+    let side = IMAGE_SIZE as u32 * scale;
+    let (margin, top) = (26u32, 30u32);
+    let (cell_w, cell_h) = (side + margin + 12, side + margin + 24);
+    let rows = images.len().div_ceil(cols) as u32;
+    let (w, h) = (cols as u32 * cell_w + 8, top + rows * cell_h + 4);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.draw_text(title, &("sans-serif", 18).into_font().color(&BLACK), (8, 6))
+            .map_err(plot_err)?;
+        let small = ("sans-serif", 13).into_font().color(&BLACK);
+        for (i, (img, caption)) in images.iter().enumerate() {
+            let ox = 8 + (i % cols) as u32 * cell_w + margin;
+            let oy = top + (i / cols) as u32 * cell_h + margin;
+            draw_image(&root, img, (ox, oy), scale)?;
+            for k in (0..=IMAGE_SIZE as u32).step_by(4) {
+                let colour = match k % 8 {
+                    0 => RGBColor(230, 60, 60),
+                    _ => RGBColor(90, 140, 255),
+                };
+                let p = (k * scale).min(side - 1);
+                let (x, y) = ((ox + p) as i32, (oy + p) as i32);
+                let (x0, y0) = (ox as i32, oy as i32);
+                let (x1, y1) = ((ox + side) as i32, (oy + side) as i32);
+                root.draw(&PathElement::new(vec![(x, y0), (x, y1)], colour))
+                    .and_then(|()| root.draw(&PathElement::new(vec![(x0, y), (x1, y)], colour)))
+                    .map_err(plot_err)?;
+                if k % 8 == 0 {
+                    root.draw_text(&k.to_string(), &small, (x - 6, y0 - 18))
+                        .and_then(|()| root.draw_text(&k.to_string(), &small, (x0 - 22, y - 7)))
+                        .map_err(plot_err)?;
+                }
+            }
+            let style = ("sans-serif", 16).into_font().color(&BLACK);
+            root.draw_text(
+                caption,
+                &style,
+                ((ox + side / 2 - 40) as i32, (oy + side + 4) as i32),
             )
             .map_err(plot_err)?;
         }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::candidates::CandidateLine;
 use crate::data::{NUM_CLASSES, PIXELS};
 use crate::uncertainty::{ClassSpace, Perturb};
 
@@ -50,10 +51,34 @@ pub enum EyeScore {
     UFirstBeyondInk,
     /// u (all) beyond ink.
     UAllBeyondInk,
+    /// u in the structure space (the denoising autoencoder's code), last placement.
+    UStructureLast,
+    /// u in the structure space, weight samples at the first step.
+    UStructureFirst,
+    /// u in the structure space, weight samples at every step.
+    UStructureAll,
+    /// The MAP image's mean distance to its nearest real images in the structure space.
+    Realism,
+    /// The same in CLIP's space.
+    RealismClip,
+    /// u in the structure space (last) beyond ink.
+    UStructureLastBeyondInk,
+    /// u in the structure space (first) beyond ink.
+    UStructureFirstBeyondInk,
+    /// u in the structure space (all) beyond ink.
+    UStructureAllBeyondInk,
+    /// Realism (structure space) beyond ink.
+    RealismBeyondInk,
+    /// Aithal et al.'s trajectory spread (the clean predictions' variance across the steps).
+    Trajectory,
+    /// `1 -` the judge's (the evaluation classifier's) probability of the requested class.
+    JudgeMargin,
+    /// The real-vs-generated discriminator's probability of "generated".
+    Discriminator,
 }
 
 impl EyeScore {
-    pub const ALL: [EyeScore; 11] = [
+    pub const ALL: [EyeScore; 23] = [
         EyeScore::ULast,
         EyeScore::UFirst,
         EyeScore::UAll,
@@ -65,6 +90,18 @@ impl EyeScore {
         EyeScore::ULastBeyondInk,
         EyeScore::UFirstBeyondInk,
         EyeScore::UAllBeyondInk,
+        EyeScore::UStructureLast,
+        EyeScore::UStructureFirst,
+        EyeScore::UStructureAll,
+        EyeScore::Realism,
+        EyeScore::RealismClip,
+        EyeScore::UStructureLastBeyondInk,
+        EyeScore::UStructureFirstBeyondInk,
+        EyeScore::UStructureAllBeyondInk,
+        EyeScore::RealismBeyondInk,
+        EyeScore::Trajectory,
+        EyeScore::JudgeMargin,
+        EyeScore::Discriminator,
     ];
 
     /// The name in reports (serde's).
@@ -113,9 +150,12 @@ pub struct PoolSampler {
 
 /// Joins `genuq score` runs (`(placement, lines)`: one per placement of the weight samples,
 /// `last` and `first` required, `all` optional) into pool items; the same (seed, class) must
-/// have the same MAP image in every run. `decode` turns a base64 PNG into pixels.
+/// have the same MAP image in every run. `candidates` holds `genuq label candidates` runs of
+/// the same pool (any placements, possibly none): their scores join the items'. `decode` turns a
+/// base64 PNG into pixels.
 pub fn join_pool(
     runs: &[(Perturb, Vec<ScoredLine>)],
+    candidates: &[(Perturb, Vec<CandidateLine>)],
     decode: impl Fn(&str) -> anyhow::Result<Vec<f32>>,
 ) -> anyhow::Result<(PoolSampler, Vec<PoolItem>)> {
     let of = |p: Perturb| runs.iter().find(|(q, _)| *q == p).map(|(_, l)| l);
@@ -166,6 +206,24 @@ pub fn join_pool(
             let a = twin(lines, at, l, &image, &decode)?;
             scores.insert(EyeScore::UAll, a.u as f64);
         }
+        for (p, lines) in candidates {
+            let Some(s) = candidate_twin(lines, l)? else {
+                continue;
+            };
+            let u = match p {
+                Perturb::Last => EyeScore::UStructureLast,
+                Perturb::First => EyeScore::UStructureFirst,
+                Perturb::All => EyeScore::UStructureAll,
+            };
+            scores.insert(u, s.u_structure as f64);
+            scores.extend([
+                (EyeScore::Realism, s.realism as f64),
+                (EyeScore::RealismClip, s.realism_clip as f64),
+                (EyeScore::Trajectory, s.trajectory as f64),
+                (EyeScore::JudgeMargin, s.judge_margin as f64),
+                (EyeScore::Discriminator, s.discriminator as f64),
+            ]);
+        }
         let (seed, image_png) = (l.seed, l.image_png.clone());
         items.push(PoolItem {
             class,
@@ -209,6 +267,28 @@ fn twin<'a>(
     Ok(t)
 }
 
+/// The candidate line of `l`'s generation, if the run has it (a run may hold a labelled sample
+/// only), which must have its sampler (`genuq label candidates` checked its MAP image against
+/// the score line's when it wrote it).
+fn candidate_twin<'a>(
+    lines: &'a [CandidateLine],
+    l: &ScoredLine,
+) -> anyhow::Result<Option<&'a CandidateLine>> {
+    let Some(s) = lines
+        .iter()
+        .find(|s| s.seed == l.seed && s.class == l.class)
+    else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        (s.steps, s.samples) == (l.steps, l.samples),
+        "seed {} {}: the candidates run's sampler differs",
+        l.seed,
+        l.class
+    );
+    Ok(Some(s))
+}
+
 /// Adds the `*BeyondInk` scores: within each class, the residual of u on the mean intensity's
 /// least-squares line (darkness partialled out).
 fn beyond_ink(items: &mut [PoolItem]) {
@@ -216,6 +296,13 @@ fn beyond_ink(items: &mut [PoolItem]) {
         (EyeScore::ULast, EyeScore::ULastBeyondInk),
         (EyeScore::UFirst, EyeScore::UFirstBeyondInk),
         (EyeScore::UAll, EyeScore::UAllBeyondInk),
+        (EyeScore::UStructureLast, EyeScore::UStructureLastBeyondInk),
+        (
+            EyeScore::UStructureFirst,
+            EyeScore::UStructureFirstBeyondInk,
+        ),
+        (EyeScore::UStructureAll, EyeScore::UStructureAllBeyondInk),
+        (EyeScore::Realism, EyeScore::RealismBeyondInk),
     ];
     for class in 0..NUM_CLASSES {
         let idx: Vec<usize> = (0..items.len())
@@ -231,7 +318,9 @@ fn beyond_ink(items: &mut [PoolItem]) {
                     ))
                 })
                 .collect();
-            if xy.len() < 2 {
+            // a score of the labelled sample alone (not the pool) gets no line: the sample is
+            // not uniform
+            if xy.len() < 2 || xy.len() < idx.len() {
                 continue;
             }
             let (slope, intercept) = least_squares(&xy);

@@ -1,0 +1,181 @@
+//! The candidate scores of a labelling pool that `genuq score` does not compute:
+//! - in the **structure space** (the denoising autoencoder's standardised code,
+//!   `model/autoencoder.rs`): the paper's u on the M + 1 images' codes instead of their CLIP
+//!   embeddings (the same kernel), and the class-free realism score, the mean distance of the
+//!   MAP image's code to its [`K`] nearest real training images (also in CLIP's space);
+//! - the baselines: Aithal et al.'s trajectory spread, the judge's (the evaluation
+//!   classifier's) `1 -` probability of the requested class, and the real-vs-generated
+//!   discriminator's probability of "generated".
+//!
+//! Higher = less trustworthy, every one. `genuq label candidates` writes one [`CandidateLine`]
+//! per pool generation; `join_pool` reads them beside the `genuq score` lines.
+
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use burn::tensor::activation::softmax;
+
+use super::generations::trajectory_variance;
+use crate::Error;
+use crate::data::{Dataset, PIXELS};
+use crate::kernels::semantic_entropy::semantic_entropy;
+use crate::model::autoencoder::Encoder;
+use crate::model::classifier::Classifier;
+use crate::train::encoder::nearest;
+use crate::uncertainty::{Generator, Perturb, Request};
+
+/// Neighbours of the realism scores.
+pub const K: usize = 5;
+/// Real training images in each bank.
+pub const BANK: usize = 20_000;
+
+/// One pool generation's candidate scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateLine {
+    pub seed: u32,
+    pub class: String,
+    pub steps: usize,
+    pub samples: usize,
+    pub perturb: Perturb,
+    /// u of the M + 1 images' structure codes.
+    pub u_structure: f32,
+    /// Mean distance of the MAP image's structure code to its K nearest real images'.
+    pub realism: f32,
+    /// The same in CLIP's embedding space.
+    pub realism_clip: f32,
+    /// The sum over pixels of the variance across the steps of each step's clean prediction.
+    pub trajectory: f32,
+    /// `1 -` the evaluation classifier's probability of the requested class (MAP image).
+    pub judge_margin: f32,
+    /// The discriminator's probability that the MAP image is generated.
+    pub discriminator: f32,
+    /// The MAP image, `[PIXELS]` (checked against the score line's; not written).
+    #[serde(skip)]
+    pub image: Vec<f32>,
+}
+
+/// Embeddings of real images, `[n, d]` row-major, to measure distances to.
+pub struct Bank {
+    pub rows: Vec<f32>,
+    pub dims: usize,
+}
+
+impl Bank {
+    /// The embeddings by `embed` of the first [`BANK`] images of `data`.
+    pub fn new(data: &Dataset, device: &Device, embed: impl Fn(Tensor<4>) -> Tensor<2>) -> Self {
+        let idx: Vec<usize> = (0..BANK.min(data.len())).collect();
+        let mut rows = Vec::with_capacity(idx.len() * 64);
+        let mut dims = 0;
+        for c in idx.chunks(500) {
+            let e = embed(data.images_tensor(c, device));
+            dims = e.dims()[1];
+            rows.extend(e.into_data().iter::<f32>());
+        }
+        Self { rows, dims }
+    }
+
+    /// The mean Euclidean distance of `q` (`[dims]`) to its [`K`] nearest rows.
+    pub fn realism(&self, q: &[f32]) -> f32 {
+        let near = nearest(&self.rows, self.dims, q, K);
+        let n = near.len().max(1) as f64;
+        (near.iter().map(|(d2, _)| d2.sqrt()).sum::<f64>() / n) as f32
+    }
+}
+
+/// The networks the candidates need beside the generator, and the two banks.
+pub struct Candidates {
+    pub encoder: Encoder,
+    pub judge: Classifier,
+    pub discriminator: Classifier,
+    pub bank: Bank,
+    pub clip_bank: Bank,
+}
+
+/// Row 0 of a `[1, n]` tensor's softmax.
+fn probabilities(logits: Tensor<2>) -> Vec<f32> {
+    softmax(logits, 1).into_data().iter::<f32>().collect()
+}
+
+impl Candidates {
+    /// Embeds [`BANK`] images of `train` with `encoder` and with the generator's CLIP.
+    pub fn new(
+        encoder: Encoder,
+        judge: Classifier,
+        discriminator: Classifier,
+        generator: &Generator,
+        train: &Dataset,
+    ) -> Self {
+        let device = generator.nets.clone();
+        let bank = Bank::new(train, &device, |x| encoder.forward(x));
+        let clip_bank = Bank::new(train, &device, |x| generator.clip.forward(x));
+        Self {
+            encoder,
+            judge,
+            discriminator,
+            bank,
+            clip_bank,
+        }
+    }
+
+    /// The candidate scores of the generation `req` (networks on the generator's `nets`).
+    pub fn score(&self, generator: &Generator, req: &Request) -> Result<CandidateLine, Error> {
+        let images = generator.images(req)?.to_device(&generator.nets);
+        let codes = self.encoder.forward(images.clone());
+        let [s, d] = codes.dims();
+        let u = semantic_entropy(
+            codes
+                .clone()
+                .to_device(&generator.device)
+                .reshape([1, s, d]),
+        )?;
+        let map = images.slice([0..1]);
+        let clip = generator.clip.forward(map.clone());
+        let (_, steps) = generator.plain_traced(&[req.class], &[req.seed], req.steps)?;
+        let trajectory = trajectory_variance(steps);
+        let judge = probabilities(self.judge.forward(map.clone()));
+        let fake = probabilities(self.discriminator.forward(map.clone()));
+        let first: Vec<f32> = codes.slice([0..1]).into_data().iter::<f32>().collect();
+        let clip: Vec<f32> = clip.into_data().iter::<f32>().collect();
+        let image: Vec<f32> = map.into_data().iter::<f32>().collect();
+        debug_assert_eq!(image.len(), PIXELS);
+        let first_of = |t: Tensor<1>| t.into_data().iter::<f32>().next().unwrap_or(f32::NAN);
+        Ok(CandidateLine {
+            seed: req.seed,
+            class: crate::data::CLASS_NAMES[req.class].to_string(),
+            steps: req.steps,
+            samples: req.samples,
+            perturb: req.perturb,
+            u_structure: first_of(u),
+            realism: self.bank.realism(&first),
+            realism_clip: self.clip_bank.realism(&clip),
+            trajectory: first_of(trajectory),
+            judge_margin: 1.0 - judge[req.class],
+            discriminator: fake[1],
+            image,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Realism is the mean distance to the K nearest rows: a 1-d bank 0, 1, ..., 9 seen from
+    /// 2.2 has the nearest 2, 3, 1, 4, 0 at 0.2, 0.8, 1.2, 1.8, 2.2 (mean 1.24), whatever the
+    /// rows' order.
+    #[test]
+    fn realism_is_the_mean_distance_to_the_nearest() {
+        let mut rows: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        rows.reverse();
+        let bank = Bank { rows, dims: 1 };
+        assert!((bank.realism(&[2.2]) - 1.24).abs() < 1e-5);
+        let far = Bank {
+            rows: vec![0.0, 0.0, 3.0, 4.0],
+            dims: 2,
+        };
+        assert!(
+            (far.realism(&[0.0, 0.0]) - 2.5).abs() < 1e-6,
+            "two rows: the mean of 0 and 5"
+        );
+    }
+}
