@@ -128,13 +128,13 @@ impl Candidates {
                 .to_device(&generator.device)
                 .reshape([1, s, d]),
         )?;
-        let map = images.slice([0..1]);
+        let map = images.slice(0..1);
         let clip = generator.clip.forward(map.clone());
         let (_, steps) = generator.plain_traced(&[req.class], &[req.seed], req.steps)?;
         let trajectory = trajectory_variance(steps);
         let judge = probabilities(self.judge.forward(map.clone()));
         let fake = probabilities(self.discriminator.forward(map.clone()));
-        let first: Vec<f32> = codes.slice([0..1]).into_data().iter::<f32>().collect();
+        let first: Vec<f32> = codes.slice(0..1).into_data().iter::<f32>().collect();
         let clip: Vec<f32> = clip.into_data().iter::<f32>().collect();
         let image: Vec<f32> = map.into_data().iter::<f32>().collect();
         debug_assert_eq!(image.len(), PIXELS);

@@ -118,7 +118,7 @@ fn inside(p: usize, r: Region) -> bool {
 /// 1 where the map is highest exactly in the box, 0.5 for a map blind to it. `None` for a box
 /// that covers the whole image.
 pub fn pixel_auroc(map: &[f32], r: Region) -> Option<f64> {
-    let (inn, out): (Vec<(usize, f32)>, Vec<(usize, f32)>) = map
+    let (inn, out): (Vec<_>, Vec<_>) = map
         .iter()
         .copied()
         .enumerate()
