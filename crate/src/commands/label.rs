@@ -198,65 +198,57 @@ fn decode_png(b64: &str) -> anyhow::Result<Vec<f32>> {
         .collect())
 }
 
-/// The lines of one `genuq score` file (read as that command's [`Line`]s), and the placement
-/// they were scored with.
-fn read_pool(path: &Path) -> anyhow::Result<(Perturb, Vec<ScoredLine>)> {
+/// The lines of a JSON-lines file, each a `T`; an error names the line.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let lines: Vec<ScoredLine> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(n, l)| {
-            let line: Line = serde_json::from_str(l)
-                .with_context(|| format!("{} line {}", path.display(), n + 1))?;
-            Ok(ScoredLine {
-                seed: line.seed,
-                class: line.class,
-                steps: line.steps,
-                samples: line.samples,
-                perturb: line.perturb,
-                u: line.u,
-                pixel_variance: line.pixel_variance,
-                class_space: line.class_space,
-                image_png: line.image_png,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let perturb = lines
-        .first()
-        .map(|l| l.perturb)
-        .with_context(|| format!("{} is empty", path.display()))?;
-    anyhow::ensure!(
-        lines.iter().all(|l| l.perturb == perturb),
-        "{} mixes placements",
-        path.display()
-    );
-    Ok((perturb, lines))
-}
-
-/// The lines of a `genuq label candidates` file and their placement.
-fn read_candidates(path: &Path) -> anyhow::Result<(Perturb, Vec<CandidateLine>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let lines: Vec<CandidateLine> = text
-        .lines()
+    text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(n, l)| {
             serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), n + 1))
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect()
+}
+
+/// The one placement of the weight samples all `lines` of `path` were scored at.
+fn placement<T>(path: &Path, lines: &[T], of: impl Fn(&T) -> Perturb) -> anyhow::Result<Perturb> {
     let perturb = lines
         .first()
-        .map(|l| l.perturb)
+        .map(&of)
         .with_context(|| format!("{} is empty", path.display()))?;
     anyhow::ensure!(
-        lines.iter().all(|l| l.perturb == perturb),
+        lines.iter().all(|l| of(l) == perturb),
         "{} mixes placements",
         path.display()
     );
-    Ok((perturb, lines))
+    Ok(perturb)
+}
+
+/// The lines of one `genuq score` file (read as that command's [`Line`]s), and the placement
+/// they were scored with.
+fn read_pool(path: &Path) -> anyhow::Result<(Perturb, Vec<ScoredLine>)> {
+    let lines: Vec<ScoredLine> = read_jsonl::<Line>(path)?
+        .into_iter()
+        .map(|line| ScoredLine {
+            seed: line.seed,
+            class: line.class,
+            steps: line.steps,
+            samples: line.samples,
+            perturb: line.perturb,
+            u: line.u,
+            pixel_variance: line.pixel_variance,
+            class_space: line.class_space,
+            image_png: line.image_png,
+        })
+        .collect();
+    Ok((placement(path, &lines, |l| l.perturb)?, lines))
+}
+
+/// The lines of a `genuq label candidates` file and their placement.
+fn read_candidates(path: &Path) -> anyhow::Result<(Perturb, Vec<CandidateLine>)> {
+    let lines: Vec<CandidateLine> = read_jsonl(path)?;
+    Ok((placement(path, &lines, |l| l.perturb)?, lines))
 }
 
 /// `genuq label candidates`: every generation of the pool file scored with the candidates,
@@ -418,17 +410,9 @@ fn write_sheets(cells: &Cells, dir: &Path) -> anyhow::Result<()> {
 }
 
 fn read_labels(path: &Path) -> anyhow::Result<Vec<LabelLine>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(n, l)| {
-                serde_json::from_str(l)
-                    .with_context(|| format!("{} line {}", path.display(), n + 1))
-            })
-            .collect(),
-        Err(_) => Ok(Vec::new()),
+    match path.exists() {
+        true => read_jsonl(path),
+        false => Ok(Vec::new()),
     }
 }
 
@@ -535,11 +519,11 @@ fn import_regions(args: &ImportRegionsArgs) -> anyhow::Result<()> {
     let lines = region_lines(&cells, &marks)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.marks.display()))?;
     let path = args.dir.join("regions.jsonl");
-    let existing = std::fs::read_to_string(&path).unwrap_or_default();
-    let seen = existing
-        .lines()
-        .filter_map(|l| serde_json::from_str::<RegionLine>(l).ok())
-        .any(|l| l.labeller == marks.labeller);
+    let existing: Vec<RegionLine> = match path.exists() {
+        true => read_jsonl(&path)?,
+        false => Vec::new(),
+    };
+    let seen = existing.iter().any(|l| l.labeller == marks.labeller);
     anyhow::ensure!(
         !seen,
         "{} already has {}'s boxes",
@@ -608,15 +592,7 @@ fn coverage_report(args: &CoverageArgs) -> anyhow::Result<()> {
     let g = load_generator(&args.models, Compute::Cpu)?;
     let mut report = serde_json::Map::new();
     for dir in &args.dir {
-        let path = dir.join("regions.jsonl");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let lines: Vec<RegionLine> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{} is not what it should be", path.display()))?;
+        let lines: Vec<RegionLine> = read_jsonl(&dir.join("regions.jsonl"))?;
         let mut by: BTreeMap<(String, u32), Vec<Option<[u32; 4]>>> = BTreeMap::new();
         for l in &lines {
             by.entry((l.class.clone(), l.seed))

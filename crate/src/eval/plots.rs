@@ -246,37 +246,33 @@ pub fn grid(path: &Path, images: &[&[f32]], cols: usize, scale: u32) -> anyhow::
     Ok(())
 }
 
-/// A contact sheet for labelling by eye: grey images (`[-1, 1]`) `cols` wide, each scaled by
-/// `scale`, with its number (from 1) under it and `title` on top. No score goes on a sheet.
-pub fn sheet(
+/// The bitmap a sheet is drawn on.
+type Root<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// A sheet of `n` cells of `cell` (width, height) pixels, `cols` wide under `title`, each drawn
+/// by `draw(root, i, top-left corner)`, saved as a PNG.
+fn cells_sheet(
     path: &Path,
     title: &str,
-    images: &[&[f32]],
-    cols: usize,
-    scale: u32,
+    (n, cols): (usize, usize),
+    (cell_w, cell_h): (u32, u32),
+    mut draw: impl FnMut(&Root, usize, (u32, u32)) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     ensure_font()?;
-    let side = IMAGE_SIZE as u32 * scale;
-    let (cell_w, cell_h, top) = (side + 8, side + 22, 30);
-    let rows = images.len().div_ceil(cols) as u32;
+    let top = 30;
+    let rows = n.div_ceil(cols) as u32;
     let (w, h) = (cols as u32 * cell_w + 8, top + rows * cell_h + 4);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.draw_text(title, &("sans-serif", 18).into_font().color(&BLACK), (8, 6))
             .map_err(plot_err)?;
-        for (i, img) in images.iter().enumerate() {
-            let ox = 8 + (i % cols) as u32 * cell_w;
-            let oy = top + (i / cols) as u32 * cell_h;
-            draw_image(&root, img, (ox, oy), scale)?;
-            let number = format!("{}", i + 1);
-            let style = ("sans-serif", 15).into_font().color(&BLACK);
-            root.draw_text(
-                &number,
-                &style,
-                ((ox + side / 2 - 8) as i32, (oy + side + 2) as i32),
-            )
-            .map_err(plot_err)?;
+        for i in 0..n {
+            let at = (
+                8 + (i % cols) as u32 * cell_w,
+                top + (i / cols) as u32 * cell_h,
+            );
+            draw(&root, i, at)?;
         }
         root.present().map_err(plot_err)?;
     }
@@ -286,13 +282,34 @@ pub fn sheet(
     Ok(())
 }
 
-/// `img` (`[PIXELS]` in [-1, 1]) at `scale` with its top-left corner at `at`.
-fn draw_image<DB: DrawingBackend>(
-    root: &DrawingArea<DB, plotters::coord::Shift>,
-    img: &[f32],
-    at: (u32, u32),
+/// A contact sheet for labelling by eye: grey images (`[-1, 1]`) `cols` wide, each scaled by
+/// `scale`, with its number (from 1) under it and `title` on top. No score goes on a sheet.
+pub fn sheet(
+    path: &Path,
+    title: &str,
+    images: &[&[f32]],
+    cols: usize,
     scale: u32,
 ) -> anyhow::Result<()> {
+    let side = IMAGE_SIZE as u32 * scale;
+    let cell = (side + 8, side + 22);
+    cells_sheet(
+        path,
+        title,
+        (images.len(), cols),
+        cell,
+        |root, i, (ox, oy)| {
+            draw_image(root, images[i], (ox, oy), scale)?;
+            let style = ("sans-serif", 15).into_font().color(&BLACK);
+            let at = ((ox + side / 2 - 8) as i32, (oy + side + 2) as i32);
+            root.draw_text(&format!("{}", i + 1), &style, at)
+                .map_err(plot_err)
+        },
+    )
+}
+
+/// `img` (`[PIXELS]` in [-1, 1]) at `scale` with its top-left corner at `at`.
+fn draw_image(root: &Root, img: &[f32], at: (u32, u32), scale: u32) -> anyhow::Result<()> {
     let side = IMAGE_SIZE as u32 * scale;
     for y in 0..side {
         for x in 0..side {
@@ -314,53 +331,48 @@ pub fn region_sheet(
     images: &[(&[f32], String)],
     cols: usize,
 ) -> anyhow::Result<()> {
-    ensure_font()?;
     let scale = 8u32;
     let side = IMAGE_SIZE as u32 * scale;
-    let (margin, top) = (26u32, 30u32);
-    let (cell_w, cell_h) = (side + margin + 12, side + margin + 24);
-    let rows = images.len().div_ceil(cols) as u32;
-    let (w, h) = (cols as u32 * cell_w + 8, top + rows * cell_h + 4);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.draw_text(title, &("sans-serif", 18).into_font().color(&BLACK), (8, 6))
-            .map_err(plot_err)?;
-        let small = ("sans-serif", 13).into_font().color(&BLACK);
-        for (i, (img, caption)) in images.iter().enumerate() {
-            let ox = 8 + (i % cols) as u32 * cell_w + margin;
-            let oy = top + (i / cols) as u32 * cell_h + margin;
-            draw_image(&root, img, (ox, oy), scale)?;
-            for k in (0..=IMAGE_SIZE as u32).step_by(4) {
-                let colour = match k % 8 {
-                    0 => RGBColor(230, 60, 60),
-                    _ => RGBColor(90, 140, 255),
-                };
-                let p = (k * scale).min(side - 1);
-                let (x, y) = ((ox + p) as i32, (oy + p) as i32);
-                let (x0, y0) = (ox as i32, oy as i32);
-                let (x1, y1) = ((ox + side) as i32, (oy + side) as i32);
-                root.draw(&PathElement::new(vec![(x, y0), (x, y1)], colour))
-                    .and_then(|()| root.draw(&PathElement::new(vec![(x0, y), (x1, y)], colour)))
-                    .map_err(plot_err)?;
-                if k % 8 == 0 {
-                    root.draw_text(&k.to_string(), &small, (x - 6, y0 - 18))
-                        .and_then(|()| root.draw_text(&k.to_string(), &small, (x0 - 22, y - 7)))
-                        .map_err(plot_err)?;
-                }
-            }
+    let margin = 26u32;
+    let cell = (side + margin + 12, side + margin + 24);
+    cells_sheet(
+        path,
+        title,
+        (images.len(), cols),
+        cell,
+        |root, i, (ox, oy)| {
+            let (ox, oy) = (ox + margin, oy + margin);
+            draw_image(root, images[i].0, (ox, oy), scale)?;
+            draw_grid(root, (ox, oy), scale)?;
             let style = ("sans-serif", 16).into_font().color(&BLACK);
-            root.draw_text(
-                caption,
-                &style,
-                ((ox + side / 2 - 40) as i32, (oy + side + 4) as i32),
-            )
+            let at = ((ox + side / 2 - 40) as i32, (oy + side + 4) as i32);
+            root.draw_text(&images[i].1, &style, at).map_err(plot_err)
+        },
+    )
+}
+
+/// A grid over an image drawn at `scale` from `at`: a line every 4 image pixels (every 8 red
+/// and numbered on the top and the left).
+fn draw_grid(root: &Root, (ox, oy): (u32, u32), scale: u32) -> anyhow::Result<()> {
+    let side = IMAGE_SIZE as u32 * scale;
+    let small = ("sans-serif", 13).into_font().color(&BLACK);
+    for k in (0..=IMAGE_SIZE as u32).step_by(4) {
+        let colour = match k % 8 {
+            0 => RGBColor(230, 60, 60),
+            _ => RGBColor(90, 140, 255),
+        };
+        let p = (k * scale).min(side - 1);
+        let (x, y) = ((ox + p) as i32, (oy + p) as i32);
+        let (x0, y0) = (ox as i32, oy as i32);
+        let (x1, y1) = ((ox + side) as i32, (oy + side) as i32);
+        root.draw(&PathElement::new(vec![(x, y0), (x, y1)], colour))
+            .and_then(|()| root.draw(&PathElement::new(vec![(x0, y), (x1, y)], colour)))
             .map_err(plot_err)?;
+        if k % 8 == 0 {
+            root.draw_text(&k.to_string(), &small, (x - 6, y0 - 18))
+                .and_then(|()| root.draw_text(&k.to_string(), &small, (x0 - 22, y - 7)))
+                .map_err(plot_err)?;
         }
-        root.present().map_err(plot_err)?;
     }
-    image::RgbImage::from_raw(w, h, buf)
-        .ok_or_else(|| anyhow::anyhow!("sheet buffer of the wrong size"))?
-        .save(path)?;
     Ok(())
 }
