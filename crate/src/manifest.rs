@@ -29,11 +29,13 @@ pub const CLIP: &str = "clip.safetensors";
 pub const CLASSIFIER: &str = "classifier.safetensors";
 /// The denoising autoencoder's encoder (the structure space).
 pub const ENCODER: &str = "encoder.safetensors";
+/// The encoder's embeddings of real training images (the realism score's neighbours).
+pub const REAL_CODES: &str = "real_codes.safetensors";
 /// The real-vs-generated discriminator (a baseline of the labels by eye).
 pub const DISCRIMINATOR: &str = "discriminator.safetensors";
 
 /// Every file a models folder holds, with what it is (the manifest's `what`).
-pub const FILES: [(&str, &str); 10] = [
+pub const FILES: [(&str, &str); 11] = [
     (
         STUDENT,
         "few-step student UNet distilled from the teacher (demo + CLI); its conv_out is the Laplace layer",
@@ -69,6 +71,10 @@ pub const FILES: [(&str, &str); 10] = [
     (
         ENCODER,
         "denoising autoencoder's encoder, code standardised over training images: the structure space, a second space for u and the realism score (CLI: evaluation)",
+    ),
+    (
+        REAL_CODES,
+        "the encoder's embeddings of the first 5,000 training images: the neighbours of the realism score (distance to the nearest real images)",
     ),
     (
         DISCRIMINATOR,

@@ -23,8 +23,8 @@ use crate::eval::regions::{
     MapName, Mapped, RegionLine, RegionMarks, coverage, region_cells, region_lines,
 };
 use crate::gpu::Compute;
-use crate::manifest::{CLASSIFIER, DISCRIMINATOR, ENCODER, Manifest};
-use crate::model::autoencoder::AutoencoderConfig;
+use crate::manifest::{CLASSIFIER, DISCRIMINATOR, ENCODER, Manifest, REAL_CODES};
+use crate::model::autoencoder::{AutoencoderConfig, RealCodes};
 use crate::model::classifier::ClassifierConfig;
 use crate::uncertainty::Generator;
 use crate::uncertainty::Perturb;
@@ -126,7 +126,8 @@ pub struct SheetsArgs {
     /// `first` needed, `all` optional), same seeds and classes.
     #[arg(long, required = true, num_args = 1..)]
     pub pool: Vec<PathBuf>,
-    /// `genuq label candidates` files of the same pool (their scores join the key's).
+    /// `genuq label candidates` files of the same pool (their scores join the key's; the
+    /// scores of the MAP image alone come from the first file that has the generation).
     #[arg(long, num_args = 0..)]
     pub candidates: Vec<PathBuf>,
     /// Generations drawn uniformly per class.
@@ -306,7 +307,12 @@ fn candidates(args: &CandidatesArgs) -> anyhow::Result<()> {
         DISCRIMINATOR,
     )?;
     let train = Dataset::load(&crate::data::default_dir(), Split::Train)?;
-    let space = Candidates::new(encoder, judge, discriminator, &generator, &train);
+    let real = crate::store::load(
+        RealCodes::zeros(&AutoencoderConfig::new(), &nets),
+        read(REAL_CODES)?,
+        REAL_CODES,
+    )?;
+    let space = Candidates::new(encoder, real, judge, discriminator, &generator, &train);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

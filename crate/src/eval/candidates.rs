@@ -2,7 +2,8 @@
 //! - in the **structure space** (the denoising autoencoder's standardised code,
 //!   `model/autoencoder.rs`): the paper's u on the M + 1 images' codes instead of their CLIP
 //!   embeddings (the same kernel), and the class-free realism score, the mean distance of the
-//!   MAP image's code to its [`K`] nearest real training images (also in CLIP's space);
+//!   MAP image's code to its nearest real training images ([`RealCodes`], the shipped ones;
+//!   also in CLIP's space, over the same [`REAL_IMAGES`]);
 //! - the baselines: Aithal et al.'s trajectory spread, the judge's (the evaluation
 //!   classifier's) `1 -` probability of the requested class, and the real-vs-generated
 //!   discriminator's probability of "generated".
@@ -19,15 +20,9 @@ use super::generations::trajectory_variance;
 use crate::Error;
 use crate::data::{Dataset, PIXELS};
 use crate::kernels::semantic_entropy::semantic_entropy;
-use crate::model::autoencoder::Encoder;
+use crate::model::autoencoder::{Encoder, REAL_IMAGES, RealCodes, realism};
 use crate::model::classifier::Classifier;
-use crate::train::encoder::nearest;
 use crate::uncertainty::{Generator, Perturb, Request};
-
-/// Neighbours of the realism scores.
-pub const K: usize = 5;
-/// Real training images in each bank.
-pub const BANK: usize = 20_000;
 
 /// One pool generation's candidate scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,7 +34,7 @@ pub struct CandidateLine {
     pub perturb: Perturb,
     /// u of the M + 1 images' structure codes.
     pub u_structure: f32,
-    /// Mean distance of the MAP image's structure code to its K nearest real images'.
+    /// Mean distance of the MAP image's structure code to its nearest real images'.
     pub realism: f32,
     /// The same in CLIP's embedding space.
     pub realism_clip: f32,
@@ -61,9 +56,9 @@ pub struct Bank {
 }
 
 impl Bank {
-    /// The embeddings by `embed` of the first [`BANK`] images of `data`.
+    /// The embeddings by `embed` of the first [`REAL_IMAGES`] images of `data` (the encoder's).
     pub fn new(data: &Dataset, device: &Device, embed: impl Fn(Tensor<4>) -> Tensor<2>) -> Self {
-        let idx: Vec<usize> = (0..BANK.min(data.len())).collect();
+        let idx: Vec<usize> = (0..REAL_IMAGES.min(data.len())).collect();
         let mut rows = Vec::with_capacity(idx.len() * 64);
         let mut dims = 0;
         for c in idx.chunks(500) {
@@ -74,11 +69,10 @@ impl Bank {
         Self { rows, dims }
     }
 
-    /// The mean Euclidean distance of `q` (`[dims]`) to its [`K`] nearest rows.
+    /// The mean Euclidean distance of `q` (`[dims]`) to its nearest rows
+    /// ([`crate::model::autoencoder::realism`]).
     pub fn realism(&self, q: &[f32]) -> f32 {
-        let near = nearest(&self.rows, self.dims, q, K);
-        let n = near.len().max(1) as f64;
-        (near.iter().map(|(d2, _)| d2.sqrt()).sum::<f64>() / n) as f32
+        realism(&self.rows, self.dims, q)
     }
 }
 
@@ -97,16 +91,18 @@ fn probabilities(logits: Tensor<2>) -> Vec<f32> {
 }
 
 impl Candidates {
-    /// Embeds [`BANK`] images of `train` with `encoder` and with the generator's CLIP.
+    /// The encoder's bank, and [`REAL_IMAGES`] images of `train` embedded by the generator's CLIP.
     pub fn new(
         encoder: Encoder,
+        real: RealCodes,
         judge: Classifier,
         discriminator: Classifier,
         generator: &Generator,
         train: &Dataset,
     ) -> Self {
         let device = generator.nets.clone();
-        let bank = Bank::new(train, &device, |x| encoder.forward(x));
+        let (rows, dims) = real.rows();
+        let bank = Bank { rows, dims };
         let clip_bank = Bank::new(train, &device, |x| generator.clip.forward(x));
         Self {
             encoder,
@@ -153,29 +149,5 @@ impl Candidates {
             discriminator: fake[1],
             image,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Realism is the mean distance to the K nearest rows: a 1-d bank 0, 1, ..., 9 seen from
-    /// 2.2 has the nearest 2, 3, 1, 4, 0 at 0.2, 0.8, 1.2, 1.8, 2.2 (mean 1.24), whatever the
-    /// rows' order.
-    #[test]
-    fn realism_is_the_mean_distance_to_the_nearest() {
-        let mut rows: Vec<f32> = (0..10).map(|i| i as f32).collect();
-        rows.reverse();
-        let bank = Bank { rows, dims: 1 };
-        assert!((bank.realism(&[2.2]) - 1.24).abs() < 1e-5);
-        let far = Bank {
-            rows: vec![0.0, 0.0, 3.0, 4.0],
-            dims: 2,
-        };
-        assert!(
-            (far.realism(&[0.0, 0.0]) - 2.5).abs() < 1e-6,
-            "two rows: the mean of 0 and 5"
-        );
     }
 }

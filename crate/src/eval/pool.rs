@@ -216,13 +216,16 @@ pub fn join_pool(
                 Perturb::All => EyeScore::UStructureAll,
             };
             scores.insert(u, s.u_structure as f64);
-            scores.extend([
-                (EyeScore::Realism, s.realism as f64),
-                (EyeScore::RealismClip, s.realism_clip as f64),
-                (EyeScore::Trajectory, s.trajectory as f64),
-                (EyeScore::JudgeMargin, s.judge_margin as f64),
-                (EyeScore::Discriminator, s.discriminator as f64),
-            ]);
+            // the scores of the MAP image alone: from the first run that has the generation
+            for (score, v) in [
+                (EyeScore::Realism, s.realism),
+                (EyeScore::RealismClip, s.realism_clip),
+                (EyeScore::Trajectory, s.trajectory),
+                (EyeScore::JudgeMargin, s.judge_margin),
+                (EyeScore::Discriminator, s.discriminator),
+            ] {
+                scores.entry(score).or_insert(v as f64);
+            }
         }
         let (seed, image_png) = (l.seed, l.image_png.clone());
         items.push(PoolItem {

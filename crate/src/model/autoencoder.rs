@@ -2,7 +2,10 @@
 //! feature space that has to hold an image's shape, parts and defects (its decoder rebuilds
 //! the image from the code), not only its class, as CLIP's space trained on class captions
 //! does. Only the encoder ships (`encoder.safetensors`); its code, centred and scaled to unit
-//! variance per dimension over the training images, is the embedding u can be computed in.
+//! variance per dimension over the training images, is the embedding u can be computed in, and
+//! the embeddings of [`REAL_IMAGES`] real training images ([`RealCodes`],
+//! `real_codes.safetensors`) are the neighbours of the **realism** score ([`realism`]), a
+//! generation's mean distance to its [`K`] nearest.
 //!
 //! Encoder: image `[B, 1, 32, 32]` -> 3x3 conv (c0) -> three stride-2 3x3 convs (c1, c2, c3;
 //! 16, 8, 4 px) each with group norm + SiLU -> flatten `[B, c3 * 16]` -> linear -> code
@@ -22,6 +25,10 @@ use crate::data::IMAGE_SIZE;
 
 /// Side of the smallest feature map (32 / 2^3).
 const BOTTOM: usize = IMAGE_SIZE / 8;
+/// Real training images (the first ones) whose embeddings [`RealCodes`] holds.
+pub const REAL_IMAGES: usize = 5_000;
+/// Neighbours of the realism score.
+pub const K: usize = 5;
 
 #[derive(Config, Debug)]
 pub struct AutoencoderConfig {
@@ -163,10 +170,79 @@ impl Autoencoder {
     }
 }
 
+/// The encoder's embeddings of [`REAL_IMAGES`] real training images, `[REAL_IMAGES, code]`
+/// (`real_codes.safetensors`).
+#[derive(Module, Debug)]
+pub struct RealCodes {
+    codes: Param<Tensor<2>>,
+}
+
+impl RealCodes {
+    pub fn new(codes: Tensor<2>) -> Self {
+        Self {
+            codes: Param::from_tensor(codes),
+        }
+    }
+
+    /// An empty bank of the right shape, to load a file into.
+    pub fn zeros(config: &AutoencoderConfig, device: &Device) -> Self {
+        Self::new(Tensor::zeros([REAL_IMAGES, config.code], device))
+    }
+
+    /// The codes, row-major, and their width.
+    pub fn rows(&self) -> (Vec<f32>, usize) {
+        let t = self.codes.val();
+        let d = t.dims()[1];
+        (t.into_data().iter::<f32>().collect(), d)
+    }
+}
+
+/// The `k` rows of `bank` (`[n, d]`, row-major) nearest to `q` (`[d]`): (squared Euclidean
+/// distance, row), nearest first.
+pub fn nearest(bank: &[f32], d: usize, q: &[f32], k: usize) -> Vec<(f64, usize)> {
+    let mut all: Vec<(f64, usize)> = bank
+        .chunks(d)
+        .enumerate()
+        .map(|(j, b)| {
+            let s = b.iter().zip(q).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
+            (s, j)
+        })
+        .collect();
+    let k = k.min(all.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    all.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+    all.truncate(k);
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    all
+}
+
+/// The realism score of an embedding `q` (`[d]`): its mean Euclidean distance to its [`K`]
+/// nearest rows of `bank` (`[n, d]`). Higher = further from anything real.
+pub fn realism(bank: &[f32], d: usize, q: &[f32]) -> f32 {
+    let near = nearest(bank, d, q, K);
+    let n = near.len().max(1) as f64;
+    (near.iter().map(|(d2, _)| d2.sqrt()).sum::<f64>() / n) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::tensor::TensorData;
+
+    /// Realism is the mean distance to the K nearest rows: a 1-d bank 0, 1, ..., 9 seen from
+    /// 2.2 has the nearest 2, 3, 1, 4, 0 at 0.2, 0.8, 1.2, 1.8, 2.2 (mean 1.24), whatever the
+    /// rows' order; with fewer rows than K, all of them.
+    #[test]
+    fn realism_is_the_mean_distance_to_the_nearest() {
+        let mut rows: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        rows.reverse();
+        assert!((realism(&rows, 1, &[2.2]) - 1.24).abs() < 1e-5);
+        let two = [0.0, 0.0, 3.0, 4.0];
+        assert!((realism(&two, 2, &[0.0, 0.0]) - 2.5).abs() < 1e-6);
+        assert!(nearest(&[], 2, &[0.0, 0.0], K).is_empty());
+    }
 
     /// The shapes the header states, and the standardisation: codes of a batch, standardised
     /// by that batch's own mean and std, have mean 0 and std 1 per dimension (closed form).

@@ -2,7 +2,8 @@
 //! batch of training images with Gaussian noise (std [`NOISE_STD`], from the counter RNG) and
 //! regresses the clean images (mean squared error). At the end the code is standardised over
 //! the training images, measured on the test split (reconstruction error, and how well the
-//! space holds the class: k-nearest-neighbour accuracy) and the encoder alone is written.
+//! space holds the class: k-nearest-neighbour accuracy) and the encoder alone is written, with
+//! its embeddings of the first real training images (the realism score's neighbours).
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -10,7 +11,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::{Batches, RunDirs, TrainConfig, run, train_device, write_weights};
 use crate::data::{self, Dataset, IMAGE_SIZE, PIXELS, Split};
 use crate::manifest::Manifest;
-use crate::model::autoencoder::{Autoencoder, AutoencoderConfig, Encoder};
+use crate::model::autoencoder::{
+    Autoencoder, AutoencoderConfig, Encoder, REAL_IMAGES, RealCodes, nearest,
+};
 use crate::rng::{self, Stream};
 
 /// Std of the corrupting noise, in the images' [-1, 1] scale.
@@ -63,6 +66,11 @@ pub fn train(config: &TrainConfig, dirs: &RunDirs) -> anyhow::Result<()> {
         crate::manifest::ENCODER,
         &crate::store::save(&encoder)?,
     )?;
+    write_weights(
+        &dirs.out,
+        crate::manifest::REAL_CODES,
+        &crate::store::save(&real_codes(&encoder, &data, &cpu))?,
+    )?;
     Manifest::update(&dirs.out, |m| {
         m.metrics.insert(
             "encoder".into(),
@@ -97,6 +105,17 @@ fn standardised(encoder: Encoder, train: &Dataset, device: &Device) -> Encoder {
     encoder.with_standardisation(mean.reshape([d]), std.reshape([d]))
 }
 
+/// The encoder's embeddings of the first [`REAL_IMAGES`] training images.
+fn real_codes(encoder: &Encoder, train: &Dataset, device: &Device) -> RealCodes {
+    let real: Vec<usize> = (0..REAL_IMAGES.min(train.len())).collect();
+    let codes = embed(encoder, train, &real, device);
+    let d = codes.len() / real.len().max(1);
+    RealCodes::new(Tensor::from_data(
+        TensorData::new(codes, [real.len(), d]),
+        device,
+    ))
+}
+
 /// Mean squared error of the clean test images' reconstructions.
 fn reconstruction_mse(model: &Autoencoder, test: &Dataset, device: &Device) -> f64 {
     let idx: Vec<usize> = (0..test.len()).collect();
@@ -128,25 +147,4 @@ fn knn_accuracy(encoder: &Encoder, train: &Dataset, test: &Dataset, device: &Dev
         correct += (best == test.labels[i] as usize) as usize;
     }
     correct as f64 / query_idx.len().max(1) as f64
-}
-
-/// The `k` rows of `bank` (`[n, d]`) nearest to `q` (`[d]`): (squared distance, row), nearest
-/// first.
-pub fn nearest(bank: &[f32], d: usize, q: &[f32], k: usize) -> Vec<(f64, usize)> {
-    let mut all: Vec<(f64, usize)> = bank
-        .chunks(d)
-        .enumerate()
-        .map(|(j, b)| {
-            let s = b.iter().zip(q).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
-            (s, j)
-        })
-        .collect();
-    let k = k.min(all.len());
-    if k == 0 {
-        return Vec::new();
-    }
-    all.select_nth_unstable_by(k.saturating_sub(1), |a, b| a.0.total_cmp(&b.0));
-    all.truncate(k);
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    all
 }
