@@ -189,10 +189,13 @@ fn the_widgets_copies_match_their_owners() {
 
 /// The sampler's steps come from the classifier-judged pick (`shipped`); the score and where
 /// the weight samples act from the pick by eye (`by_eye.pick`, `genuq eval --labels`), which
-/// overrules it where present.
+/// overrules it where present, and the score from the detector by eye (`by_eye.detector`)
+/// where it is one the product computes.
 #[test]
 fn defaults_are_what_the_evaluation_picked() {
-    use genuq::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, SHIPPED_SCORE};
+    use genuq::uncertainty::{
+        DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, SHIPPED_SCORE, ScoreName,
+    };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/eval.json");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -202,6 +205,13 @@ fn defaults_are_what_the_evaluation_picked() {
     let (score, perturb) = match by_eye.is_object() {
         true => (by_eye["shipped"].clone(), &by_eye["perturb"]),
         false => (serde_json::json!(shipped["method"]), &shipped["perturb"]),
+    };
+    // the detector the labels picked among the candidates (`by_eye.detector`) is shipped
+    // beside u where it is one the product computes
+    let detector = &report["by_eye"]["detector"]["score"];
+    let score = match detector.as_str().and_then(ScoreName::parse) {
+        Some(_) => detector.clone(),
+        None => score,
     };
     let name = match by_eye.is_object() {
         true => serde_json::to_value(SHIPPED_SCORE).unwrap(),

@@ -46,7 +46,7 @@ async function showPrerendered() {
     const heat = Object.assign(document.createElement("img"), { src: g.heatmap, alt: `its uncertainty heatmap, up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`, className: "px" });
     const caption = document.createElement("figcaption");
     const shipped = describeShipped(g);
-    caption.textContent = `${g.class}: ${describe(g)}${shipped ? `; ${shipped}` : ""}`;
+    caption.textContent = `${g.class}: ${shipped ? `${shipped}; ` : ""}${describe(g)}`;
     cell.append(img, heat, caption);
     return cell;
   }));
@@ -80,8 +80,9 @@ function request() {
 function show(g) {
   renderGeneration({ image: $("image"), heatmap: $("heatmap"), bar: $("colorbar"), ticks: $("ticks"), u: $("u") }, g, colorBar);
   $("legend").textContent = `${g.steps} step${g.steps > 1 ? "s" : ""}, weight samples at ${g.steps === 1 ? "the" : { all: "every", first: "the first", last: "the last" }[g.perturb]} step`;
-  $("percentile").textContent = describe(g);
-  $("shipped").textContent = describeShipped(g);
+  // the shipped score leads (the labels by eye back it best), u's own rank under it
+  $("percentile").textContent = describeShipped(g) || describe(g);
+  $("shipped").textContent = describeShipped(g) ? describe(g) : "";
   $("verdict").textContent = flagText(g) ? `⚠ ${flagText(g)}` : NO_FLAG;
   $("verdict").className = flagText(g) ? "flag" : "";
   const t = g.timings;
@@ -130,7 +131,7 @@ function applyFlags() {
     if (out) precision = g.shipped.flag.precision;
     cell.classList.toggle("aside", out);
     cell.querySelector(".verdict").textContent = out ? "set aside" : "kept";
-    cell.setAttribute("aria-label", `${g.class}, seed ${g.seed}: ${describe(g)}${describeShipped(g) ? `; ${describeShipped(g)}` : ""}, ${out ? "set aside" : "kept"}`);
+    cell.setAttribute("aria-label", `${g.class}, seed ${g.seed}: ${describeShipped(g) ? `${describeShipped(g)}; ` : ""}${describe(g)}, ${out ? "set aside" : "kept"}`);
     aside += out;
   });
   if (!n) return;

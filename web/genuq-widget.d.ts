@@ -144,7 +144,7 @@ export function paint(canvas: HTMLCanvasElement, rgba: ArrayLike<number>, width?
 export function describe(g: Pick<Generation, "u" | "percentile" | "class">): string;
 /** A standard deviation in [-1, 1] pixel units as grey levels (0-255). */
 export function greyLevels(std: number): number;
-/** The shipped score in words ("CLIP sees 84% sneaker"; "" when missing). */
+/** The shipped score in words ("further from real garments than 56% of sneaker generations"; "" when missing). */
 export function describeShipped(g: Pick<Generation, "classSpace" | "shipped" | "class" | "samples">): string;
 /** The flag's text with its measured precision, or "" when not flagged. */
 export function flagText(g: Pick<Generation, "shipped">): string;

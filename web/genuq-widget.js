@@ -248,9 +248,12 @@ const pct = (x) => `${Math.round(100 * x)}%`;
 
 /** The score the evaluation ships beside u, in words ("" when it is u itself or missing). */
 export function describeShipped(g) {
-  const c = g.classSpace;
-  if (!g.shipped || !c) return "";
-  switch (g.shipped.score) {
+  const c = g.classSpace, s = g.shipped;
+  if (s?.score === "realism") {
+    return s.percentile == null ? `realism ${s.value.toFixed(2)}` : `further from real garments than ${Math.round(s.percentile)}% of ${g.class} generations`;
+  }
+  if (!s || !c) return "";
+  switch (s.score) {
     case "clip_margin": return `CLIP sees ${pct(c.probability)} ${g.class}`;
     case "class_predictive": return `CLIP sees ${pct(c.predictive)} ${g.class} across the ${g.samples + 1} images`;
     case "class_bald": return `the weight samples disagree on the class by ${c.bald.toFixed(3)} nats`;
@@ -529,7 +532,7 @@ export class GenuqWidget extends Element {
       const g = await model.generate(this.request(defaults));
       onProgress({ stage: "shaders", loaded: 1, total: 1, totalProgress: 1 });
       renderGeneration(ui, g, colorBar);
-      ui.what.textContent = [g.percentile == null ? "" : describe(g), describeShipped(g)].filter(Boolean).join("; ");
+      ui.what.textContent = [describeShipped(g), g.percentile == null ? "" : describe(g)].filter(Boolean).join("; ");
       ui.verdict.textContent = flagText(g);
       ui.verdict.className = `verdict ${flagText(g) ? "flag" : "ok"}`;
       // short under the score; the reason on hover (the demo page shows it in full)

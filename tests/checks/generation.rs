@@ -11,7 +11,9 @@ pub fn demo_files() -> (
     genuq::manifest::Manifest,
     std::collections::HashMap<String, Vec<u8>>,
 ) {
-    use genuq::manifest::{CLASS_TEXT, CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
+    use genuq::manifest::{
+        CLASS_TEXT, CLIP_IMAGE, ENCODER, POSTERIOR, REAL_CODES, REFERENCE, STUDENT,
+    };
     let manifest =
         genuq::manifest::Manifest::parse(include_str!("../../models/manifest.json")).unwrap();
     let files = [
@@ -34,6 +36,14 @@ pub fn demo_files() -> (
         (
             CLASS_TEXT,
             include_bytes!("../../models/class_text.json").to_vec(),
+        ),
+        (
+            ENCODER,
+            include_bytes!("../../models/encoder.safetensors").to_vec(),
+        ),
+        (
+            REAL_CODES,
+            include_bytes!("../../models/real_codes.safetensors").to_vec(),
         ),
     ];
     (
@@ -83,6 +93,7 @@ pub async fn generation_is_consistent(
         "the weight samples move the image (max var {spread:e})"
     );
     class_space_is_consistent(g, &a, s, d);
+    realism_is_consistent(g, &a).await;
     let other = g
         .generate(&Request {
             seed: 43,
@@ -116,6 +127,47 @@ pub async fn generation_is_consistent(
         );
     }
     a
+}
+
+/// The realism score equals an f64 brute force written apart from the crate's search: the
+/// mean Euclidean distance of the MAP image's embedding to its 5 nearest real embeddings.
+async fn realism_is_consistent(
+    g: &genuq::uncertainty::Generator,
+    a: &genuq::uncertainty::Generation,
+) {
+    use burn::tensor::{Tensor, TensorData};
+    let r = g
+        .realism
+        .as_ref()
+        .expect("the demo models have the encoder");
+    let side = genuq::data::IMAGE_SIZE;
+    let image = Tensor::<4>::from_data(
+        TensorData::new(a.image.clone(), [1, 1, side, side]),
+        &g.nets,
+    );
+    let code = floats(r.embed(image)).await;
+    let (bank, d) = r.bank();
+    assert_eq!((d, bank.len() % d, code.len()), (64, 0, 64));
+    let mut dist: Vec<f64> = bank
+        .chunks(d)
+        .map(|row| {
+            row.iter()
+                .zip(&code)
+                .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    dist.sort_by(f64::total_cmp);
+    let want = dist[..5].iter().sum::<f64>() / 5.0;
+    let got = a.realism.expect("a realism score") as f64;
+    assert!(
+        (got - want).abs() < 1e-3 * want,
+        "realism {got} vs f64 {want}"
+    );
+    let shipped = a.shipped.expect("the shipped score");
+    assert_eq!(shipped.score, genuq::uncertainty::ScoreName::Realism);
+    assert_eq!(shipped.value, a.realism.unwrap());
 }
 
 /// A generation's class-space scores equal the f64 reference on its returned embeddings, and

@@ -35,7 +35,7 @@ test("npm pack makes a package with the API, its types, the widget and the demo'
   const pkg = path.join(app, "node_modules", "genuq");
   const manifest = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8"));
   assert.deepEqual(manifest.exports["./widget"], { types: "./genuq-widget.d.ts", default: "./genuq-widget.js" });
-  for (const f of ["pkg/genuq.js", "pkg/genuq.d.ts", "pkg/genuq_bg.wasm", "pkg/genuq_cpu.js", "pkg/genuq_cpu_bg.wasm", "genuq-widget.js", "genuq-pool.js", "genuq-worker.js", "models/manifest.json", "models/student.safetensors", "models/clip_image.safetensors", "models/posterior.json", "models/reference_u.json", "models/class_text.json"]) {
+  for (const f of ["pkg/genuq.js", "pkg/genuq.d.ts", "pkg/genuq_bg.wasm", "pkg/genuq_cpu.js", "pkg/genuq_cpu_bg.wasm", "genuq-widget.js", "genuq-pool.js", "genuq-worker.js", "models/manifest.json", "models/student.safetensors", "models/clip_image.safetensors", "models/posterior.json", "models/reference_u.json", "models/class_text.json", "models/encoder.safetensors", "models/real_codes.safetensors"]) {
     assert.ok(existsSync(path.join(pkg, f)), `${f} is in the package`);
   }
   assert.ok(!existsSync(path.join(pkg, "models", "teacher.safetensors")), "only the models the browser loads");

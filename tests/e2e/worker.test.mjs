@@ -117,7 +117,7 @@ test("a worker stopped mid-batch: a clear error, the finished generations stay, 
   await page.click("#retry");
   await page.waitForFunction(() => document.body.dataset.state === "ready", null, LONG);
   assert.ok(page.workers().length >= 1);
-  assert.match(await page.textContent("#percentile"), /more uncertain than/);
+  assert.match(await page.textContent("#percentile"), /further from real garments than/);
   await page.close();
 });
 

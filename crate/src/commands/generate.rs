@@ -11,7 +11,7 @@ use crate::data::{self, IMAGE_SIZE, PIXELS};
 use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
-    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request, ScoreName,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -97,7 +97,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": samples, "steps": args.steps,
         "perturb": args.perturb.name(),
         "u": g.u, "percentile": g.percentile,
-        "class_space": g.class_space, "shipped": g.shipped,
+        "class_space": g.class_space, "realism": g.realism, "shipped": g.shipped,
         "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
         "timings_ms": g.timings,
         "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
@@ -116,7 +116,20 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         }
         std::fs::write(out.join("result.json"), &text)?;
     }
-    let summary = format!(
+    let realism = g
+        .shipped
+        .filter(|s| s.score == ScoreName::Realism)
+        .map(|s| match s.percentile {
+            Some(p) => format!(
+                "further from real garments than {p:.0}% of {} generations (realism {:.2})\n",
+                data::CLASS_NAMES[class],
+                s.value
+            ),
+            None => format!("realism {:.2}\n", s.value),
+        })
+        .unwrap_or_default();
+    let summary = realism
+        + &format!(
         "u = {:.3}{}{}{}",
         g.u,
         g.percentile

@@ -292,7 +292,7 @@ fn candidates(args: &CandidatesArgs) -> anyhow::Result<()> {
     let nets = generator.nets.clone();
     let read = |name: &str| manifest.read_verified(&args.models, name);
     let encoder = crate::store::load(
-        AutoencoderConfig::new().init(&nets).encoder,
+        AutoencoderConfig::new().init_encoder(&nets),
         read(ENCODER)?,
         ENCODER,
     )?;

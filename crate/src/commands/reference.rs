@@ -12,11 +12,12 @@ use clap::Args;
 
 use crate::data::NUM_CLASSES;
 use crate::eval::generations::{
-    EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, class_of,
+    EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, class_of, noise_seed,
 };
 use crate::eval::tables::ablation_variants;
 use crate::gpu::Compute;
 use crate::manifest::{Manifest, REFERENCE};
+use crate::uncertainty::Generator;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::reference::{Flag, HeatmapScale, Key, ReferenceTable, ScoreName};
 use crate::uncertainty::{Perturb, SAMPLE_COUNTS, STEPS};
@@ -68,6 +69,30 @@ fn class_columns(scored: &Scored) -> Vec<(ScoreName, Vec<f32>)> {
         (ScoreName::ClassBald, c.bald.clone()),
         (ScoreName::ClassEntropy, c.entropy.clone()),
     ]
+}
+
+/// The realism scores of the MAP images of the `n` reference generations (the plain sampler at
+/// `steps` steps), or `None` without the encoder.
+fn realism_column(
+    g: &Generator,
+    steps: usize,
+    n: usize,
+    seed: u32,
+    batch: usize,
+) -> anyhow::Result<Option<Vec<f32>>> {
+    let Some(r) = &g.realism else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(batch.max(1)) {
+        let b = batch.min(n - start);
+        let classes: Vec<usize> = (start..start + b).map(|i| class_of(seed, i)).collect();
+        let seeds: Vec<u32> = (start..start + b).map(|i| noise_seed(seed, i)).collect();
+        let images = g.plain_batch(&classes, &seeds, steps)?;
+        let codes: Vec<f32> = r.embed(images).into_data().iter::<f32>().collect();
+        out.extend(r.scores(&codes));
+    }
+    Ok(Some(out))
 }
 
 /// The quantile tables of `scores` (per generation, classes `classes`) under `key`: over all
@@ -142,6 +167,11 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let mut entries = Vec::new();
     let mut scales = Vec::new();
     let steps: Vec<u32> = STEPS.iter().map(|&s| s as u32).collect();
+    let mut realism = std::collections::BTreeMap::new();
+    for &s in &STEPS {
+        let column = realism_column(&g, s, n, args.seed, args.batch as usize)?;
+        realism.insert(s, column);
+    }
     for v in ablation_variants(&steps) {
         let variant = Variant {
             max_samples: SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1],
@@ -174,6 +204,9 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
         }
         for (score, column) in class_columns(&scored) {
             entries.extend(tables_of(key(score, MAIN_M), &column, &classes));
+        }
+        if let Some(Some(column)) = realism.get(&v.steps) {
+            entries.extend(tables_of(key(ScoreName::Realism, MAIN_M), column, &classes));
         }
     }
     let mut table = ReferenceTable::from_scores(n, &entries, POINTS)?;

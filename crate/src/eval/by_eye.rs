@@ -215,9 +215,15 @@ pub(crate) fn estimate(value: f64, mut boot: Vec<f64>) -> Estimate {
 }
 
 /// The scores every score is compared with, paired: the baseline to beat (darkness), the score
-/// shipped before the labels (CLIP's class probability) and the paper's u at the placement
-/// shipped before (last).
-pub const PAIRED_WITH: [EyeScore; 3] = [EyeScore::Darkness, EyeScore::ClipMargin, EyeScore::ULast];
+/// shipped before the labels (CLIP's class probability), the paper's u at the placement
+/// shipped before (last) and at the one the labels picked (first; in CLIP's space, so u in the
+/// structure space is compared with it).
+pub const PAIRED_WITH: [EyeScore; 4] = [
+    EyeScore::Darkness,
+    EyeScore::ClipMargin,
+    EyeScore::ULast,
+    EyeScore::UFirst,
+];
 
 /// One score against one target.
 #[derive(Debug, Clone, Serialize)]

@@ -54,21 +54,27 @@ fn block(cin: usize, cout: usize, stride: usize, device: &Device) -> ConvBlock {
 }
 
 impl AutoencoderConfig {
+    /// The encoder alone (what ships).
+    pub fn init_encoder(&self, device: &Device) -> Encoder {
+        let [c0, c1, c2, c3] = self.channels;
+        Encoder {
+            conv_in: conv3(1, c0, 1, device),
+            down: vec![
+                block(c0, c1, 2, device),
+                block(c1, c2, 2, device),
+                block(c2, c3, 2, device),
+            ],
+            fc: LinearConfig::new(c3 * BOTTOM * BOTTOM, self.code).init(device),
+            center: Param::from_tensor(Tensor::zeros([self.code], device)),
+            inv_std: Param::from_tensor(Tensor::ones([self.code], device)),
+        }
+    }
+
     pub fn init(&self, device: &Device) -> Autoencoder {
         let [c0, c1, c2, c3] = self.channels;
         let flat = c3 * BOTTOM * BOTTOM;
         Autoencoder {
-            encoder: Encoder {
-                conv_in: conv3(1, c0, 1, device),
-                down: vec![
-                    block(c0, c1, 2, device),
-                    block(c1, c2, 2, device),
-                    block(c2, c3, 2, device),
-                ],
-                fc: LinearConfig::new(flat, self.code).init(device),
-                center: Param::from_tensor(Tensor::zeros([self.code], device)),
-                inv_std: Param::from_tensor(Tensor::ones([self.code], device)),
-            },
+            encoder: self.init_encoder(device),
             decoder: Decoder {
                 fc: LinearConfig::new(self.code, flat).init(device),
                 up: vec![

@@ -8,8 +8,9 @@ use burn::tensor::Device;
 use super::{ClassText, Generator, ReferenceTable};
 use crate::Error;
 use crate::manifest::Manifest;
-use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, POSTERIOR, REFERENCE, STUDENT};
+use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, ENCODER, POSTERIOR, REAL_CODES, REFERENCE, STUDENT};
 use crate::model::UNetConfig;
+use crate::model::autoencoder::{AutoencoderConfig, RealCodes};
 use crate::model::clip::ClipConfig;
 use crate::posterior::Posterior;
 use crate::posterior::head::Layout;
@@ -17,8 +18,9 @@ use crate::posterior::head::Layout;
 /// The files a generator needs.
 pub const REQUIRED: [&str; 3] = [STUDENT, CLIP_IMAGE, POSTERIOR];
 /// The files it uses when the manifest lists them (the reference quantiles, for percentiles;
-/// the class prompts' embeddings, for the class-space scores).
-pub const OPTIONAL: [&str; 2] = [REFERENCE, CLASS_TEXT];
+/// the class prompts' embeddings, for the class-space scores; the structure space's encoder
+/// and real embeddings, both or neither, for the realism score).
+pub const OPTIONAL: [&str; 4] = [REFERENCE, CLASS_TEXT, ENCODER, REAL_CODES];
 
 impl Generator {
     /// `files` maps file names to their bytes; every one is verified against `manifest`.
@@ -63,6 +65,18 @@ impl Generator {
                 )));
             }
             g.class_text = Some(t);
+        }
+        if files.contains_key(ENCODER) || files.contains_key(REAL_CODES) {
+            let config = AutoencoderConfig::new();
+            let encoder = crate::store::load(config.init_encoder(device), get(ENCODER)?, ENCODER)?;
+            // on the CPU: the embeddings are read once, synchronously (a wgpu buffer cannot be
+            // in wasm)
+            let real = crate::store::load(
+                RealCodes::zeros(&config, &Device::flex()),
+                get(REAL_CODES)?,
+                REAL_CODES,
+            )?;
+            g.realism = Some(super::realism::Realism::new(encoder, &real));
         }
         Ok(g)
     }

@@ -4,6 +4,7 @@
 
 pub mod class_space;
 pub mod load;
+pub mod realism;
 pub mod reference;
 pub mod sampler;
 
@@ -42,9 +43,10 @@ pub const STEPS: [usize; 3] = [1, 2, 4];
 pub const DEFAULT_STEPS: usize = 2;
 pub const DEFAULT_PERTURB: Perturb = Perturb::First;
 pub const DEFAULT_SAMPLES: usize = 8;
-/// The score the product ships: the one the labels by eye picked (reports/eval.json,
-/// "by_eye.pick"): u itself.
-pub const SHIPPED_SCORE: ScoreName = ScoreName::U;
+/// The score the product ships beside u: the detector the labels by eye picked
+/// (reports/eval.json, "by_eye.detector"): the MAP image's distance to real images in the
+/// structure space. Generations of models without the encoder have u alone.
+pub const SHIPPED_SCORE: ScoreName = ScoreName::Realism;
 
 /// What the kernels make of one generation's M + 1 images.
 pub struct Scores {
@@ -215,6 +217,8 @@ pub struct Generation {
     /// CLIP's view of the requested class across the M + 1 images, if the models folder has
     /// the class prompts' embeddings.
     pub class_space: Option<ClassSpace>,
+    /// The realism score ([`realism`]), if the models folder has the encoder.
+    pub realism: Option<f32>,
     /// The score the evaluation ships ([`SHIPPED_SCORE`]), if this generation has it.
     pub shipped: Option<Shipped>,
     pub timings: Timings,
@@ -268,6 +272,7 @@ impl Generation {
             ScoreName::ClassPredictive => c.map(|c| 1.0 - c.predictive),
             ScoreName::ClassBald => c.map(|c| c.bald),
             ScoreName::ClassEntropy => c.map(|c| c.entropy),
+            ScoreName::Realism => self.realism,
         }
     }
 }
@@ -298,6 +303,9 @@ pub struct Generator {
     pub reference: ReferenceTable,
     /// The class prompts' embeddings (the class-space scores), if the models folder has them.
     pub class_text: Option<ClassText>,
+    /// The structure space's encoder and real embeddings (the realism score), if the models
+    /// folder has them.
+    pub realism: Option<realism::Realism>,
     pub device: Device,
     pub nets: Device,
 }
@@ -318,6 +326,7 @@ impl Generator {
             head,
             reference,
             class_text: None,
+            realism: None,
             device: device.clone(),
             nets: device.clone(),
         })
@@ -328,6 +337,7 @@ impl Generator {
     pub fn with_nets_on(mut self, nets: &Device) -> Self {
         self.student = self.student.to_device(nets);
         self.clip = self.clip.to_device(nets);
+        self.realism = self.realism.map(|r| r.to_device(nets));
         self.nets = nets.clone();
         self
     }
@@ -500,6 +510,10 @@ impl Generator {
             scale,
         } = score(images.clone(), emb.clone(), heatmap_scale)?;
         let class_scores = self.class_scores(emb.clone(), &[req.class])?;
+        let code = self.realism.as_ref().map(|r| {
+            r.embed(images.clone().slice(0..1).to_device(&self.nets))
+                .to_device(&self.device)
+        });
         let clip_done = Instant::now();
         let mut tx = Transaction::default()
             .register(images)
@@ -511,6 +525,9 @@ impl Generator {
         if let Some(c) = class_scores {
             tx = c.register(tx);
         }
+        if let Some(code) = code {
+            tx = tx.register(code);
+        }
         let data = tx.execute_async().await.map_err(readback_error)?;
         let done = Instant::now();
         let mut data = data.into_iter();
@@ -519,6 +536,13 @@ impl Generator {
             [next()?, next()?, next()?, next()?, next()?, next()?];
         let class_space = match self.class_text {
             Some(_) => Some(class_space::ClassColumns::read(&mut next)?.first()?),
+            None => None,
+        };
+        let realism = match &self.realism {
+            Some(r) => r
+                .scores(&next()?.iter::<f32>().collect::<Vec<_>>())
+                .first()
+                .copied(),
             None => None,
         };
         let images: Vec<f32> = images.iter::<f32>().collect();
@@ -541,6 +565,7 @@ impl Generator {
             percentile: self.reference.percentile(u, &req.reference_key()),
             heatmap_scale: scale.iter::<f32>().next().unwrap_or(0.0),
             class_space,
+            realism,
             shipped: None,
             timings: Timings {
                 heads_ms: ms(start, heads_done),

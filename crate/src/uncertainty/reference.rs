@@ -24,15 +24,19 @@ pub enum ScoreName {
     ClassBald,
     /// The expected entropy of the class.
     ClassEntropy,
+    /// The MAP image's mean distance to its nearest real training images in the structure
+    /// space (no weight samples; [`crate::uncertainty::realism`]).
+    Realism,
 }
 
 impl ScoreName {
-    pub const ALL: [ScoreName; 5] = [
+    pub const ALL: [ScoreName; 6] = [
         ScoreName::U,
         ScoreName::ClipMargin,
         ScoreName::ClassPredictive,
         ScoreName::ClassBald,
         ScoreName::ClassEntropy,
+        ScoreName::Realism,
     ];
 
     /// The name `genuq eval` gives the score's rows.
@@ -43,6 +47,7 @@ impl ScoreName {
             ScoreName::ClassPredictive => "class_predictive",
             ScoreName::ClassBald => "class_bald",
             ScoreName::ClassEntropy => "class_entropy",
+            ScoreName::Realism => "realism",
         }
     }
 
@@ -53,7 +58,7 @@ impl ScoreName {
 
     /// Does the score depend on the weight samples (their placement and M)?
     pub fn uses_weight_samples(self) -> bool {
-        self != ScoreName::ClipMargin
+        !matches!(self, ScoreName::ClipMargin | ScoreName::Realism)
     }
 }
 
