@@ -3,7 +3,9 @@
 //! placement of the weight samples), and the flag `genuq eval` found for the shipped score,
 //! written as MODELS/reference_u.json and recorded in the manifest. The demo, the widget and the
 //! CLI turn them into "more uncertain than P% of <class> generations". The generations are the
-//! first of `genuq eval`'s sequence, so scores it cached are reused.
+//! first of `genuq eval`'s sequence, each scored the live way: its own weight samples, drawn
+//! from its own seed as `generate` draws them (the evaluation's cached scores share one draw
+//! across all generations, which shifted u's quantiles: live percentiles averaged 66).
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +13,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::data::NUM_CLASSES;
-use crate::eval::generations::{
-    EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, class_of, noise_seed,
-};
+use crate::eval::generations::{EVAL_SEED, MAIN_M, Scored, Variant, class_of, noise_seed};
 use crate::eval::tables::ablation_variants;
 use crate::gpu::Compute;
 use crate::manifest::{Manifest, REFERENCE};
@@ -38,16 +38,13 @@ pub struct ReferenceArgs {
     /// Seed of the classes, the noise and the weight samples (`genuq eval`'s).
     #[arg(long, default_value_t = EVAL_SEED)]
     pub seed: u32,
-    /// Generations per batch.
+    /// Generations per batch (of the plain sampler, for realism).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub batch: u32,
     /// `genuq eval`'s report, whose flag (threshold and precision of the shipped score) the
     /// table carries.
     #[arg(long, default_value = "reports/eval.json")]
     pub eval: PathBuf,
-    /// Where scores are kept between runs (shared with `genuq eval`).
-    #[arg(long, default_value = "runs/eval")]
-    pub cache: PathBuf,
 }
 
 /// Points of each quantile table (every 1%).
@@ -69,6 +66,29 @@ fn class_columns(scored: &Scored) -> Vec<(ScoreName, Vec<f32>)> {
         (ScoreName::ClassBald, c.bald.clone()),
         (ScoreName::ClassEntropy, c.entropy.clone()),
     ]
+}
+
+/// The `n` reference generations of `variant` scored the live way: generation i with its own
+/// weight samples (drawn from its noise seed, as [`Generator::generate`] draws them).
+fn live_scored(g: &Generator, variant: Variant, n: usize, seed: u32) -> anyhow::Result<Scored> {
+    let counts = variant.sample_counts();
+    let s = variant.max_samples + 1;
+    let mut out = Scored {
+        variant: Some(variant),
+        weight_seed: seed,
+        ..Scored::default()
+    };
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_message(format!("{} (each its own weight samples)", variant.name()));
+    for i in 0..n {
+        let (class, z) = (class_of(seed, i), noise_seed(seed, i));
+        let t = g.trajectories(&[class], &[z], s, z, variant.steps, variant.perturb)?;
+        let images = t.images.reshape([1, s, crate::data::PIXELS]);
+        out.append(g, images, &[class], &counts, None)?;
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(out)
 }
 
 /// The realism scores of the MAP images of the `n` reference generations (the plain sampler at
@@ -161,7 +181,6 @@ fn flag_of(eval: &Path) -> anyhow::Result<Option<Flag>> {
 pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
     let device = burn::tensor::Device::flex();
     let g = load_generator(&args.models, args.compute)?.with_nets_on(&device);
-    let cache = cache_dir(&args.models, &args.cache)?;
     let n = args.generations as usize;
     let classes: Vec<usize> = (0..n).map(|i| class_of(args.seed, i)).collect();
     let mut entries = Vec::new();
@@ -177,15 +196,7 @@ pub fn run(args: &ReferenceArgs) -> anyhow::Result<()> {
             max_samples: SAMPLE_COUNTS[SAMPLE_COUNTS.len() - 1],
             ..v
         };
-        let scored = cached_score(
-            &g,
-            &cache,
-            variant,
-            n,
-            args.seed,
-            args.seed,
-            args.batch as usize,
-        )?;
+        let scored = live_scored(&g, variant, n, args.seed)?;
         let max_std: Vec<f64> = scored.max_std.iter().map(|&v| v as f64).collect();
         scales.push(HeatmapScale {
             steps: v.steps,
