@@ -20,13 +20,24 @@ const CELLS = {
   ],
 };
 
-test("label.html: click and keys label cells, the export is the marks file", async () => {
+/** Runs `body(page)` on label.html served from the build, then checks the page logged no error. */
+async function onLabelPage(body) {
   const server = await serve();
   const browser = await launch({ webgpu: false });
   try {
     const page = await browser.newPage();
     const errors = watchErrors(page);
     await page.goto(`${server.url}/label.html`);
+    await body(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+}
+
+test("label.html: click and keys label cells, the export is the marks file", async () => {
+  await onLabelPage(async (page) => {
     await page.setInputFiles("#file", { name: "cells.json", mimeType: "application/json", buffer: Buffer.from("{\"nope\": 1}") });
     await page.waitForSelector("#error:not([hidden])");
     assert.match(await page.textContent("#error"), /not a cells\.json/);
@@ -66,20 +77,11 @@ test("label.html: click and keys label cells, the export is the marks file", asy
         "e2e-shirt-1": { malformed: [], other: {}, ambiguous: { 1: "sandal" } },
       },
     });
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.kill();
-  }
+  });
 });
 
 test("label.html regions task: a drag draws a box in image pixels, n says all over, the export is the boxes file", async () => {
-  const server = await serve();
-  const browser = await launch({ webgpu: false });
-  try {
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(`${server.url}/label.html`);
+  await onLabelPage(async (page) => {
     await page.selectOption("#task", "regions");
     await page.setInputFiles("#file", { name: "cells.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(CELLS)) });
     await page.waitForSelector("#cells.regions .cell canvas");
@@ -114,9 +116,5 @@ test("label.html regions task: a drag draws a box in image pixels, n says all ov
         "e2e-shirt-1": { 1: null, 2: null },
       },
     });
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.kill();
-  }
+  });
 });
