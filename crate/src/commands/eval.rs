@@ -32,7 +32,7 @@ use crate::eval::floor::{Embeddings, floor_report, floor_sweep};
 use crate::eval::generations::{
     EVAL_SEED, MAIN_M, Scored, Variant, cache_dir, cached_score, judge_images, maps,
 };
-use crate::eval::independence::{clip_predictions, independence};
+use crate::eval::independence::{clip_predictions, independence, judge_errors, real_class_scores};
 use crate::eval::judge::{Curve, Judge, RANDOM_DRAWS};
 use crate::eval::methods::{CURVES, as_f64, methods, random_scores, unconfidence};
 use crate::eval::metrics::{Features, Manifold, fid};
@@ -108,6 +108,10 @@ pub struct EvalArgs {
     /// label`): only their by-eye sections are computed, into eval.json's `by_eye`.
     #[arg(long, num_args = 1..)]
     pub labels: Vec<PathBuf>,
+    /// With --labels: also each class-space score of one image against the judge's own errors
+    /// on the 10,000 real test images (`by_eye.judge_errors`; needs the models and the data).
+    #[arg(long)]
+    pub judge_errors: bool,
 }
 
 /// Everything the steps share: the models, the judge, the judged MAP images per step count.
@@ -756,6 +760,30 @@ fn quotas(
         .collect()
 }
 
+/// Beside the labels by eye: each class-space score of a single image against the judge's own
+/// errors on the 10,000 real test images (a set with no bad image).
+fn judge_errors_section(args: &EvalArgs) -> anyhow::Result<Value> {
+    let device = Device::flex();
+    let g = load_generator(&args.models, Compute::Cpu)?.with_nets_on(&device);
+    let test = Dataset::load(&crate::data::default_dir(), Split::Test)?;
+    let labels: Vec<i64> = test.labels.iter().map(|&l| l as i64).collect();
+    let (_, classifier) = classify(
+        &load_classifier(&args.models, &device)?,
+        &test.images,
+        &device,
+    );
+    let (probability, entropy) = real_class_scores(&g, &test, &device)?;
+    let r = judge_errors(&labels, &classifier, &probability, &entropy);
+    println!(
+        "the judge's errors on {} real test images ({:.1}%): AUROC clip_margin {:.3}, class entropy {:.3}",
+        r.images,
+        100.0 * r.classifier_error,
+        r.clip_margin,
+        r.class_entropy
+    );
+    Ok(serde_json::to_value(r)?)
+}
+
 /// Step 7e: how often CLIP and the classifier err together on the test split.
 fn independence_section(s: &Setup) -> anyhow::Result<Value> {
     let labels: Vec<i64> = s.test.labels.iter().map(|&l| l as i64).collect();
@@ -825,7 +853,11 @@ fn quota_curves(s: &Setup, ablations: &[(Variant, Vec<Scored>)]) -> Vec<(String,
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if !args.labels.is_empty() {
-        return crate::eval::by_eye::write_sections(&args.labels, &args.out, args.seed);
+        let judge = match args.judge_errors {
+            true => Some(judge_errors_section(args)?),
+            false => None,
+        };
+        return crate::eval::by_eye::write_sections(&args.labels, &args.out, args.seed, judge);
     }
     let s = setup(args)?;
     let ablations = ablations(&s, args)?;

@@ -484,11 +484,13 @@ pub fn read_set(dir: &std::path::Path) -> anyhow::Result<(Key, Vec<LabelLine>)> 
 }
 
 /// `genuq eval --labels DIR...`: each set's by-eye section into `out/eval.json` (the other
-/// sections kept), and its table on stdout.
+/// sections kept), and its table on stdout; `judge_errors` (the class-space scores against
+/// the judge's errors on real images) beside them where given (else the file's is kept).
 pub fn write_sections(
     dirs: &[std::path::PathBuf],
     out: &std::path::Path,
     seed: u32,
+    judge_errors: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let path = out.join("eval.json");
     let mut report: serde_json::Value = match std::fs::read_to_string(&path) {
@@ -509,6 +511,9 @@ pub fn write_sections(
             sections["detector"] = serde_json::to_value(&next)?;
         }
         sections[section.set.clone()] = serde_json::to_value(&section)?;
+    }
+    if let Some(j) = judge_errors {
+        sections["judge_errors"] = j;
     }
     report[SECTION] = sections;
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;

@@ -7,6 +7,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
+use super::metrics::auroc;
 use crate::Error;
 use crate::data::{Dataset, IMAGE_SIZE, PIXELS};
 use crate::uncertainty::Generator;
@@ -73,6 +74,70 @@ pub fn clip_predictions(g: &Generator, data: &Dataset, device: &Device) -> Resul
     Ok(out)
 }
 
+/// The class-space scores without weight samples, on real images: how well each finds the
+/// judge's own errors on a set with no bad image (the test split), so a class-space score's AUROC
+/// on generations can be read as detection or as agreement with the judge.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JudgeErrors {
+    pub images: usize,
+    /// The classifier's error rate on them.
+    pub classifier_error: f64,
+    /// AUROC of `1 -` CLIP's probability of the true class (clip_margin) for the classifier's
+    /// errors.
+    pub clip_margin: f64,
+    /// AUROC of CLIP's class entropy for them.
+    pub class_entropy: f64,
+}
+
+/// [`JudgeErrors`] from the true labels, the classifier's predictions and, per image, CLIP's
+/// probability of the true class and its class entropy.
+pub fn judge_errors(
+    labels: &[i64],
+    classifier: &[i64],
+    probability: &[f32],
+    entropy: &[f32],
+) -> JudgeErrors {
+    let wrong: Vec<bool> = labels.iter().zip(classifier).map(|(a, b)| a != b).collect();
+    let margin: Vec<f64> = probability.iter().map(|&p| 1.0 - p as f64).collect();
+    let entropy: Vec<f64> = entropy.iter().map(|&e| e as f64).collect();
+    JudgeErrors {
+        images: labels.len(),
+        classifier_error: wrong.iter().filter(|&&w| w).count() as f64 / labels.len().max(1) as f64,
+        clip_margin: auroc(&margin, &wrong),
+        class_entropy: auroc(&entropy, &wrong),
+    }
+}
+
+/// CLIP's probability of the true class and its class entropy for every image of `data` (the
+/// class-space scores of one image, no weight samples: [`Generator::class_scores`]).
+pub fn real_class_scores(
+    g: &Generator,
+    data: &Dataset,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    let (mut probability, mut entropy) = (Vec::new(), Vec::new());
+    for start in (0..data.len()).step_by(500) {
+        let m = 500.min(data.len() - start);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(
+                data.images[start * PIXELS..(start + m) * PIXELS].to_vec(),
+                [m, 1, IMAGE_SIZE, IMAGE_SIZE],
+            ),
+            device,
+        );
+        let classes: Vec<usize> = data.labels[start..start + m]
+            .iter()
+            .map(|&l| l as usize)
+            .collect();
+        let scores = g
+            .class_scores(g.embed(x), &classes)?
+            .ok_or_else(|| Error::Model("the models folder has no class_text.json".into()))?;
+        probability.extend(scores.probability.into_data().iter::<f32>());
+        entropy.extend(scores.entropy.into_data().iter::<f32>());
+    }
+    Ok((probability, entropy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +161,30 @@ mod tests {
         assert!((r.both_wrong_if_independent - 0.04).abs() < 1e-12);
         assert_eq!(r.clip_wrong_given_classifier_wrong, 0.5);
         assert_eq!(r.agreement, 0.8); // seven both right, image 1 both class 2
+    }
+
+    /// Four images, the classifier wrong on the two CLIP is least sure of: both AUROCs are 1;
+    /// swapped, 0; the error rate is a half.
+    #[test]
+    fn judge_errors_closed_form() {
+        let labels = [0i64, 1, 2, 3];
+        let classifier = [0i64, 1, 0, 0];
+        let r = judge_errors(
+            &labels,
+            &classifier,
+            &[0.9, 0.8, 0.3, 0.1],
+            &[0.1, 0.2, 1.0, 2.0],
+        );
+        assert_eq!(
+            (r.images, r.classifier_error, r.clip_margin, r.class_entropy),
+            (4, 0.5, 1.0, 1.0)
+        );
+        let r = judge_errors(
+            &labels,
+            &classifier,
+            &[0.1, 0.3, 0.8, 0.9],
+            &[2.0, 1.0, 0.2, 0.1],
+        );
+        assert_eq!((r.clip_margin, r.class_entropy), (0.0, 0.0));
     }
 }
