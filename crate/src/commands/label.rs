@@ -23,8 +23,7 @@ use crate::eval::regions::{
     MapName, Mapped, RegionLine, RegionMarks, coverage, region_cells, region_lines,
 };
 use crate::gpu::Compute;
-use crate::manifest::{CLASSIFIER, DISCRIMINATOR, ENCODER, Manifest, REAL_CODES};
-use crate::model::autoencoder::{AutoencoderConfig, RealCodes};
+use crate::manifest::{CLASSIFIER, DISCRIMINATOR, Manifest};
 use crate::model::classifier::ClassifierConfig;
 use crate::uncertainty::Generator;
 use crate::uncertainty::Perturb;
@@ -88,8 +87,8 @@ pub struct CandidatesArgs {
     /// A `genuq score` file of the pool (its placement is the one scored).
     #[arg(long)]
     pub pool: PathBuf,
-    /// The models folder: the generator's files, the encoder, the classifier and the
-    /// discriminator.
+    /// The models folder: the generator's files (the structure space's among them), the
+    /// classifier and the discriminator.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
     /// The JSON-lines file (appended to; generations already there are skipped).
@@ -174,7 +173,11 @@ pub fn run(args: &LabelCommand) -> anyhow::Result<()> {
         LabelSub::Sheets(a) => sheets(a),
         LabelSub::Import(a) => import(a),
         LabelSub::Disputed(a) => third(a),
-        LabelSub::Render(a) => write_sheets(&read_json(&a.dir.join("cells.json"))?, &a.dir),
+        LabelSub::Render(a) => write_sheets(
+            &read_json(&a.dir.join("cells.json"))?,
+            &a.dir,
+            SheetKind::Labels,
+        ),
         LabelSub::Candidates(a) => candidates(a),
         LabelSub::Regions(a) => regions(&a.dir),
         LabelSub::ImportRegions(a) => import_regions(a),
@@ -291,11 +294,6 @@ fn candidates(args: &CandidatesArgs) -> anyhow::Result<()> {
     let manifest = Manifest::read(&args.models)?;
     let nets = generator.nets.clone();
     let read = |name: &str| manifest.read_verified(&args.models, name);
-    let encoder = crate::store::load(
-        AutoencoderConfig::new().init_encoder(&nets),
-        read(ENCODER)?,
-        ENCODER,
-    )?;
     let judge = crate::store::load(
         ClassifierConfig::new().init(&nets),
         read(CLASSIFIER)?,
@@ -307,12 +305,7 @@ fn candidates(args: &CandidatesArgs) -> anyhow::Result<()> {
         DISCRIMINATOR,
     )?;
     let train = Dataset::load(&crate::data::default_dir(), Split::Train)?;
-    let real = crate::store::load(
-        RealCodes::zeros(&AutoencoderConfig::new(), &nets),
-        read(REAL_CODES)?,
-        REAL_CODES,
-    )?;
-    let space = Candidates::new(encoder, real, judge, discriminator, &generator, &train);
+    let space = Candidates::new(judge, discriminator, &generator, &train);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -371,7 +364,7 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
     };
     let sample = select(&items, &recipe);
     let (cells, key) = lay_out(&items, &sample, &recipe, sampler);
-    write_sheets(&cells, &args.out)?;
+    write_sheets(&cells, &args.out, SheetKind::Labels)?;
     write_atomic(
         &args.out.join("key.json"),
         &(serde_json::to_string_pretty(&key)? + "\n"),
@@ -386,8 +379,15 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a set of sheets is for: labelling (contact sheets) or marking regions (8x, a grid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SheetKind {
+    Labels,
+    Regions,
+}
+
 /// `dir/cells.json` and one PNG per sheet in `dir/sheets/`.
-fn write_sheets(cells: &Cells, dir: &Path) -> anyhow::Result<()> {
+fn write_sheets(cells: &Cells, dir: &Path, kind: SheetKind) -> anyhow::Result<()> {
     let sheets = dir.join("sheets");
     std::fs::create_dir_all(&sheets).with_context(|| format!("creating {}", sheets.display()))?;
     for sheet in &cells.sheets {
@@ -397,17 +397,18 @@ fn write_sheets(cells: &Cells, dir: &Path) -> anyhow::Result<()> {
             .map(|c| decode_png(&c.image_png))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let refs: Vec<&[f32]> = images.iter().map(|v| v.as_slice()).collect();
-        let title = format!(
-            "{}: asked for {} ({} steps)",
-            sheet.name, sheet.class, cells.steps
-        );
-        plots::sheet(
-            &sheets.join(format!("{}.png", sheet.name)),
-            &title,
-            &refs,
-            10,
-            4,
-        )?;
+        let path = sheets.join(format!("{}.png", sheet.name));
+        let (name, class) = (&sheet.name, &sheet.class);
+        match kind {
+            SheetKind::Labels => {
+                let title = format!("{name}: asked for {class} ({} steps)", cells.steps);
+                plots::sheet(&path, &title, &refs, 10, 4)?
+            }
+            SheetKind::Regions => {
+                let title = format!("{name}: asked for {class} (mark where each is broken)");
+                plots::region_sheet(&path, &title, &refs, 4)?
+            }
+        }
     }
     write_atomic(
         &dir.join("cells.json"),
@@ -427,7 +428,7 @@ fn third(args: &DisputedArgs) -> anyhow::Result<()> {
     let lines = read_labels(&args.dir.join("labels.jsonl"))?;
     let third = disputed(&cells, &lines, args.seed, 50);
     let n: usize = third.sheets.iter().map(|s| s.cells.len()).sum();
-    write_sheets(&third, &args.dir.join("third"))?;
+    write_sheets(&third, &args.dir.join("third"), SheetKind::Labels)?;
     eprintln!(
         "{n} disputed generations on {} sheets in {}",
         third.sheets.len(),
@@ -481,34 +482,7 @@ fn regions(dir: &Path) -> anyhow::Result<()> {
     let (labels, _) = crate::eval::by_eye::resolve(&read_labels(&dir.join("labels.jsonl"))?);
     let regions = region_cells(&cells, &labels, 12);
     let out = dir.join("regions");
-    let sheets = out.join("sheets");
-    std::fs::create_dir_all(&sheets).with_context(|| format!("creating {}", sheets.display()))?;
-    for sheet in &regions.sheets {
-        let images = sheet
-            .cells
-            .iter()
-            .map(|c| decode_png(&c.image_png))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let captioned: Vec<(&[f32], String)> = images
-            .iter()
-            .zip(&sheet.cells)
-            .map(|(v, c)| (v.as_slice(), c.cell.to_string()))
-            .collect();
-        let title = format!(
-            "{}: asked for {} (mark where each is broken)",
-            sheet.name, sheet.class
-        );
-        plots::region_sheet(
-            &sheets.join(format!("{}.png", sheet.name)),
-            &title,
-            &captioned,
-            4,
-        )?;
-    }
-    write_atomic(
-        &out.join("cells.json"),
-        &(serde_json::to_string(&regions)? + "\n"),
-    )?;
+    write_sheets(&regions, &out, SheetKind::Regions)?;
     let n: usize = regions.sheets.iter().map(|s| s.cells.len()).sum();
     eprintln!(
         "{n} malformed generations on {} region sheets in {}",

@@ -1,9 +1,9 @@
 //! The candidate scores of a labelling pool that `genuq score` does not compute:
 //! - in the **structure space** (the denoising autoencoder's standardised code,
 //!   `model/autoencoder.rs`): the paper's u on the M + 1 images' codes instead of their CLIP
-//!   embeddings (the same kernel), and the class-free realism score, the mean distance of the
-//!   MAP image's code to its nearest real training images ([`RealCodes`], the shipped ones;
-//!   also in CLIP's space, over the same [`REAL_IMAGES`]);
+//!   embeddings (the same kernel), and the class-free realism score the product ships (the
+//!   generator's own [`crate::uncertainty::realism`]); realism in CLIP's space too, over the same
+//!   [`REAL_IMAGES`] real images;
 //! - the baselines: Aithal et al.'s trajectory spread, the judge's (the evaluation
 //!   classifier's) `1 -` probability of the requested class, and the real-vs-generated
 //!   discriminator's probability of "generated".
@@ -20,7 +20,7 @@ use super::generations::trajectory_variance;
 use crate::Error;
 use crate::data::{Dataset, PIXELS};
 use crate::kernels::semantic_entropy::semantic_entropy;
-use crate::model::autoencoder::{Encoder, REAL_IMAGES, RealCodes, realism};
+use crate::model::autoencoder::{REAL_IMAGES, realism};
 use crate::model::classifier::Classifier;
 use crate::uncertainty::{Generator, Perturb, Request};
 
@@ -49,14 +49,15 @@ pub struct CandidateLine {
     pub image: Vec<f32>,
 }
 
-/// Embeddings of real images, `[n, d]` row-major, to measure distances to.
+/// Embeddings of real images in CLIP's space, `[n, d]` row-major, to measure distances to.
 pub struct Bank {
     pub rows: Vec<f32>,
     pub dims: usize,
 }
 
 impl Bank {
-    /// The embeddings by `embed` of the first [`REAL_IMAGES`] images of `data` (the encoder's).
+    /// The embeddings by `embed` of the first [`REAL_IMAGES`] images of `data` (the images of
+    /// the encoder's bank).
     pub fn new(data: &Dataset, device: &Device, embed: impl Fn(Tensor<4>) -> Tensor<2>) -> Self {
         let idx: Vec<usize> = (0..REAL_IMAGES.min(data.len())).collect();
         let mut rows = Vec::with_capacity(idx.len() * 64);
@@ -76,12 +77,11 @@ impl Bank {
     }
 }
 
-/// The networks the candidates need beside the generator, and the two banks.
+/// The networks the candidates need beside the generator (which brings the structure space),
+/// and CLIP's bank.
 pub struct Candidates {
-    pub encoder: Encoder,
     pub judge: Classifier,
     pub discriminator: Classifier,
-    pub bank: Bank,
     pub clip_bank: Bank,
 }
 
@@ -91,32 +91,31 @@ fn probabilities(logits: Tensor<2>) -> Vec<f32> {
 }
 
 impl Candidates {
-    /// The encoder's bank, and [`REAL_IMAGES`] images of `train` embedded by the generator's CLIP.
+    /// [`REAL_IMAGES`] images of `train` embedded by the generator's CLIP.
     pub fn new(
-        encoder: Encoder,
-        real: RealCodes,
         judge: Classifier,
         discriminator: Classifier,
         generator: &Generator,
         train: &Dataset,
     ) -> Self {
-        let device = generator.nets.clone();
-        let (rows, dims) = real.rows();
-        let bank = Bank { rows, dims };
-        let clip_bank = Bank::new(train, &device, |x| generator.clip.forward(x));
+        let clip_bank = Bank::new(train, &generator.nets, |x| generator.clip.forward(x));
         Self {
-            encoder,
             judge,
             discriminator,
-            bank,
             clip_bank,
         }
     }
 
-    /// The candidate scores of the generation `req` (networks on the generator's `nets`).
+    /// The candidate scores of the generation `req` (networks on the generator's `nets`); the
+    /// generator must have the structure space (encoder.safetensors, real_codes.safetensors).
     pub fn score(&self, generator: &Generator, req: &Request) -> Result<CandidateLine, Error> {
+        let structure = generator.realism.as_ref().ok_or_else(|| {
+            Error::Model(
+                "the models folder lists no encoder.safetensors + real_codes.safetensors".into(),
+            )
+        })?;
         let images = generator.images(req)?.to_device(&generator.nets);
-        let codes = self.encoder.forward(images.clone());
+        let codes = structure.embed(images.clone());
         let [s, d] = codes.dims();
         let u = semantic_entropy(
             codes
@@ -142,7 +141,7 @@ impl Candidates {
             samples: req.samples,
             perturb: req.perturb,
             u_structure: first_of(u),
-            realism: self.bank.realism(&first),
+            realism: structure.scores(&first)[0],
             realism_clip: self.clip_bank.realism(&clip),
             trajectory: first_of(trajectory),
             judge_margin: 1.0 - judge[req.class],

@@ -4,12 +4,12 @@
 //! what independent errors would give, so a reader can tell how much of a class-space score's
 //! AUROC is the two models sharing a view rather than the score finding bad images.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use serde::Serialize;
 
 use super::metrics::auroc;
 use crate::Error;
-use crate::data::{Dataset, IMAGE_SIZE, PIXELS};
+use crate::data::Dataset;
 use crate::uncertainty::Generator;
 
 /// The two judges' errors on the test split.
@@ -59,14 +59,8 @@ pub fn clip_predictions(g: &Generator, data: &Dataset, device: &Device) -> Resul
         .ok_or_else(|| Error::Model("the models folder has no class_text.json".into()))?;
     let mut out = Vec::with_capacity(data.len());
     for start in (0..data.len()).step_by(500) {
-        let m = 500.min(data.len() - start);
-        let x = Tensor::<4>::from_data(
-            TensorData::new(
-                data.images[start * PIXELS..(start + m) * PIXELS].to_vec(),
-                [m, 1, IMAGE_SIZE, IMAGE_SIZE],
-            ),
-            device,
-        );
+        let idx: Vec<usize> = (start..(start + 500).min(data.len())).collect();
+        let x = data.images_tensor(&idx, device);
         let emb = g.embed(x);
         let logits = emb.matmul(text.tensor(&g.device).transpose());
         out.extend(logits.argmax(1).into_data().iter::<i64>());
@@ -117,18 +111,9 @@ pub fn real_class_scores(
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
     let (mut probability, mut entropy) = (Vec::new(), Vec::new());
     for start in (0..data.len()).step_by(500) {
-        let m = 500.min(data.len() - start);
-        let x = Tensor::<4>::from_data(
-            TensorData::new(
-                data.images[start * PIXELS..(start + m) * PIXELS].to_vec(),
-                [m, 1, IMAGE_SIZE, IMAGE_SIZE],
-            ),
-            device,
-        );
-        let classes: Vec<usize> = data.labels[start..start + m]
-            .iter()
-            .map(|&l| l as usize)
-            .collect();
+        let idx: Vec<usize> = (start..(start + 500).min(data.len())).collect();
+        let x = data.images_tensor(&idx, device);
+        let classes: Vec<usize> = idx.iter().map(|&i| data.labels[i] as usize).collect();
         let scores = g
             .class_scores(g.embed(x), &classes)?
             .ok_or_else(|| Error::Model("the models folder has no class_text.json".into()))?;

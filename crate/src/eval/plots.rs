@@ -323,12 +323,12 @@ fn draw_image(root: &Root, img: &[f32], at: (u32, u32), scale: u32) -> anyhow::R
 }
 
 /// A sheet for marking regions: each image at 8x with a grid every 4 image pixels (numbered
-/// every 8 along the top and the left, in the image's 0..32 pixel coordinates) and its
-/// caption under it, `cols` per row.
+/// every 8 along the top and the left, in the image's 0..32 pixel coordinates) and its number
+/// (from 1) under it, `cols` per row.
 pub fn region_sheet(
     path: &Path,
     title: &str,
-    images: &[(&[f32], String)],
+    images: &[&[f32]],
     cols: usize,
 ) -> anyhow::Result<()> {
     let scale = 8u32;
@@ -342,11 +342,12 @@ pub fn region_sheet(
         cell,
         |root, i, (ox, oy)| {
             let (ox, oy) = (ox + margin, oy + margin);
-            draw_image(root, images[i].0, (ox, oy), scale)?;
+            draw_image(root, images[i], (ox, oy), scale)?;
             draw_grid(root, (ox, oy), scale)?;
             let style = ("sans-serif", 16).into_font().color(&BLACK);
-            let at = ((ox + side / 2 - 40) as i32, (oy + side + 4) as i32);
-            root.draw_text(&images[i].1, &style, at).map_err(plot_err)
+            let at = ((ox + side / 2 - 8) as i32, (oy + side + 4) as i32);
+            root.draw_text(&format!("{}", i + 1), &style, at)
+                .map_err(plot_err)
         },
     )
 }
