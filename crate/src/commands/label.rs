@@ -13,17 +13,20 @@ use base64::Engine;
 use clap::{Args, Subcommand};
 
 use crate::data::{Dataset, Split};
+use crate::eval::candidates::Bank;
 use crate::eval::candidates::{CandidateLine, Candidates};
 use crate::eval::labels::{
     Cells, Key, LabelLine, Marks, Recipe, disputed, label_lines, lay_out, select,
 };
 use crate::eval::plots;
-use crate::eval::pool::{EyeScore, ScoredLine, join_pool};
+use crate::eval::pool::{EyeScore, PoolSampler, ScoredLine, join_pool};
 use crate::eval::regions::{
     MapName, Mapped, RegionLine, RegionMarks, coverage, region_cells, region_lines,
 };
+use crate::eval::teacher::{Teacher, cached_posterior, eye_pool};
 use crate::gpu::Compute;
-use crate::manifest::{CLASSIFIER, DISCRIMINATOR, Manifest};
+use crate::manifest::{CLASSIFIER, DISCRIMINATOR, Manifest, TEACHER};
+use crate::model::UNetConfig;
 use crate::model::classifier::ClassifierConfig;
 use crate::uncertainty::Generator;
 use crate::uncertainty::Perturb;
@@ -57,6 +60,39 @@ pub enum LabelSub {
     Coverage(CoverageArgs),
     /// Score a pool's generations with the candidates `genuq score` lacks (eval/candidates.rs).
     Candidates(CandidatesArgs),
+    /// The teacher control by eye: sheets and key of the teacher's generations (every one
+    /// labelled), scored in CLIP's space and the structure space.
+    Teacher(TeacherArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TeacherArgs {
+    /// The seeds, `A..B` or `A..=B`: each seed's generation of every class.
+    #[arg(long, value_parser = super::score::parse_seeds)]
+    pub seeds: super::score::SeedRange,
+    /// The models folder (the generator's files, the teacher).
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Heun steps and guidance of the teacher (`eval`'s defaults).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub steps: u32,
+    #[arg(long, default_value_t = 1.5)]
+    pub guidance: f32,
+    /// Training images the teacher's posterior is fitted on (`eval`'s default).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub examples: u32,
+    /// Where the fitted posterior is kept between runs.
+    #[arg(long, default_value = "runs/teacher")]
+    pub cache: PathBuf,
+    /// Seed of the sheets' order.
+    #[arg(long, default_value_t = 30)]
+    pub seed: u32,
+    /// Generations per sheet.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub per_sheet: u32,
+    /// Where cells.json, key.json and sheets/ go.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +218,7 @@ pub fn run(args: &LabelCommand) -> anyhow::Result<()> {
         LabelSub::Regions(a) => regions(&a.dir),
         LabelSub::ImportRegions(a) => import_regions(a),
         LabelSub::Coverage(a) => coverage_report(a),
+        LabelSub::Teacher(a) => teacher_set(a),
     }
 }
 
@@ -414,6 +451,59 @@ fn write_sheets(cells: &Cells, dir: &Path, kind: SheetKind) -> anyhow::Result<()
         &dir.join("cells.json"),
         &(serde_json::to_string(cells)? + "\n"),
     )
+}
+
+/// `genuq label teacher`: the teacher's generations of `args.seeds` (every class), scored
+/// ([`eye_pool`]), every one on the sheets (inclusion 1), and the key.
+fn teacher_set(args: &TeacherArgs) -> anyhow::Result<()> {
+    let seeds = u32::try_from(args.seeds.end)
+        .map(|end| args.seeds.start..end)
+        .context("the teacher's seeds end at 4294967295")?;
+    let g = load_generator(&args.models, Compute::Cpu)?;
+    let manifest = Manifest::read(&args.models)?;
+    let bytes = manifest.read_verified(&args.models, TEACHER)?;
+    let unet = crate::store::load(UNetConfig::new().init(&g.nets), bytes, TEACHER)?;
+    let key = &manifest.entry(TEACHER)?.sha256[..8];
+    let path = args
+        .cache
+        .join(format!("teacher-{key}-posterior-{}.json", args.examples));
+    let train = Dataset::load(&crate::data::default_dir(), Split::Train)?;
+    let examples = args.examples as usize;
+    let posterior = cached_posterior(&path, &unet, &train, examples, &g.nets)?;
+    let (steps, guidance) = (args.steps as usize, args.guidance);
+    let teacher = Teacher::new(unet, posterior, steps, guidance)?;
+    let bank = Bank::new(&train, &g.nets, |x| g.clip.forward(x));
+    let mut items = eye_pool(&g, &teacher, &bank, seeds)?;
+    for item in &mut items {
+        item.image_png = super::score::png_base64(&item.image)?;
+    }
+    let recipe = Recipe {
+        set: "teacher".into(),
+        random: items.len(),
+        top: 0,
+        by: Vec::new(),
+        seed: args.seed,
+        per_sheet: args.per_sheet as usize,
+    };
+    let sampler = PoolSampler {
+        steps,
+        samples: crate::eval::generations::MAIN_M,
+        perturb: Perturb::All,
+    };
+    let sample = select(&items, &recipe);
+    let (cells, key) = lay_out(&items, &sample, &recipe, sampler);
+    write_sheets(&cells, &args.out, SheetKind::Labels)?;
+    write_atomic(
+        &args.out.join("key.json"),
+        &(serde_json::to_string_pretty(&key)? + "\n"),
+    )?;
+    eprintln!(
+        "{} teacher generations on {} sheets in {} (the key: key.json)",
+        items.len(),
+        cells.sheets.len(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn read_labels(path: &Path) -> anyhow::Result<Vec<LabelLine>> {

@@ -72,7 +72,7 @@ pub struct SeedRange {
     pub end: u64,
 }
 
-fn parse_seeds(text: &str) -> Result<SeedRange, String> {
+pub(super) fn parse_seeds(text: &str) -> Result<SeedRange, String> {
     let bad = || format!("{text:?} is not a seed range A..B or A..=B (seeds are 0..=4294967295)");
     let (a, b, inclusive) = match text.split_once("..=") {
         Some((a, b)) => (a, b, true),
@@ -187,7 +187,7 @@ fn done(path: &Path, args: &ScoreArgs) -> anyhow::Result<HashSet<(u32, usize)>> 
     Ok(seen)
 }
 
-fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
+pub(super) fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
     let bytes: Vec<u8> = pixels.iter().map(|&v| crate::data::grey_byte(v)).collect();
     let side = IMAGE_SIZE as u32;
     let img =

@@ -216,13 +216,14 @@ pub(crate) fn estimate(value: f64, mut boot: Vec<f64>) -> Estimate {
 
 /// The scores every score is compared with, paired: the baseline to beat (darkness), the score
 /// shipped before the labels (CLIP's class probability), the paper's u at the placement
-/// shipped before (last) and at the one the labels picked (first; in CLIP's space, so u in the
-/// structure space is compared with it).
-pub const PAIRED_WITH: [EyeScore; 4] = [
+/// shipped before (last), at the one the labels picked (first) and at every step (the teacher
+/// control's; all in CLIP's space, so u in the structure space is compared with them).
+pub const PAIRED_WITH: [EyeScore; 5] = [
     EyeScore::Darkness,
     EyeScore::ClipMargin,
     EyeScore::ULast,
     EyeScore::UFirst,
+    EyeScore::UAll,
 ];
 
 /// One score against one target.

@@ -294,7 +294,7 @@ fn candidate_twin<'a>(
 
 /// Adds the `*BeyondInk` scores: within each class, the residual of u on the mean intensity's
 /// least-squares line (darkness partialled out).
-fn beyond_ink(items: &mut [PoolItem]) {
+pub fn beyond_ink(items: &mut [PoolItem]) {
     let pairs = [
         (EyeScore::ULast, EyeScore::ULastBeyondInk),
         (EyeScore::UFirst, EyeScore::UFirstBeyondInk),

@@ -16,10 +16,13 @@ use anyhow::Context;
 use burn::tensor::{Device, Int, Tensor};
 use indicatif::ProgressBar;
 
+use super::candidates::Bank;
 use super::generations::{CHUNK, MAIN_M, Scored, class_of, noise_seed};
+use super::pool::{EyeScore, PoolItem};
 use crate::Error;
-use crate::data::{Dataset, PIXELS, Pairs};
+use crate::data::{Dataset, IMAGE_SIZE, NUM_CLASSES, PIXELS, Pairs};
 use crate::diffusion::flow;
+use crate::kernels::semantic_entropy::semantic_entropy;
 use crate::model::UNet;
 use crate::posterior::Curvature;
 use crate::posterior::Posterior;
@@ -166,6 +169,87 @@ pub fn score_teacher(
     }
     bar.finish();
     Ok((out, maps))
+}
+
+/// The by-eye teacher control's pool: the teacher's generation of every class for each seed of
+/// `seeds` (the noise of the seed, as the student's; the weight samples of the seed), each with
+/// the scores the by-eye tables compare (higher = less trustworthy):
+/// - u (M = [`MAIN_M`], weight samples at every step) of the M + 1 images in CLIP's space
+///   ([`EyeScore::UAll`]) and in the structure space ([`EyeScore::UStructureAll`]);
+/// - realism of the MAP image in the structure space and in CLIP's (`clip_bank`);
+/// - darkness (minus the MAP image's mean intensity).
+///
+/// The generator must have the structure space. Items come without their PNG (`image_png`
+/// empty).
+pub fn eye_pool(
+    g: &Generator,
+    teacher: &Teacher,
+    clip_bank: &Bank,
+    seeds: Range<u32>,
+) -> Result<Vec<PoolItem>, Error> {
+    let structure = g.realism.as_ref().ok_or_else(|| {
+        Error::Model(
+            "the models folder lists no encoder.safetensors + real_codes.safetensors".into(),
+        )
+    })?;
+    let (s, classes) = (MAIN_M + 1, (0..NUM_CLASSES).collect::<Vec<_>>());
+    let bar = ProgressBar::new(seeds.len() as u64);
+    bar.set_message(format!(
+        "teacher, {} Heun steps, M = {MAIN_M}",
+        teacher.steps
+    ));
+    let mut items = Vec::with_capacity(seeds.len() * NUM_CLASSES);
+    for seed in seeds {
+        let noise = g.noise(seed)?.repeat_dim(0, NUM_CLASSES).to_device(&g.nets);
+        let images = teacher.images(noise, &classes, s, seed);
+        let flat = images.reshape([NUM_CLASSES * s, 1, IMAGE_SIZE, IMAGE_SIZE]);
+        let u = |emb: Tensor<2>| -> Result<Vec<f32>, Error> {
+            let d = emb.dims()[1];
+            let emb = emb.to_device(&g.device).reshape([NUM_CLASSES, s, d]);
+            Ok(semantic_entropy(emb)?.into_data().iter::<f32>().collect())
+        };
+        let clip = g.embed(flat.clone());
+        let codes = structure.embed(flat.clone());
+        let d = (clip.dims()[1], codes.dims()[1]);
+        let rows = |t: Tensor<2>| t.into_data().iter::<f32>().collect::<Vec<f32>>();
+        let (u_clip, u_structure) = (u(clip.clone())?, u(codes.clone())?);
+        let (clip, codes, pixels) = (
+            rows(clip),
+            rows(codes),
+            rows(flat.reshape([NUM_CLASSES * s, PIXELS])),
+        );
+        for class in 0..NUM_CLASSES {
+            let at = class * s;
+            let image = pixels[at * PIXELS..(at + 1) * PIXELS].to_vec();
+            let mean = image.iter().map(|&v| v as f64).sum::<f64>() / PIXELS as f64;
+            let scores = [
+                (EyeScore::UAll, u_clip[class]),
+                (EyeScore::UStructureAll, u_structure[class]),
+                (
+                    EyeScore::Realism,
+                    structure.scores(&codes[at * d.1..(at + 1) * d.1])[0],
+                ),
+                (
+                    EyeScore::RealismClip,
+                    clip_bank.realism(&clip[at * d.0..(at + 1) * d.0]),
+                ),
+            ];
+            let mut scores: std::collections::BTreeMap<EyeScore, f64> =
+                scores.into_iter().map(|(k, v)| (k, v as f64)).collect();
+            scores.insert(EyeScore::Darkness, -mean);
+            items.push(PoolItem {
+                class,
+                seed,
+                image,
+                image_png: String::new(),
+                scores,
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    super::pool::beyond_ink(&mut items);
+    Ok(items)
 }
 
 /// The teacher's last-layer posterior from `path` if it was fitted before, else fitted and
