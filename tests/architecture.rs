@@ -161,7 +161,8 @@ fn the_checker_catches_upward_imports() {
 #[test]
 fn the_widgets_copies_match_their_owners() {
     let widget = std::fs::read_to_string(src().join("../../web/genuq-widget.js")).unwrap();
-    let classes = widget
+    let strings = std::fs::read_to_string(src().join("../../web/genuq-strings.js")).unwrap();
+    let classes = strings
         .split("const CLASSES = [")
         .nth(1)
         .and_then(|s| s.split("];").next())

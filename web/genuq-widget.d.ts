@@ -57,6 +57,41 @@ export type GenuqLabel =
   | "t-shirt" | "trouser" | "pullover" | "dress" | "coat" | "sandal" | "shirt" | "sneaker" | "bag" | "ankle-boot"
   | "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
 
+/** A garment's words in one language: `a` as the object of "Generate ___", `one` alone, `of` as
+ * in "of N% of ___ generations". */
+export interface GarmentWords {
+  a: string;
+  one: string;
+  of: string;
+}
+
+/** The widget's words in one language (genuq-strings.js). */
+export interface GenuqStrings {
+  garments: Record<string, GarmentWords>;
+  locale: string;
+  generate(garment: GarmentWords): string;
+  name(garment: GarmentWords): string;
+  image: string;
+  imageName(garment: GarmentWords, seed: number): string;
+  heatmapName(images: number, greyLevels: string): string;
+  colourScale(top: string): string;
+  uncertainty: string;
+  uncertaintyTitle: string;
+  loading: string;
+  retry: string;
+  cpu: string;
+  percent(p: number): string;
+  further(percent: string, of: string): string;
+  uncertain(percent: string, of: string): string;
+  flagged(percent: string): string;
+}
+
+/** The shipped languages' words ("en", "de"). */
+export const STRINGS: Record<"en" | "de", GenuqStrings>;
+/** A label as typed ("  Ankle-Boot ", "ankle boot", "9") -> its class name, or the trimmed text
+ * when it names no class. */
+export function normaliseLabel(label: string | number): string;
+
 /** The events a widget sends (they bubble and cross the shadow root). */
 export interface GenuqWidgetEventMap {
   progress: CustomEvent<GenuqProgress>;
@@ -93,6 +128,9 @@ export class GenuqWidget extends HTMLElement {
   compute: "auto" | "webgpu" | "cpu" | string | null;
   /** The image shown until the generation; default the pre-rendered generation of `label`, "" for none. */
   poster: string | null;
+  /** Overrides of the widget's words (any entry of STRINGS' tables); the language is the closest
+   * `lang` (the element's, else the document's): English and German ship. */
+  strings: Partial<GenuqStrings> | null;
   /** Generates now (the way to start one with reveal="manual"). */
   reveal(): Promise<void>;
   addEventListener<K extends keyof GenuqWidgetEventMap>(type: K, listener: (this: GenuqWidget, ev: GenuqWidgetEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
@@ -121,6 +159,9 @@ export function prerenderedPoster(label: string | number): string | null;
 export function loadGenuq(src?: string, onProgress?: (p: GenuqProgress) => void, compute?: "auto" | "webgpu" | "cpu", workers?: number): Promise<LoadedGenuq>;
 /** Stops every worker and forgets every loaded model: the next load starts afresh. */
 export function resetGenuq(): void;
+/** Deletes the model files genuq keeps in the browser's cache (Cache API); loaded models stay in
+ * memory, the next visit downloads them again. True when there was a cache to delete. */
+export function clearCache(): Promise<boolean>;
 /** Terminates every genuq worker of the page: their generations in flight fail with an Error
  * named GenuqWorkerError; finished ones are kept. */
 export function stopWorkers(why?: string): void;
@@ -140,20 +181,20 @@ export function prerendered(): Promise<PrerenderedGeneration[]>;
 export function isFatal(e: unknown): boolean;
 /** Draws a width x height RGBA array into a canvas. */
 export function paint(canvas: HTMLCanvasElement, rgba: ArrayLike<number>, width?: number, height?: number): void;
-/** The score in words (the class percentile, or u without a reference). */
-export function describe(g: Pick<Generation, "u" | "percentile" | "class">): string;
+/** The score in words (the class percentile, or u without a reference); English unless `strings` is given. */
+export function describe(g: Pick<Generation, "u" | "percentile" | "class">, strings?: GenuqStrings): string;
 /** A standard deviation in [-1, 1] pixel units as grey levels (0-255). */
 export function greyLevels(std: number): number;
 /** The shipped score in words ("further from real garments than 56% of sneaker generations"; "" when missing). */
-export function describeShipped(g: Pick<Generation, "classSpace" | "shipped" | "class" | "samples">): string;
+export function describeShipped(g: Pick<Generation, "classSpace" | "shipped" | "class" | "samples">, strings?: GenuqStrings): string;
 /** The flag's text with its measured precision, or "" when not flagged. */
-export function flagText(g: Pick<Generation, "shipped">): string;
+export function flagText(g: Pick<Generation, "shipped">, strings?: GenuqStrings): string;
 /** Paints a generation into the demo's or the widget's canvases, with accessible names and u. */
 export function renderGeneration(
   el: { image: HTMLCanvasElement; heatmap: HTMLCanvasElement; bar: HTMLCanvasElement; ticks: HTMLElement; u: HTMLElement },
-  g: Generation, colorBar: Uint8ClampedArray): void;
+  g: Generation, colorBar: Uint8ClampedArray, strings?: GenuqStrings): void;
 /** A colour bar with ticks 0, half and the top of the scale. */
-export function drawColorBar(canvas: HTMLCanvasElement, ticks: HTMLElement, bar: Uint8ClampedArray, scale: number): void;
+export function drawColorBar(canvas: HTMLCanvasElement, ticks: HTMLElement, bar: Uint8ClampedArray, scale: number, strings?: GenuqStrings): void;
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -35,7 +35,10 @@
 // elsewhere. Importing this module touches no DOM (server-side rendering imports it in Node);
 // the element is defined only where `customElements` exists.
 
-import { Pool, maxWorkers, stopWorkers } from "./genuq-pool.js";
+import { Pool, clearCache as clearPoolCache, maxWorkers, stopWorkers } from "./genuq-pool.js";
+import { CLASSES, STRINGS, garmentWords, normaliseLabel, sentence, stringsFor } from "./genuq-strings.js";
+
+export { STRINGS, normaliseLabel };
 
 /** The module's own URL, through a variable: bundlers rewrite only literal `new URL("…", import.meta.url)`. */
 const MODULE_URL = import.meta.url;
@@ -44,10 +47,7 @@ let basePath = null;
 let generation = 0; // bumped by reset(): a fresh wasm instance after a crash or a lost device
 const shared = new Map(); // src -> {promise, listeners}
 
-/** The ten garments in index order (a numeric `label` is an index into these): a copy of the
- * crate's data::CLASS_NAMES, needed to pick a poster before any wasm loads (held to it by
- * tests/architecture.rs; after loading, defaults().classNames is the list). */
-export const CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
+export { CLASSES };
 
 let assetUrls = null;
 /** The files a bundler can emit, each as a literal `new URL("./…", import.meta.url)` (kept literal on purpose). */
@@ -119,7 +119,7 @@ export function modelsUrl() {
 
 /** The URL of `label`'s generation rendered ahead of time (a class name or 0-9), or null. */
 export function prerenderedPoster(label) {
-  const name = /^\d$/.test(String(label).trim()) ? CLASSES[Number(label)] : String(label).trim();
+  const name = normaliseLabel(label);
   return assets().files[`${name}.png`]?.href ?? null;
 }
 
@@ -197,6 +197,15 @@ export function resetGenuq() {
 
 export { stopWorkers };
 
+/**
+ * Deletes the model files genuq keeps in the browser's cache (Cache API), e.g. for a "forget
+ * downloaded models" button; models already loaded stay in memory, the next visit downloads
+ * them again. Resolves true when there was a cache to delete.
+ */
+export function clearCache() {
+  return clearPoolCache(modules());
+}
+
 /** The note beside a generation made on the CPU path ("" on WebGPU), with the reason. */
 export function computeNote(adapter) {
   return adapter.compute === "cpu" ? `running on the CPU: ${adapter.reason}` : "";
@@ -229,28 +238,33 @@ export function paint(canvas, rgba, width = 32, height = 32) {
 
 /** Paints generation `g` into `el` ({image, heatmap, bar, ticks: canvases; u: a text node}) with
  * its accessible names and u: the one rendering the demo and the widget share. */
-export function renderGeneration(el, g, colorBar) {
+export function renderGeneration(el, g, colorBar, strings = STRINGS.en) {
   paint(el.image, g.image);
   paint(el.heatmap, g.heatmap);
-  drawColorBar(el.bar, el.ticks, colorBar, g.heatmapScale);
-  el.image.setAttribute("aria-label", `a generated ${g.class} (seed ${g.seed})`);
-  el.heatmap.setAttribute("aria-label", `where the ${g.samples + 1} images differ: up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`);
-  el.u.textContent = `u = ${g.u.toFixed(2)}`;
+  drawColorBar(el.bar, el.ticks, colorBar, g.heatmapScale, strings);
+  const number = (x, digits) => x.toLocaleString(strings.locale, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  el.image.setAttribute("aria-label", strings.imageName(garmentWords(strings, g.class), g.seed));
+  el.heatmap.setAttribute("aria-label", strings.heatmapName(g.samples + 1, number(greyLevels(g.maxStd), 1)));
+  el.u.textContent = `u = ${number(g.u, 2)}`;
 }
+
+/** `x` in [0, 1] as a percentage in the words of `strings`. */
+const pct = (x, strings = STRINGS.en) => strings.percent(Math.round(100 * x));
 
 /** "more uncertain than 73% of sandal generations" (or the raw score when there is no reference):
- * where u ranks, in neutral words (u alone does not tell a bad generation, docs/evaluation.md). */
-export function describe(g) {
-  return g.percentile == null ? `u = ${g.u.toFixed(2)}` : `more uncertain than ${Math.round(g.percentile)}% of ${g.class} generations`;
+ * where u ranks, in neutral words (u alone does not tell a bad generation, docs/evaluation.md),
+ * in the words of `strings` (English unless given). */
+export function describe(g, strings = STRINGS.en) {
+  if (g.percentile == null) return `u = ${g.u.toFixed(2)}`;
+  return strings.uncertain(strings.percent(Math.round(g.percentile)), garmentWords(strings, g.class).of);
 }
 
-const pct = (x) => `${Math.round(100 * x)}%`;
-
 /** The score the evaluation ships beside u, in words ("" when it is u itself or missing). */
-export function describeShipped(g) {
+export function describeShipped(g, strings = STRINGS.en) {
   const c = g.classSpace, s = g.shipped;
   if (s?.score === "realism") {
-    return s.percentile == null ? `realism ${s.value.toFixed(2)}` : `further from real garments than ${Math.round(s.percentile)}% of ${g.class} generations`;
+    if (s.percentile == null) return `realism ${s.value.toFixed(2)}`;
+    return strings.further(strings.percent(Math.round(s.percentile)), garmentWords(strings, g.class).of);
   }
   if (!s || !c) return "";
   switch (s.score) {
@@ -268,10 +282,9 @@ export const NO_FLAG = "not flagged: no score sets broken generations apart reli
 
 /** The one flag rule, decided in the wasm (the evaluation's threshold on the shipped score):
  * the flag's text with the precision measured behind it, or "" when not flagged. */
-export function flagText(g) {
+export function flagText(g, strings = STRINGS.en) {
   const f = g.shipped?.flag;
-  if (!f) return "";
-  return `flagged: ${pct(f.precision)} of generations scored like this were the wrong garment in our evaluation`;
+  return f ? strings.flagged(pct(f.precision, strings)) : "";
 }
 
 /** Half the grey range: a copy of the crate's data::GREY_HALF (held to it by tests/architecture.rs),
@@ -283,13 +296,14 @@ export function greyLevels(std) {
   return std * GREY_HALF;
 }
 
-/** A colour bar (`bar`, the RGBA strip from colorBar()) with ticks 0, half and the top (`scale`). */
-export function drawColorBar(canvas, ticks, bar, scale) {
+/** A colour bar (`bar`, the RGBA strip from colorBar()) with ticks 0, half and the top (`scale`),
+ * numbers and name in the words of `strings`. */
+export function drawColorBar(canvas, ticks, bar, scale, strings = STRINGS.en) {
   paint(canvas, bar, bar.length / 4, 1);
   const top = greyLevels(scale);
-  const fmt = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+  const fmt = (v) => v.toLocaleString(strings.locale, { maximumFractionDigits: v >= 10 ? 0 : 1, minimumFractionDigits: v >= 10 ? 0 : 1 });
   ticks.replaceChildren(...[0, top / 2, top].map((v) => Object.assign(document.createElement("span"), { textContent: fmt(v) })));
-  canvas.setAttribute("aria-label", `colour scale: standard deviation from 0 to ${fmt(top)} grey levels`);
+  canvas.setAttribute("aria-label", strings.colourScale(fmt(top)));
 }
 
 const TEMPLATE = `
@@ -335,14 +349,14 @@ const TEMPLATE = `
 </style>
 <div class="row">
   <slot name="poster"><button class="poster" part="poster"><img class="px" alt="" loading="lazy" hidden><span></span></button></slot>
-  <figure hidden><canvas class="image px" part="image" role="img"></canvas><figcaption>image</figcaption></figure>
+  <figure hidden><canvas class="image px" part="image" role="img"></canvas><figcaption class="image-caption"></figcaption></figure>
   <figure hidden><canvas class="heatmap px" part="heatmap" role="img"></canvas>
     <canvas class="bar" part="colorbar" role="img"></canvas><div class="ticks"></div>
-    <figcaption title="where the images differ: over the garment itself; by eye, it does not point at where a generation is broken">uncertainty (std, grey levels)</figcaption></figure>
+    <figcaption class="heatmap-caption"></figcaption></figure>
   <div class="score" part="score" aria-live="polite"><div class="what"></div><div class="u"></div><div class="verdict"></div><div class="compute" part="compute"></div></div>
 </div>
-<progress hidden max="1" value="0" part="progress" aria-label="loading genuq"></progress>
-<div class="error" role="alert" hidden part="error"><span></span><br><button class="retry">Retry</button></div>
+<progress hidden max="1" value="0" part="progress"></progress>
+<div class="error" role="alert" hidden part="error"><span></span><br><button class="retry"></button></div>
 <div class="fallback" hidden part="fallback"><p class="note"></p><div class="row">
   <figure><img class="px" alt=""><figcaption>image</figcaption></figure>
   <figure><img class="px heat" alt=""><figcaption>uncertainty</figcaption></figure>
@@ -371,7 +385,8 @@ const PROPERTY = { reveal: "revealMode" };
 const Element = globalThis.HTMLElement ?? class {};
 
 export class GenuqWidget extends Element {
-  static observedAttributes = Object.keys(ATTRIBUTES);
+  // `lang` too (HTMLElement's own property): the words follow it
+  static observedAttributes = [...Object.keys(ATTRIBUTES), "lang"];
 
   constructor() {
     super();
@@ -379,10 +394,11 @@ export class GenuqWidget extends Element {
     const $ = (s) => this.shadowRoot.querySelector(s);
     this.ui = { poster: $(".poster"), posterImage: $(".poster img"), posterText: $(".poster span"), slot: $("slot[name=poster]"), figures: this.shadowRoot.querySelectorAll("figure"),
       image: $(".image"), heatmap: $(".heatmap"), bar: $(".bar"), ticks: $(".ticks"), score: $(".score"), u: $(".u"),
-      what: $(".what"), verdict: $(".verdict"), compute: $(".compute"), progress: $("progress"), error: $(".error"), message: $(".error span") };
+      what: $(".what"), verdict: $(".verdict"), compute: $(".compute"), progress: $("progress"), error: $(".error"), message: $(".error span"),
+      retry: $(".retry"), imageCaption: $(".image-caption"), heatmapCaption: $(".heatmap-caption") };
     // a click on the poster (ours or a slotted one) reveals, whatever `reveal` says
     this.ui.slot.addEventListener("click", () => this.reveal());
-    $(".retry").addEventListener("click", () => this.run());
+    this.ui.retry.addEventListener("click", () => this.run());
     // a poster that does not load leaves the button's text
     this.ui.posterImage.addEventListener("error", () => (this.ui.posterImage.hidden = true));
     this.started = false;
@@ -394,10 +410,40 @@ export class GenuqWidget extends Element {
     }
   }
 
-  connectedCallback() {
+  /** Overrides of the widget's words (any entry of genuq-strings.js's tables, e.g. `{retry:
+   * "Try again"}` or `{garments: {bag: {a: "a handbag", of: "handbag"}}}`); null: none. */
+  get strings() {
+    return this.ownStrings ?? null;
+  }
+
+  set strings(overrides) {
+    this.ownStrings = overrides ?? undefined;
+    this.localise();
+  }
+
+  /** The words of the closest `lang` (this element's, else an ancestor's, else the document's),
+   * with the `strings` overrides. */
+  words() {
+    const lang = this.closest?.("[lang]")?.getAttribute("lang") ?? globalThis.document?.documentElement.lang;
+    return stringsFor(lang, this.ownStrings);
+  }
+
+  /** Every text the widget shows in its words (again after `lang` or `strings` change). */
+  localise() {
+    const w = this.words();
+    this.ui.imageCaption.textContent = w.image;
+    this.ui.heatmapCaption.textContent = w.uncertainty;
+    this.ui.heatmapCaption.title = w.uncertaintyTitle;
+    this.ui.progress.setAttribute("aria-label", w.loading);
+    this.ui.retry.textContent = w.retry;
     this.showPoster();
-    this.setAttribute("role", "figure");
     this.updateName();
+    if (this.result) this.describeResult(this.result);
+  }
+
+  connectedCallback() {
+    this.setAttribute("role", "figure");
+    this.localise();
     const reveal = this.reveal_mode();
     if (reveal === "interaction") {
       // warm up (download) on intent, generate on a click
@@ -422,6 +468,7 @@ export class GenuqWidget extends Element {
   }
 
   attributeChangedCallback(name) {
+    if (name === "lang") return this.localise();
     if (name === "alt" || name === "label") this.updateName();
     if (name === "poster" || name === "label") this.showPoster();
     if (this.started && !["alt", "loading", "reveal", "poster"].includes(name)) this.run();
@@ -431,14 +478,14 @@ export class GenuqWidget extends Element {
   updateName() {
     const own = this.ownLabel;
     if (this.hasAttribute("aria-label") && this.getAttribute("aria-label") !== own) return;
-    this.ownLabel = this.alt ?? `a generated ${this.garment()} with its uncertainty heatmap`;
+    this.ownLabel = this.alt ?? this.words().name(garmentWords(this.words(), this.garment()));
     this.setAttribute("aria-label", this.ownLabel);
   }
 
   /** The poster's image (`poster`, else the pre-rendered generation of the label; `poster=""`: none) and text. */
   showPoster() {
     const { posterImage: img, posterText: text } = this.ui;
-    text.textContent = `Generate a ${this.garment()} with its uncertainty`;
+    text.textContent = sentence(this.words().generate(garmentWords(this.words(), this.garment())));
     const url = this.hasAttribute("poster") ? this.getAttribute("poster").trim() : prerenderedPoster(this.garment());
     if (!url) {
       img.hidden = true;
@@ -465,9 +512,9 @@ export class GenuqWidget extends Element {
     return this.run();
   }
 
-  /** The garment: `label` (a sneaker when there is none). */
+  /** The garment: `label` normalised ("  Ankle-Boot " -> "ankle-boot"; a sneaker when there is none). */
   garment() {
-    return (this.getAttribute("label") ?? "").trim() || "sneaker";
+    return normaliseLabel(this.getAttribute("label") ?? "") || "sneaker";
   }
 
   /** The request the attributes describe, `defaults` elsewhere. */
@@ -476,9 +523,9 @@ export class GenuqWidget extends Element {
       const v = this.getAttribute(name);
       return v == null || v.trim() === "" ? fallback : Number(v);
     };
-    const cls = this.garment();
+    const typed = (this.getAttribute("label") ?? "").trim();
     return {
-      class: /^\d+$/.test(cls) ? Number(cls) : cls, seed: num("seed", 0), samples: num("samples", defaults.samples),
+      class: /^\d+$/.test(typed) ? Number(typed) : this.garment(), seed: num("seed", 0), samples: num("samples", defaults.samples),
       steps: num("steps", defaults.steps), perturb: this.getAttribute("perturb") ?? defaults.perturb,
     };
   }
@@ -496,7 +543,7 @@ export class GenuqWidget extends Element {
       heat.src = g.heatmap;
       heat.alt = `its uncertainty heatmap, up to ${greyLevels(g.maxStd).toFixed(1)} grey levels`;
       box.querySelector(".u").textContent = `u = ${g.u.toFixed(2)}`;
-      box.querySelector(".what").textContent = describe(g);
+      box.querySelector(".what").textContent = describe(g, this.words());
     }
     box.querySelector(".row").hidden = !g;
     this.ui.slot.hidden = true;
@@ -507,6 +554,18 @@ export class GenuqWidget extends Element {
   modelsHint(e) {
     if (e?.name !== "GenuqModelError" || this.src != null || basePath != null || !bundled()) return "";
     return " (A bundler moved genuq-widget.js away from the package's models/: copy node_modules/genuq/models into your site's public folder and call setBasePath(), or set src; see the genuq README.)";
+  }
+
+  /** The result drawn, in words: the shipped score and u's rank, the flag, the compute path (short; the
+   * reason on hover, the demo page shows it in full). */
+  describeResult({ g, adapter, colorBar }) {
+    const w = this.words(), ui = this.ui;
+    renderGeneration(ui, g, colorBar, w);
+    ui.what.textContent = [describeShipped(g, w), g.percentile == null ? "" : describe(g, w)].filter(Boolean).join("; ");
+    ui.verdict.textContent = flagText(g, w);
+    ui.verdict.className = `verdict ${flagText(g, w) ? "flag" : "ok"}`;
+    ui.compute.textContent = adapter.compute === "cpu" ? w.cpu : "";
+    ui.compute.title = computeNote(adapter);
   }
 
   emit(type, detail) {
@@ -531,13 +590,8 @@ export class GenuqWidget extends Element {
       ui.progress.removeAttribute("value"); // indeterminate while the GPU works
       const g = await model.generate(this.request(defaults));
       onProgress({ stage: "shaders", loaded: 1, total: 1, totalProgress: 1 });
-      renderGeneration(ui, g, colorBar);
-      ui.what.textContent = [describeShipped(g), g.percentile == null ? "" : describe(g)].filter(Boolean).join("; ");
-      ui.verdict.textContent = flagText(g);
-      ui.verdict.className = `verdict ${flagText(g) ? "flag" : "ok"}`;
-      // short under the score; the reason on hover (the demo page shows it in full)
-      ui.compute.textContent = model.adapter.compute === "cpu" ? "running on the CPU" : "";
-      ui.compute.title = computeNote(model.adapter);
+      this.result = { g, adapter: model.adapter, colorBar };
+      this.describeResult(this.result);
       this.dataset.compute = model.adapter.compute;
       ui.slot.hidden = true;
       ui.figures.forEach((f) => (f.hidden = false));

@@ -1,7 +1,7 @@
 // End-to-end: <genuq-widget> in a documentation-style page (web/embed.html).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, serve, shoot, watchErrors, canvasStats } from "./harness.mjs";
+import { launch, outDir, serve, shoot, watchErrors, canvasStats } from "./harness.mjs";
 
 const LONG = { timeout: 300_000 };
 let server, browser;
@@ -278,4 +278,64 @@ test("on a 360 px wide phone the widget wraps: nothing overflows sideways (scree
   await shoot(page, "widget-narrow", { fullPage: false, docs: true });
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("the widget's words follow the closest lang: a German page, an English widget in it, a label as typed, overrides by `strings` (test-output/widget-de.png)", async () => {
+  const plain = await launch({ webgpu: false });
+  try {
+    const page = await plain.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/embed.html`);
+    const before = await page.evaluate(async () => {
+      const { STRINGS, CLASSES } = await import("./genuq-widget.js");
+      document.documentElement.lang = "de-AT";
+      const add = (id, attrs) => {
+        const w = document.createElement("genuq-widget");
+        w.id = id;
+        for (const [k, v] of Object.entries({ reveal: "manual", compute: "cpu", ...attrs })) w.setAttribute(k, v);
+        document.body.prepend(w);
+        return w;
+      };
+      const de = add("de", { label: "  Ankle-Boot ", seed: "3" });
+      const en = add("en", { label: "ankle boot", lang: "en" });
+      const poster = (w) => w.shadowRoot.querySelector(".poster span").textContent;
+      const out = { de: poster(de), deName: de.getAttribute("aria-label"), en: poster(en), enName: en.getAttribute("aria-label") };
+      en.strings = { generate: (g) => `Make ${g.a}!` };
+      out.overridden = poster(en);
+      en.removeAttribute("lang"); // now the page's: German, the override kept
+      out.inherited = poster(en);
+      out.retry = de.shadowRoot.querySelector(".retry").textContent;
+      // every shipped language names every garment and has every text
+      const keys = (o) => Object.keys(o).sort().join();
+      out.complete = Object.values(STRINGS).every((s) => keys(s) === keys(STRINGS.en) && CLASSES.every((c) => s.garments[c]?.a && s.garments[c]?.one && s.garments[c]?.of));
+      return out;
+    });
+    assert.equal(before.de, "Eine Stiefelette mit Unsicherheit erzeugen");
+    assert.equal(before.deName, "erzeugt: Stiefelette, mit Unsicherheitskarte");
+    assert.equal(before.en, "Generate an ankle boot with its uncertainty");
+    assert.equal(before.enName, "a generated ankle boot with its uncertainty heatmap");
+    assert.equal(before.overridden, "Make an ankle boot!");
+    assert.equal(before.inherited, "Make eine Stiefelette!");
+    assert.equal(before.retry, "Erneut versuchen");
+    assert.ok(before.complete, "en and de have the same entries and every garment");
+
+    await page.evaluate(() => document.getElementById("de").reveal());
+    await page.waitForFunction(() => document.getElementById("de").dataset.u, null, LONG);
+    const after = await page.evaluate(() => {
+      const root = document.getElementById("de").shadowRoot;
+      const text = (s) => root.querySelector(s).textContent;
+      return { what: text(".what"), u: text(".u"), compute: text(".compute"), caption: text(".heatmap-caption"), image: root.querySelector(".image").getAttribute("aria-label"), ticks: [...root.querySelectorAll(".ticks span")].map((t) => t.textContent) };
+    });
+    // the request was the label normalised: an ankle boot; the words German
+    assert.match(after.what, /^weiter von echten Kleidungsstücken entfernt als \d+ % der erzeugten Stiefeletten; unsicherer als \d+ % der erzeugten Stiefeletten$/, after.what);
+    assert.match(after.u, /^u = -?[\d.]+,\d\d$/, "a German decimal comma");
+    assert.equal(after.compute, "läuft auf der CPU");
+    assert.equal(after.caption, "Unsicherheit (Std.-Abw., Graustufen)");
+    assert.equal(after.image, "erzeugt: Stiefelette (Seed 3)");
+    assert.ok(after.ticks.length === 3 && after.ticks.every((t) => /^\d+(,\d)?$/.test(t)), `German colour-bar ticks: ${after.ticks}`);
+    await page.locator("#de").screenshot({ path: `${outDir}/widget-de.png` });
+    assert.deepEqual(errors, []);
+  } finally {
+    await plain.close();
+  }
 });
