@@ -25,7 +25,7 @@ let nextId = 0;
 const pools = new Set(); // live pools, for stopWorkers()
 
 /** One worker and its jobs in flight (at most one generation at a time). */
-class Worker1 {
+class PoolWorker {
   constructor(onDeath) {
     this.jobs = new Map(); // id -> {resolve, reject, progress}
     this.busy = false;
@@ -94,7 +94,7 @@ export class Pool {
   }
 
   spawn() {
-    const w = new Worker1((dead) => this.forget(dead));
+    const w = new PoolWorker((dead) => this.forget(dead));
     this.workers.push(w);
     return w;
   }
@@ -104,18 +104,27 @@ export class Pool {
     if (this.workers.length === 0) this.stop("no worker left");
   }
 
-  /** A worker beyond the first, loaded from the first one's wasm and files. */
+  /** A worker beyond the first, loaded from the first one's wasm and files. A worker that
+   * cannot load is stopped and the reason kept (`growError`) and logged: the pool goes on with
+   * the workers it has. */
   async grow() {
     this.growing = true;
+    let w = null;
     try {
-      this.files ??= await this.workers.find((w) => w.ready).call({ op: "files" });
-      const w = this.spawn();
+      this.files ??= await this.workers.find((x) => x.ready).call({ op: "files" });
+      w = this.spawn();
       const which = this.lead.which;
       const modules = { ...this.modules, [which]: { ...this.modules[which], module: this.lead.module } };
       await w.call({ op: "load", src: this.src, compute: "cpu", modules, files: this.files });
       w.ready = !w.dead;
-    } catch {
-      // the pool goes on with the workers it has
+    } catch (e) {
+      if (w && !w.ready) {
+        w.stop("it could not load");
+        this.workers = this.workers.filter((x) => x !== w);
+        this.limit = this.workers.length; // no more tries: the next would fail the same way
+      }
+      this.growError = e;
+      console.warn(`genuq: another worker could not start (${e?.name ?? "Error"}: ${e?.message ?? e}); the pool goes on with ${this.workers.length}`);
     } finally {
       this.growing = false;
       this.pump();
@@ -168,6 +177,22 @@ export class Pool {
     pools.delete(this);
     for (const w of this.workers.splice(0)) w.stop(why);
     this.fail(workerGone(why));
+  }
+}
+
+/**
+ * Deletes genuq's cached model files (the browser's Cache API) through a ready worker of any
+ * live pool, else through a worker started for it and stopped after (the CPU-only module of
+ * `modules` is loaded there). Loaded models stay in memory; the next load downloads them again.
+ * Resolves true when there was a cache to delete.
+ */
+export async function clearCache(modules) {
+  const ready = [...pools].flatMap((p) => p.workers).find((w) => w.ready && !w.dead);
+  const w = ready ?? new PoolWorker(() => {});
+  try {
+    return await w.call({ op: "clearCache", modules });
+  } finally {
+    if (!ready) w.stop("its cache was cleared");
   }
 }
 

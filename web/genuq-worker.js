@@ -3,7 +3,7 @@
 // as on a page (`navigator.gpu`).
 //
 // Messages in: {id, op: "load", ...} (see load()), {id, op: "generate", request},
-// {id, op: "bench", repeats}, {id, op: "files"}. Out: {id, progress} while loading, then
+// {id, op: "bench", repeats}, {id, op: "files"}, {id, op: "clearCache", modules}. Out: {id, progress} while loading, then
 // {id, ok} or {id, error: {name, message}} (the Error's name crosses as a field: structured
 // clone keeps only the standard names).
 //
@@ -73,7 +73,11 @@ async function load(msg, progress) {
   const sizes = json.wasm ?? {};
   let which = msg.compute === "webgpu" ? "full" : "cpu";
   let compiled = await instantiate(which, msg, sizes, progress);
-  if (msg.compute === "auto" && (await mod.probeCompute()).webgpu) {
+  // a manifest that lists the built modules and not the WebGPU one (./dev.sh demo while it
+  // builds): the CPU path
+  const full = new URL(msg.modules.full.wasm).pathname.split("/").pop();
+  const listed = !json.wasm || full in json.wasm;
+  if (msg.compute === "auto" && listed && (await mod.probeCompute()).webgpu) {
     which = "full";
     compiled = await instantiate(which, msg, sizes, progress);
   }
@@ -99,6 +103,10 @@ async function run(msg, progress) {
     case "generate": return genuq.generate(msg.request);
     case "bench": return genuq.bench(msg.repeats);
     case "files": return genuq.modelFiles();
+    case "clearCache":
+      // the model cache's name is the wasm loader's: the CPU-only module is enough to clear it
+      if (!mod) await instantiate("cpu", msg, {}, () => {});
+      return mod.clearCache();
     default: throw new Error(`genuq worker: unknown op ${msg.op}`);
   }
 }

@@ -123,12 +123,48 @@ async fn cached(cache: &Cache, url: &str) -> Option<Vec<u8>> {
     Some(Uint8Array::new(&buf).to_vec())
 }
 
+/// Keeps `bytes` in the cache under `url`. A full quota (`QuotaExceededError`) or a private
+/// window only costs the next visit a download: the file is used from memory, with a console
+/// note that says so.
 async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
     let copy = Uint8Array::from(bytes);
-    if let Ok(resp) = Response::new_with_opt_buffer_source(Some(&copy)) {
-        // A full quota or a private window only costs the next visit a download.
-        let _ = JsFuture::from(cache.put_with_str(url, &resp)).await;
+    let put = match Response::new_with_opt_buffer_source(Some(&copy)) {
+        Ok(resp) => JsFuture::from(cache.put_with_str(url, &resp))
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = put {
+        web_sys::console::warn_1(&not_cached(url, &e).into());
     }
+}
+
+/// The console note of a file the cache refused, with the browser's reason (e.g.
+/// `QuotaExceededError: ...`).
+fn not_cached(url: &str, e: &JsValue) -> String {
+    let name = Reflect::get(e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string());
+    let why = match name {
+        Some(n) => format!("{n}: {}", js(e.clone())),
+        None => js(e.clone()),
+    };
+    format!(
+        "genuq: {url} is not kept in the browser's cache ({why}); it is used from memory and the \
+         next visit downloads it again (clearCache() frees what genuq cached)"
+    )
+}
+
+/// Deletes genuq's cached model files (the Cache API bucket); models already loaded stay in
+/// memory. True when there was a cache to delete; false where the page has no Cache API.
+pub async fn clear_cache() -> Result<bool, Error> {
+    let Ok(caches) = global()?.caches() else {
+        return Ok(false);
+    };
+    let done = JsFuture::from(caches.delete(CACHE))
+        .await
+        .map_err(|e| Error::Device(format!("clearing the model cache: {}", js(e))))?;
+    Ok(done.as_bool().unwrap_or(false))
 }
 
 /// The manifest's own name in a models folder.

@@ -43,6 +43,13 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Deletes genuq's cached model files (the browser's Cache API); models already loaded stay in
+/// memory, the next load downloads them again. Resolves true when there was a cache to delete.
+#[wasm_bindgen(js_name = clearCache)]
+pub async fn clear_cache() -> Result<bool, JsValue> {
+    loader::clear_cache().await.map_err(|e| js_error(&e))
+}
+
 /// The ten class names, index order.
 #[wasm_bindgen(js_name = classNames)]
 pub fn class_names() -> Vec<String> {
