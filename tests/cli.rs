@@ -207,6 +207,35 @@ fn generate_json_prints_the_result() {
     assert!(result["u"].as_f64().unwrap().is_finite());
 }
 
+/// `auto` (the default) probes wgpu quietly where the session has no XDG_RUNTIME_DIR (no
+/// "XDG_RUNTIME_DIR is invalid" from the Vulkan loader), and says which path it took and why.
+#[test]
+fn auto_is_the_default_probes_quietly_and_says_which_path() {
+    let out = Command::new(env!("CARGO_BIN_EXE_genuq"))
+        .args([
+            "generate",
+            "--class",
+            "bag",
+            "--json",
+            "--models",
+            &models(),
+        ])
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let compute = result["compute"].as_str().unwrap();
+    assert!(["cpu", "webgpu"].contains(&compute), "{compute}");
+    assert!(
+        stderr.starts_with(&format!("on the {compute} path: ")),
+        "{stderr}"
+    );
+    assert!(!result["reason"].as_str().unwrap().is_empty());
+}
+
 /// `--compute cpu` runs the whole pipeline on the CPU path and gives the wgpu path's u (within
 /// 1e-4 of its size); an unknown path is a usage error.
 #[test]

@@ -29,8 +29,9 @@ pub struct BenchArgs {
     pub wasm: PathBuf,
     /// Where to run: our kernels on the wgpu adapter (`webgpu`, the "native" entry), or the
     /// whole pipeline on the CPU path (`cpu`: burn flex and the kernels' Rust twins,
-    /// "native_cpu"); `auto` picks as `genuq generate` does.
-    #[arg(long, value_enum, default_value_t = Compute::WebGpu)]
+    /// "native_cpu", with `genuq score`'s throughput); `auto` (the default) picks as every
+    /// command does.
+    #[arg(long, value_enum, default_value_t = Compute::Auto)]
     pub compute: Compute,
     /// With `webgpu`: run the networks on burn's CPU backend (`flex`) and only our kernels on
     /// wgpu ("native_cpu_nets").
@@ -42,6 +43,46 @@ fn gzip_len(bytes: &[u8]) -> std::io::Result<usize> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     e.write_all(bytes)?;
     Ok(e.finish()?.len())
+}
+
+/// Generations `genuq score` scores in the benchmark's throughput run (every class, seeds 0, 1).
+const SCORE_GENERATIONS: u32 = 20;
+
+/// `genuq score`'s throughput on the CPU path: [`SCORE_GENERATIONS`] generations at the shipped
+/// sampler (a generation, its scores and its PNG, as `score` writes a line), after one of
+/// warm-up; generations per second, and per core (divided by the cores the process may use:
+/// flex spreads its work over them).
+fn score_throughput(
+    generator: &crate::uncertainty::Generator,
+) -> anyhow::Result<serde_json::Value> {
+    let one = |k: u32| -> anyhow::Result<()> {
+        let req = Request::new(k as usize % crate::data::NUM_CLASSES, k / 10);
+        let g = pollster::block_on(generator.generate(&req))?;
+        super::score::png_base64(&g.image).map(drop)
+    };
+    one(SCORE_GENERATIONS)?;
+    let start = std::time::Instant::now();
+    for k in 0..SCORE_GENERATIONS {
+        one(k)?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_s = SCORE_GENERATIONS as f64 / seconds;
+    eprintln!(
+        "score: {per_s:.2} generations/s on {cores} cores ({:.2} per core)",
+        per_s / cores as f64
+    );
+    let req = Request::new(0, 0);
+    Ok(json!({
+        "generations": SCORE_GENERATIONS,
+        "generations_per_s": per_s,
+        "cores": cores,
+        "generations_per_s_per_core": per_s / cores as f64,
+        "steps": req.steps,
+        "samples": req.samples,
+        "perturb": req.perturb,
+        "note": "genuq score's loop natively on the CPU path (burn flex and the kernels' Rust twins): generation, scores (u, class space, realism) and PNG per line, after one warm-up; per core = per second / the cores the process may use",
+    }))
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -62,6 +103,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         args.repeats
     );
     let report = pollster::block_on(crate::bench::run(&generator, args.repeats as usize))?;
+    let score = match gpu.adapter.compute.as_str() {
+        "cpu" => Some(score_throughput(&generator)?),
+        _ => None,
+    };
     let adapter = gpu.adapter;
     let wasm = std::fs::read(&args.wasm).ok();
     let gz = wasm.as_deref().map(gzip_len).transpose()?;
@@ -79,6 +124,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     });
     if let (Some(e), serde_json::Value::Object(x)) = (entry.as_object_mut(), extra) {
         e.extend(x);
+    }
+    if let (Some(e), Some(score)) = (entry.as_object_mut(), score) {
+        e.insert("score".into(), score);
     }
     println!("{}", serde_json::to_string_pretty(&entry)?);
     let mut all: serde_json::Map<String, serde_json::Value> =

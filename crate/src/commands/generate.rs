@@ -37,7 +37,7 @@ pub struct GenerateArgs {
     pub models: PathBuf,
     /// Where to run: the wgpu adapter (`webgpu`), the CPU path (burn flex), or `auto` (the
     /// adapter unless it is a software one).
-    #[arg(long, value_enum, default_value_t = Compute::WebGpu)]
+    #[arg(long, value_enum, default_value_t = Compute::Auto)]
     pub compute: Compute,
     /// Where image.png, heatmap.png, sample_*.png and result.json go.
     #[arg(long, required_unless_present = "json")]
@@ -91,6 +91,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         req.check_exact()?;
     }
     let generator = load_generator(&args.models, args.compute)?;
+    let adapter = crate::gpu::native(args.compute)?.adapter;
     let g = pollster::block_on(generator.generate(&req))?;
     let d = g.embeddings.len() / (samples + 1);
     let result = json!({
@@ -100,6 +101,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         "class_space": g.class_space, "realism": g.realism, "shipped": g.shipped,
         "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
         "timings_ms": g.timings,
+        "compute": adapter.compute, "reason": adapter.reason,
         "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
     });
     let text = serde_json::to_string_pretty(&result)? + "\n";
@@ -128,7 +130,9 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             None => format!("realism {:.2}\n", s.value),
         })
         .unwrap_or_default();
-    let summary = realism
+    let path = format!("on the {} path: {}\n", adapter.compute, adapter.reason);
+    let summary = path
+        + &realism
         + &format!(
         "u = {:.3}{}{}{}",
         g.u,

@@ -25,10 +25,13 @@ pub struct PrerenderArgs {
     /// Where the PNGs and index.json go.
     #[arg(long, default_value = "web/prerendered")]
     pub out: PathBuf,
+    /// Where to run (the same numbers either way, within 1e-5: tests/native.rs).
+    #[arg(long, value_enum, default_value_t = Compute::Auto)]
+    pub compute: Compute,
 }
 
 pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
-    let generator = load_generator(&args.models, Compute::WebGpu)?;
+    let generator = load_generator(&args.models, args.compute)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut index = Vec::new();
