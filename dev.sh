@@ -133,41 +133,61 @@ wasm_cargo() {
 }
 
 # One wasm module into dist/pkg/ as NAME.js + NAME_bg.wasm, from `cargo build` with the extra
-# cargo arguments given (e.g. --no-default-features): bindgen, then wasm-opt (cached).
+# cargo arguments given (e.g. --no-default-features): bindgen, then wasm-opt at LEVEL (cached),
+# or none. Measured (docs/development.md, tests/bench/wasm_opt.sh, tests/bench/first_result.mjs):
+# the WebGPU module needs -Oz (17 MB instead of 27, and its first result on SwiftShader 9.2 s
+# instead of 12.9); the CPU-only module is better without it (gzip 0.80 MB instead of 0.91, the
+# first result 0.89 s instead of 1.07) and skipping it saves 86 s of the demo's build.
 wasm_module() {
-  local name=$1; shift
+  local name=$1 level=$2; shift 2
   (cd "$ROOT" && wasm_cargo build --release -p genuq --lib "$@")
   local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/genuq.wasm"
   wasm-bindgen --target web --remove-name-section --out-name "$name" --out-dir "$ROOT/dist/pkg" "$raw"
-  # wasm-opt is slow (minutes); cache its output by the hash of its input.
   local bg="$ROOT/dist/pkg/${name}_bg.wasm" key opt
-  key=$(sha256sum "$bg" | cut -c1-32)
-  opt="$CACHE/wasm-opt/$key.wasm"
-  if [ ! -f "$opt" ]; then
-    log "wasm-opt -Oz $name ($(du -h "$bg" | cut -f1) in)"
-    mkdir -p "$CACHE/wasm-opt"
-    wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
+  if [ "$level" != none ]; then
+    # wasm-opt is slow (minutes); cache its output by the hash of its input and the level.
+    key=$(sha256sum "$bg" | cut -c1-32)
+    opt="$CACHE/wasm-opt/$key$level.wasm"
+    if [ ! -f "$opt" ]; then
+      log "wasm-opt $level $name ($(du -h "$bg" | cut -f1) in)"
+      mkdir -p "$CACHE/wasm-opt"
+      wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
+    fi
+    cp "$opt" "$bg"
   fi
-  cp "$opt" "$bg"
-  log "$name: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped"
+  log "$name: wasm $(stat -c %s "$bg") bytes, $(gzip -c "$bg" | wc -c) gzipped (wasm-opt: $level)"
 }
 
 # dist/: the static site (web/ + the two wasm modules + models), servable from any sub-path.
-# genuq_cpu is the CPU path alone (no wgpu, no cubecl): what a visitor downloads first.
+# genuq_cpu is the CPU path alone (no wgpu, no cubecl): what a visitor downloads first, and
+# what `auto` loads first; it is built first, so `./dev.sh demo` can serve before the WebGPU
+# module exists (the page stays on the CPU path until the manifest lists that module).
 build() {
-  log "building the wasm modules (release): genuq (WebGPU and CPU), genuq_cpu (CPU only)"
+  build_cpu
+  wasm_module genuq -Oz
+  wasm_manifest
+  log "dist/ ready"
+}
+
+# dist/ with the CPU-only module: web/, the licenses, the models, the manifest.
+build_cpu() {
+  log "building the wasm module genuq_cpu (release, CPU only), then the site"
   rm -rf "$ROOT/dist" && mkdir -p "$ROOT/dist/pkg"
-  wasm_module genuq
-  wasm_module genuq_cpu --no-default-features
+  wasm_module genuq_cpu none --no-default-features
   cp -r "$ROOT/web/." "$ROOT/dist/"
   cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$ROOT/dist/"
   mkdir -p "$ROOT/dist/models" && cp -r "$ROOT/models/." "$ROOT/dist/models/"
-  # the wasm files' sizes in the served manifest: compressing hosts send no usable
-  # Content-Length, and the download's progress needs a total
+  wasm_manifest
+}
+
+# The built wasm modules' sizes and hashes in the served manifest: compressing hosts send no
+# usable Content-Length, and the download's progress needs a total; the worker fetches the
+# WebGPU module only when the manifest lists it. Written atomically (a page may be loading it).
+wasm_manifest() {
   python3 - "$ROOT/dist" <<'PY'
-import hashlib, json, pathlib, sys
+import hashlib, json, os, pathlib, sys
 dist = pathlib.Path(sys.argv[1])
 path = dist / "models/manifest.json"
 manifest = json.loads(path.read_text())
@@ -175,9 +195,26 @@ manifest["wasm"] = {
     f.name: {"bytes": f.stat().st_size, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
     for f in sorted((dist / "pkg").glob("*_bg.wasm"))
 }
-path.write_text(json.dumps(manifest, indent=2) + "\n")
+tmp = path.with_suffix(".tmp")
+tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+os.replace(tmp, path)
 PY
-  log "dist/ ready"
+}
+
+# ./dev.sh demo: serves as soon as the CPU-only module is built, then builds the WebGPU module
+# beside the running server.
+demo() {
+  stage setup setup_build
+  stage build-cpu build_cpu
+  serve &
+  local server=$!
+  trap 'kill $server 2>/dev/null' EXIT
+  log "demo on http://127.0.0.1:$PORT/genuq/ after ${SECONDS} s: the CPU path now; building the WebGPU module (the page uses it after a reload once it is ready)"
+  stage build-webgpu wasm_module genuq -Oz
+  wasm_manifest
+  summary
+  log "the WebGPU module is ready: reload the page (Ctrl-C to stop the server)"
+  wait $server
 }
 
 # Serves dist/ under /genuq/ (as a project page would be) on 127.0.0.1:$PORT.
@@ -214,8 +251,10 @@ test_e2e() {
 }
 
 bench() {
-  log "native benchmark (lavapipe)"
-  (cd "$ROOT" && cargo run --release -q -- bench --repeats "${REPEATS:-10}")
+  log "native benchmark, CPU path (and genuq score's throughput)"
+  (cd "$ROOT" && cargo run --release -q -- bench --compute cpu --repeats "${REPEATS:-10}")
+  log "native benchmark (wgpu: lavapipe where there is no GPU)"
+  (cd "$ROOT" && cargo run --release -q -- bench --compute webgpu --repeats "${REPEATS:-10}")
   log "browser benchmark (headless Chromium, WebGPU)"
   (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node tests/bench/browser.mjs)
 }
@@ -224,10 +263,7 @@ cmd=${1:-help}
 case "$cmd" in
   setup) stage setup setup; summary ;;
   build) stage setup setup_build; stage build build; summary ;;
-  demo)
-    stage setup setup_build; stage build build; summary
-    log "demo on http://127.0.0.1:$PORT/genuq/ (Ctrl-C to stop; needs a WebGPU browser)"
-    serve ;;
+  demo) demo ;;
   test)
     stage setup setup
     stage native test_native

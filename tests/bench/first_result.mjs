@@ -3,9 +3,11 @@
 // the page was parsed, when the wasm download began (the worker is up), when the models began,
 // when the first generation began (models loaded), and the first result. Prints each run and
 // the medians of the stages' durations. Usage: GENUQ_DIST=dist node tests/bench/first_result.mjs
+// (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here)
 import { launch, serve } from "../e2e/harness.mjs";
 
 const runs = Number(process.env.RUNS ?? 5);
+const compute = process.env.COMPUTE ?? "cpu";
 const server = await serve();
 const rows = [];
 try {
@@ -13,7 +15,7 @@ try {
     const browser = await launch({ webgpu: true });
     try {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/?compute=cpu`);
+      await page.goto(`${server.url}/?compute=${compute}`);
       await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
       const t = await page.evaluate(() => ({
         parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
