@@ -21,6 +21,16 @@ function workerGone(why) {
   return Object.assign(new Error(`the genuq worker stopped (${why}); finished generations are kept. Retry starts a new one.`), { name: "GenuqWorkerError" });
 }
 
+/**
+ * The worker script's URL, made apart from `new Worker(...)` on purpose: bundlers then emit the
+ * file as it is (it imports nothing statically) instead of bundling it as a worker entry, which
+ * webpack 5 (Docusaurus) wraps in a runtime the worker does not get ("__webpack_require__ is
+ * not defined"; tests/e2e/bundlers.test.mjs).
+ */
+function workerUrl() {
+  return new URL("./genuq-worker.js", import.meta.url);
+}
+
 let nextId = 0;
 const pools = new Set(); // live pools, for stopWorkers()
 
@@ -29,7 +39,7 @@ class PoolWorker {
   constructor(onDeath) {
     this.jobs = new Map(); // id -> {resolve, reject, progress}
     this.busy = false;
-    this.worker = new Worker(new URL("./genuq-worker.js", import.meta.url), { type: "module" });
+    this.worker = new Worker(workerUrl(), { type: "module" });
     this.worker.onmessage = ({ data }) => {
       const job = this.jobs.get(data.id);
       if (!job) return;

@@ -1,6 +1,8 @@
 // End-to-end: the npm tarball in the sites the widget is made for, set up as the README's recipes
 // say, built by their bundlers and served as built: a VitePress site (its build pre-renders every
-// page in Node, so importing genuq/widget there must not touch the DOM) and a plain Vite app.
+// page in Node, so importing genuq/widget there must not touch the DOM), a Docusaurus site
+// (webpack 5; it pre-renders too, with the widget's module as a client module) and a plain Vite
+// app.
 // Each must make a real generation in headless Chromium with no console error.
 //
 // The bundlers are installed from the npm registry once, at pinned versions, into
@@ -20,6 +22,7 @@ const cache = process.env.GENUQ_CACHE ?? path.join(process.env.XDG_CACHE_HOME ??
 const TOOLS = {
   vitepress: ["vitepress@1.6.4", "vue@3.5.13"],
   vite: ["vite@8.4.0"],
+  docusaurus: ["@docusaurus/core@3.10.2", "@docusaurus/preset-classic@3.10.2", "@mdx-js/react@3.1.1", "react@19.2.0", "react-dom@19.2.0"],
 };
 /** The widget of both sites: the CPU path (no GPU needed, and quick), generating at once. */
 const WIDGET = `<genuq-widget id="w" label="coat" seed="5" samples="4" compute="cpu" loading="eager"></genuq-widget>`;
@@ -35,15 +38,21 @@ function run(cmd, args, cwd) {
   }
 }
 
+/** The sites whose package.json has no `"type"` (as Docusaurus's own templates): its server
+ * bundle needs `require.resolveWeak`, which `"type": "module"` breaks, and `"commonjs"` makes
+ * webpack refuse `import` in src/. */
+const UNTYPED = ["docusaurus"];
+
 /** A project folder in the cache with `name`'s tools installed (once), and the tarball (every time). */
 function project(name) {
   const dir = path.join(cache, "e2e-bundlers", name);
   const marker = path.join(dir, ".installed");
-  const want = TOOLS[name].join(" ");
+  const type = UNTYPED.includes(name) ? undefined : "module";
+  const want = `${TOOLS[name].join(" ")} (${type})`;
   if (!existsSync(marker) || readFileSync(marker, "utf8") !== want) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `genuq-e2e-${name}`, private: true, type: "module" }));
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `genuq-e2e-${name}`, private: true, type }));
     run("npm", ["install", "--no-audit", "--no-fund", "--save-exact", ...TOOLS[name]], dir);
     writeFileSync(marker, want);
   }
@@ -135,6 +144,38 @@ ${WIDGET}
   assert.match(readFileSync(path.join(built, "index.html"), "utf8"), /<genuq-widget id="w" label="coat"/, "the page was pre-rendered with the widget");
   assert.ok(files(built).some((f) => /^assets\/.*\.wasm$/.test(f)), "the bundler emitted the wasm");
   assertGenerated(await generate(built, "vitepress"));
+});
+
+test("Docusaurus (webpack 5, pre-rendered in Node) from the npm tarball: the widget renders, loads and generates", LONG, async () => {
+  const dir = project("docusaurus");
+  // webpack's persistent cache (node_modules/.cache) would keep the previous tarball's modules
+  for (const d of ["src", "static", "build", ".docusaurus", "node_modules/.cache"]) rmSync(path.join(dir, d), { recursive: true, force: true });
+  mkdirSync(path.join(dir, "src", "pages"), { recursive: true });
+  // the README's Docusaurus recipe
+  copyModels(dir, path.join(dir, "static"));
+  writeFileSync(path.join(dir, "docusaurus.config.js"), `export default {
+  title: "genuq in Docusaurus",
+  url: "http://127.0.0.1",
+  baseUrl: "/genuq/",
+  favicon: "data:,",
+  presets: [["classic", { docs: false, blog: false }]],
+  clientModules: ["./src/genuq.js"],
+};
+`);
+  writeFileSync(path.join(dir, "src", "genuq.js"), `import siteConfig from "@generated/docusaurus.config";
+import { setBasePath } from "genuq/widget";
+
+setBasePath(siteConfig.baseUrl + "genuq/");
+`);
+  writeFileSync(path.join(dir, "src", "pages", "index.mdx"), `# A generation and its uncertainty
+
+${WIDGET}
+`);
+  run("npx", ["docusaurus", "build"], dir);
+  const built = path.join(dir, "build");
+  assert.match(readFileSync(path.join(built, "index.html"), "utf8"), /<genuq-widget id="w" label="coat"/, "the page was pre-rendered with the widget");
+  assert.ok(files(built).some((f) => /\.wasm$/.test(f)), "the bundler emitted the wasm");
+  assertGenerated(await generate(built, "docusaurus"));
 });
 
 test("a plain Vite app from the npm tarball: the widget loads and generates", LONG, async () => {
