@@ -1,6 +1,7 @@
 //! Checks on the source itself: imports point down the data flow, never up (the layers of
-//! `crate/src/lib.rs`), and the browser API's TypeScript declarations name exactly the fields
-//! that `to_js` sets.
+//! `crate/src/lib.rs`); the web files' copies of the crate's facts match their owners; the
+//! defaults are what the evaluation picked; the Pages workflow deploys the tested build; the
+//! npm package has the crate's version.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};

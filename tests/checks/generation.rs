@@ -197,7 +197,7 @@ fn class_space_is_consistent(
     assert_eq!(a.embeddings.len(), s * d);
     let p = a
         .percentile
-        .expect("the reference table covers the default sampler");
+        .expect("the reference table covers this generation's sampler");
     assert!((0.0..=100.0).contains(&p), "percentile {p}");
     let shipped = a.shipped.expect("the shipped score");
     let value = a.score(shipped.score).unwrap();

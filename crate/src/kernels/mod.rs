@@ -18,13 +18,16 @@ pub mod perturbed_head;
 pub mod rng;
 pub mod semantic_entropy;
 
-// The WGSL side: dispatch through burn's wgpu runtime, or (a build without the `webgpu`
-// feature, the CPU path alone) a stand-in whose GPU tensors cannot exist.
+// The WGSL side: dispatch through burn's wgpu runtime (launch.rs), or, in a build without the
+// `webgpu` feature (the CPU path alone), a stand-in whose GPU tensors cannot exist
+// (cpu_only.rs); both offer the same four items.
+#[cfg(not(feature = "webgpu"))]
+mod cpu_only;
 #[cfg(feature = "webgpu")]
 mod launch;
 #[cfg(not(feature = "webgpu"))]
-#[path = "cpu_only.rs"]
-mod launch;
+pub(crate) use cpu_only::{Wgsl, cube, from_cube, launch};
+#[cfg(feature = "webgpu")]
 pub(crate) use launch::{Wgsl, cube, from_cube, launch};
 
 use burn::tensor::{Device, Tensor, TensorData};

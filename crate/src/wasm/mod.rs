@@ -118,8 +118,9 @@ fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
         .expect("plain struct")
 }
 
-/// The loaded models on the page's WebGPU device, or on the CPU. One per page is enough: generations are
-/// queued, so any number of widgets can share it.
+/// The loaded models on the page's WebGPU device, or on the CPU. Generations in one are queued;
+/// the demo and the widgets make one per Web Worker (web/genuq-pool.js: one on WebGPU, up to
+/// four on the CPU path, each with its own copy of the models, the files fetched once).
 #[wasm_bindgen]
 pub struct Genuq {
     generator: Rc<Generator>,
