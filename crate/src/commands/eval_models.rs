@@ -182,22 +182,43 @@ fn samples(
     (teacher_x, student_x)
 }
 
-/// Records every model file of `dir` (size, sha256) and `metrics` in its manifest.
+/// Records `metrics` in `dir`'s manifest. The files' entries are left as training wrote them:
+/// every file this command evaluated was read through `read_verified`, so a file changed behind
+/// the manifest's back was refused, not re-hashed into it.
 fn record(dir: &Path, metrics: serde_json::Value) -> anyhow::Result<()> {
-    let mut files = Vec::new();
-    for (name, _) in manifest::FILES {
-        if let Ok(bytes) = std::fs::read(dir.join(name)) {
-            files.push((name, bytes));
-        }
-    }
     Manifest::update(dir, |m| {
-        for (name, bytes) in &files {
-            m.record_file(name, bytes);
-        }
         if let serde_json::Value::Object(map) = metrics {
             m.metrics.extend(map);
         }
     })?;
     eprintln!("updated {}", dir.join(manifest::FILE).display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model file changed behind the manifest's back stays recorded as training wrote it:
+    /// eval-models adds its metrics and never re-hashes a file into the manifest.
+    #[test]
+    fn record_keeps_the_files_entries_and_adds_the_metrics() {
+        let dir = std::env::temp_dir().join(format!("genuq-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = crate::manifest::STUDENT;
+        let trained = Manifest::update(&dir, |m| m.record_file(name, b"the trained weights"))
+            .unwrap()
+            .entry(name)
+            .unwrap()
+            .clone();
+        std::fs::write(dir.join(name), b"the trained weightZ").unwrap(); // same size, other bytes
+        record(&dir, serde_json::json!({ "student_fid": 0.5 })).unwrap();
+        let after = Manifest::read(&dir).unwrap();
+        assert_eq!(after.entry(name).unwrap(), &trained);
+        assert_eq!(after.metrics["student_fid"], serde_json::json!(0.5));
+        let refused = after.read_verified(&dir, name).unwrap_err().to_string();
+        assert!(refused.contains("does not match"), "{refused}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -93,10 +93,7 @@ pub fn load_generator(
     let optional = OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok());
     let mut files = HashMap::new();
     for name in REQUIRED.into_iter().chain(optional) {
-        let path = dir.join(name);
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
-        files.insert(name.to_string(), bytes);
+        files.insert(name.to_string(), manifest.read_verified(dir, name)?);
     }
     let gpu = crate::gpu::native(compute)?;
     Generator::from_files(&manifest, &files, &gpu.device)
