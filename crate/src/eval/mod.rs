@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod paired;
 pub mod plots;
 pub mod pool;
+pub mod protocol;
 pub mod regions;
 pub mod report;
 pub mod select;
