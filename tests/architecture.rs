@@ -173,11 +173,12 @@ fn the_widgets_copies_match_their_owners() {
         .map(|c| c.trim().trim_matches('"'))
         .collect();
     assert_eq!(classes, genuq::data::CLASS_NAMES);
-    let grey: f32 = widget
+    let render = std::fs::read_to_string(src().join("../../web/genuq-render.js")).unwrap();
+    let grey: f32 = render
         .split("const GREY_HALF = ")
         .nth(1)
         .and_then(|s| s.split(';').next())
-        .expect("the widget's GREY_HALF")
+        .expect("genuq-render.js's GREY_HALF")
         .parse()
         .unwrap();
     assert_eq!(grey, genuq::data::GREY_HALF);
