@@ -1,7 +1,8 @@
 // Per-pixel mean and population variance across the S images of each batch entry (two passes,
 // f32), the paper's variance (divided by S = M + 1, as its code's mean(x^2) - mean(x)^2):
 //   mean[b, n] = sum_s x[b, s, n] / S,  var[b, n] = sum_s (x[b, s, n] - mean)^2 / S
-// One invocation per (b, n). Dispatch: (ceil(B * N / 256), 1, 1).
+// One invocation per (b, n). Dispatch: (ceil(B * N / 256), 1, 1). Includes variance.wgsl
+// (mean_and_variance over x).
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;     // [B, S, N]
 @group(0) @binding(1) var<storage, read_write> mean: array<f32>;  // [B, N]
@@ -19,17 +20,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let b = i / n;
     let k = i % n;
-    let base = b * samples * n + k;
-    var sum = 0.0;
-    for (var s = 0u; s < samples; s = s + 1u) {
-        sum = sum + x[base + s * n];
-    }
-    let m = sum / f32(samples);
-    var sq = 0.0;
-    for (var s = 0u; s < samples; s = s + 1u) {
-        let d = x[base + s * n] - m;
-        sq = sq + d * d;
-    }
-    mean[i] = m;
-    var_[i] = sq / f32(samples);
+    let moments = mean_and_variance(b * samples * n + k, n, samples);
+    mean[i] = moments.x;
+    var_[i] = moments.y;
 }

@@ -5,7 +5,7 @@
 // embeddings not normalised;
 // the floor 1e-3 comes in as {{ floor }} (VARIANCE_FLOOR in semantic_entropy.rs).
 // One workgroup per b; thread d handles dimension d (D <= 256), then a tree reduction.
-// Dispatch: (B, 1, 1).
+// Dispatch: (B, 1, 1). Includes variance.wgsl (mean_and_variance over emb).
 
 @group(0) @binding(0) var<storage, read_write> emb: array<f32>;  // [B, S, D]
 @group(0) @binding(1) var<storage, read_write> u: array<f32>;    // [B]
@@ -20,18 +20,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let b = group.x;
     var term = 0.0;
     if (d < dims) {
-        let base = b * samples * dims + d;
-        var sum = 0.0;
-        for (var s = 0u; s < samples; s = s + 1u) {
-            sum = sum + emb[base + s * dims];
-        }
-        let m = sum / f32(samples);
-        var sq = 0.0;
-        for (var s = 0u; s < samples; s = s + 1u) {
-            let e = emb[base + s * dims] - m;
-            sq = sq + e * e;
-        }
-        term = log(sq / f32(samples) + {{ floor }});
+        let v = mean_and_variance(b * samples * dims + d, dims, samples).y;
+        term = log(v + {{ floor }});
     }
     partial[d] = term;
     workgroupBarrier();

@@ -26,7 +26,7 @@ pub fn colormap(var: Tensor<2>, scale: Tensor<1>) -> Result<Tensor<2, Int>, Erro
     let kernel = Wgsl {
         name: "colormap",
         source: include_str!("../../../shaders/colormap.wgsl"),
-        philox: false,
+        includes: &[],
         values: vec![],
     };
     launch(kernel, groups_for(b * n), &[&var, &scale, &rgba], &info);

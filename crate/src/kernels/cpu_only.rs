@@ -14,7 +14,8 @@ pub(crate) enum CubeTensor {}
 pub(crate) struct Wgsl {
     pub name: &'static str,
     pub source: &'static str,
-    pub philox: bool,
+    /// Shaders appended to `source` (shared functions: [`PHILOX`], [`VARIANCE`]).
+    pub includes: &'static [&'static str],
     pub values: Vec<(&'static str, String)>,
 }
 

@@ -34,15 +34,16 @@ where
 pub(crate) struct Wgsl {
     pub name: &'static str,
     pub source: &'static str,
-    pub philox: bool,
+    /// Shaders appended to `source` (shared functions: [`PHILOX`], [`VARIANCE`]).
+    pub includes: &'static [&'static str],
     pub values: Vec<(&'static str, String)>,
 }
 
 impl KernelSource for Wgsl {
     fn source(&self) -> SourceTemplate {
         let mut t = SourceTemplate::new(self.source);
-        if self.philox {
-            t = t.add_template(include_str!("../../../shaders/philox.wgsl"));
+        for include in self.includes {
+            t = t.add_template(*include);
         }
         t = t.register("workgroup", WORKGROUP.to_string());
         for (k, v) in &self.values {

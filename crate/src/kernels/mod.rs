@@ -34,6 +34,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::Error;
 
+/// Philox4x32-10 in WGSL (the RNG kernels' include; rng.rs owns the streams).
+pub(crate) const PHILOX: &str = include_str!("../../../shaders/philox.wgsl");
+/// The two-pass mean and population variance in WGSL (moments' and semantic_entropy's
+/// include; its template value `values` names the shader's buffer).
+pub(crate) const VARIANCE: &str = include_str!("../../../shaders/variance.wgsl");
+
 /// Threads per workgroup of every 1-D kernel.
 pub const WORKGROUP: u32 = 256;
 

@@ -3,7 +3,7 @@
 
 use burn::tensor::Tensor;
 
-use super::{Wgsl, cube, from_cube, groups_for, host, launch, on_cpu, param, tensor};
+use super::{VARIANCE, Wgsl, cube, from_cube, groups_for, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// `x` `[B, S, N]` -> (mean `[B, N]`, variance `[B, N]`, divided by S).
@@ -21,8 +21,8 @@ pub fn moments(x: Tensor<3>) -> Result<(Tensor<2>, Tensor<2>), Error> {
     let kernel = Wgsl {
         name: "moments",
         source: include_str!("../../../shaders/moments.wgsl"),
-        philox: false,
-        values: vec![],
+        includes: &[VARIANCE],
+        values: vec![("values", "x".into())],
     };
     launch(kernel, groups_for(b * n), &[&x, &mean, &var], &info);
     Ok((from_cube(mean), from_cube(var)))

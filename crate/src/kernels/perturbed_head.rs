@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use super::{Wgsl, cube, from_cube, launch, on_cpu, param};
+use super::{PHILOX, Wgsl, cube, from_cube, launch, on_cpu, param};
 use crate::Error;
 use crate::posterior::head::{HeadWeights, Layout};
 use crate::rng::{self, Stream};
@@ -67,7 +67,7 @@ pub fn perturbed_head(
     let kernel = Wgsl {
         name: "perturbed_head",
         source: include_str!("../../../shaders/perturbed_head.wgsl"),
-        philox: true,
+        includes: &[PHILOX],
         values: vec![("params", layout.params().to_string())],
     };
     let groups = [

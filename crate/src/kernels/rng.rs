@@ -4,7 +4,7 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{WORKGROUP, Wgsl, cube, from_cube, launch, on_cpu, param};
+use super::{PHILOX, WORKGROUP, Wgsl, cube, from_cube, launch, on_cpu, param};
 use crate::Error;
 use crate::rng::{self, Stream};
 
@@ -12,7 +12,7 @@ fn kernel(elem: &str, draw: &str) -> Wgsl {
     Wgsl {
         name: "rng",
         source: include_str!("../../../shaders/rng.wgsl"),
-        philox: true,
+        includes: &[PHILOX],
         values: vec![("elem", elem.into()), ("draw", draw.into())],
     }
 }

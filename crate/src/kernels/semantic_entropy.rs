@@ -3,7 +3,7 @@
 
 use burn::tensor::Tensor;
 
-use super::{WORKGROUP, Wgsl, cube, from_cube, host, launch, on_cpu, param, tensor};
+use super::{VARIANCE, WORKGROUP, Wgsl, cube, from_cube, host, launch, on_cpu, param, tensor};
 use crate::Error;
 
 /// The score's variance floor: `log(v_d + VARIANCE_FLOOR)` (the paper's 1e-3).
@@ -29,8 +29,11 @@ pub fn semantic_entropy(emb: Tensor<3>) -> Result<Tensor<1>, Error> {
     let kernel = Wgsl {
         name: "semantic_entropy",
         source: include_str!("../../../shaders/semantic_entropy.wgsl"),
-        philox: false,
-        values: vec![("floor", format!("{VARIANCE_FLOOR:?}"))],
+        includes: &[VARIANCE],
+        values: vec![
+            ("floor", format!("{VARIANCE_FLOOR:?}")),
+            ("values", "emb".into()),
+        ],
     };
     launch(kernel, [param(b, "batch")?, 1, 1], &[&emb, &u], &info);
     Ok(from_cube(u))
