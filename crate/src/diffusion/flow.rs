@@ -100,6 +100,22 @@ pub fn grid(steps: usize) -> Vec<f32> {
     (0..=steps).map(|i| 1.0 - i as f32 / steps as f32).collect()
 }
 
+/// The one Euler loop of the student's samplers: `steps` steps on [`grid`] from `x` (t = 1) to
+/// t = 0, `x <- x + (t_next - t) v`, where `step(i, t, x)` gives step i's `(x, v)` (the `x` it
+/// returns may be reshaped, e.g. grown into the weight samples' trajectories); an error stops
+/// the loop.
+pub fn euler<E>(
+    mut x: Tensor<4>,
+    steps: usize,
+    mut step: impl FnMut(usize, f32, Tensor<4>) -> Result<(Tensor<4>, Tensor<4>), E>,
+) -> Result<Tensor<4>, E> {
+    for (i, w) in grid(steps).windows(2).enumerate() {
+        let (at, v) = step(i, w[0], x)?;
+        x = at + v * (w[1] - w[0]);
+    }
+    Ok(x)
+}
+
 /// The distilled student's sampler: `steps` Euler steps on the grid from `z` (t = 1) to t = 0,
 /// `x <- x + (t_next - t) * student(x, t, class)`; with one step, `x0 = z - student(z, 1, class)`.
 pub fn sample_student(
@@ -122,14 +138,12 @@ pub fn sample_student_traced(
 ) -> (Tensor<4>, Vec<Tensor<4>>) {
     let [b, ..] = z.dims();
     let device = z.device();
-    let times = grid(steps);
-    let mut x = z;
     let mut predictions = Vec::with_capacity(steps);
-    for w in times.windows(2) {
-        let t = Tensor::full([b], w[0], &device);
-        let v = student.forward(x.clone(), t, class.clone());
-        predictions.push(x.clone() - v.clone() * w[0]);
-        x = x + v * (w[1] - w[0]);
-    }
+    let x = euler(z, steps, |_, t, x| {
+        let v = student.forward(x.clone(), Tensor::full([b], t, &device), class.clone());
+        predictions.push(x.clone() - v.clone() * t);
+        Ok::<_, std::convert::Infallible>((x, v))
+    });
+    let Ok(x) = x;
     (x, predictions)
 }

@@ -17,7 +17,7 @@ use burn::tensor::{Int, Tensor};
 use super::Generator;
 use crate::Error;
 use crate::data::{IMAGE_SIZE, PIXELS};
-use crate::diffusion::flow::grid;
+use crate::diffusion::flow::{euler, grid};
 use crate::kernels::perturbed_head::{Features, perturbed_head};
 use crate::posterior::head::HeadWeights;
 
@@ -103,41 +103,34 @@ impl Generator {
             .iter()
             .map(|&s| self.noise(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut x = Tensor::cat(noise, 0);
         // trajectories per generation in `x`: one until the first perturbed step, then `samples`
         let mut rows = 1;
         let mut feature_rms = None;
-        let times = grid(steps);
-        for (i, w) in times.windows(2).enumerate() {
-            let h = self.trunk_at(x.clone(), w[0], classes, rows);
+        let x = euler(Tensor::cat(noise, 0), steps, |i, t, mut x| {
+            let h = self.trunk_at(x.clone(), t, classes, rows);
             if i + 1 == steps {
                 feature_rms = Some(map_rms(h.clone(), b, rows));
             }
-            let v = if perturb.acts_at(i, steps) {
-                let features = match rows {
-                    1 => Features::Shared,
-                    _ => Features::PerSample,
-                };
-                if rows == 1 {
-                    x = x.reshape([b, 1, PIXELS]).repeat_dim(1, samples).reshape([
-                        b * samples,
-                        1,
-                        IMAGE_SIZE,
-                        IMAGE_SIZE,
-                    ]);
-                    rows = samples;
-                }
-                perturbed_head(h, &self.head, samples, weight_seed, features)?.reshape([
+            if !perturb.acts_at(i, steps) {
+                let v = perturbed_head(h, &self.head, 1, weight_seed, Features::Shared)?;
+                return Ok((x, v));
+            }
+            let features = match rows {
+                1 => Features::Shared,
+                _ => Features::PerSample,
+            };
+            if rows == 1 {
+                x = x.reshape([b, 1, PIXELS]).repeat_dim(1, samples).reshape([
                     b * samples,
                     1,
                     IMAGE_SIZE,
                     IMAGE_SIZE,
-                ])
-            } else {
-                perturbed_head(h, &self.head, 1, weight_seed, Features::Shared)?
-            };
-            x = x + v * (w[1] - w[0]);
-        }
+                ]);
+                rows = samples;
+            }
+            let v = perturbed_head(h, &self.head, samples, weight_seed, features)?;
+            Ok::<_, Error>((x, v.reshape([b * samples, 1, IMAGE_SIZE, IMAGE_SIZE])))
+        })?;
         if rows == 1 {
             return Err(Error::InvalidInput(format!(
                 "the perturbation {:?} acts at none of {steps} steps",
@@ -162,13 +155,19 @@ impl Generator {
         steps: usize,
     ) -> Result<(Tensor<4>, f32), Error> {
         let times = grid(steps);
-        let mut x = self.noise(seed)?;
-        for w in times.windows(2).take(steps - 1) {
-            let h = self.trunk_at(x.clone(), w[0], &[class], 1);
-            x = x + perturbed_head(h, &self.head, 1, seed, Features::Shared)? * (w[1] - w[0]);
-        }
-        let (t, end) = (times[steps - 1], times[steps]);
-        Ok((self.trunk_at(x, t, &[class], 1), end - t))
+        let mut last = None;
+        euler(self.noise(seed)?, steps, |i, t, x| {
+            let h = self.trunk_at(x.clone(), t, &[class], 1);
+            if i + 1 == steps {
+                // the last step's features are the answer; its update is not needed
+                last = Some(h);
+                let none = x.zeros_like();
+                return Ok((x, none));
+            }
+            Ok::<_, Error>((x, perturbed_head(h, &self.head, 1, seed, Features::Shared)?))
+        })?;
+        let h = last.ok_or_else(|| Error::InvalidInput("a sampler of no steps".into()))?;
+        Ok((h, times[steps] - times[steps - 1]))
     }
 
     /// The paper's way to [`Generator::trajectories`] for one generation: `samples` separate
@@ -187,21 +186,20 @@ impl Generator {
         let on_nets =
             |(w, b): (Tensor<4>, Tensor<1>)| (w.to_device(&self.nets), b.to_device(&self.nets));
         let map = on_nets(self.head.sample(0, weight_seed));
-        let times = grid(steps);
         let outs = (0..samples)
             .map(|m| {
                 let sample = on_nets(self.head.sample(m, weight_seed));
-                let mut x = z.clone();
-                for (i, w) in times.windows(2).enumerate() {
-                    let t = Tensor::full([1], w[0], &self.nets);
+                let x = euler(z.clone(), steps, |i, t, x| {
+                    let t = Tensor::full([1], t, &self.nets);
                     let c = Tensor::<1, Int>::from_ints([class as i32], &self.nets);
                     let h = self.student.trunk(x.clone(), t, c);
                     let layer = match perturb.acts_at(i, steps) {
                         true => sample.clone(),
                         false => map.clone(),
                     };
-                    x = x + HeadWeights::conv(h, layer) * (w[1] - w[0]);
-                }
+                    Ok::<_, std::convert::Infallible>((x, HeadWeights::conv(h, layer)))
+                });
+                let Ok(x) = x;
                 x
             })
             .collect();
