@@ -345,7 +345,16 @@ pub async fn cpu_path_matches_webgpu(
             "{what} (bound {bound:e})"
         );
         assert!(d_u < 1e-4 && d_rgba <= 1, "{what}");
-        assert_eq!(a.percentile.is_some(), b.percentile.is_some());
+        // the same u (within 1e-4 relative) ranks the same within the class's table: the
+        // percentiles (interpolated between quantiles) within 2 points
+        match (a.percentile, b.percentile) {
+            (Some(p), Some(q)) => assert!((p - q).abs() <= 2.0, "{what}: percentiles {p} vs {q}"),
+            (p, q) => assert_eq!(
+                p.is_some(),
+                q.is_some(),
+                "{what}: percentiles {p:?} vs {q:?}"
+            ),
+        }
         diffs.push([d_images, d_emb, d_u]);
     }
     diffs
