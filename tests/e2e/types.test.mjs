@@ -16,7 +16,7 @@ const TSC = ["--noEmit", "--strict", "--target", "es2022", "--module", "esnext",
 
 const PROGRAM = (dist) => `
 import init, { Genuq, adapterInfo, classNames, colorBar, defaults, probeCompute } from "${dist}/pkg/genuq.js";
-import type { GenerateRequest, Generation, LoadProgress } from "${dist}/pkg/genuq.js";
+import type { GenerateRequest, Generation, LoadProgress, ScoreName } from "${dist}/pkg/genuq.js";
 import { flagText, prerenderedPoster } from "${dist}/genuq-widget.js";
 
 export async function use(): Promise<number> {
@@ -45,6 +45,12 @@ export async function use(): Promise<number> {
   const bar: Uint8ClampedArray = colorBar(64);
   const poster: string | null = prerenderedPoster("sneaker");
   const text: string = flagText(g);
+  // the shipped score's name is one spelling, a union: "realism", "u", "clip_margin", ...
+  const shipped: ScoreName | undefined = g.shipped?.score;
+  const picked: ScoreName = d.score;
+  const known: boolean = shipped === "realism" || picked === "u";
+  // @ts-expect-error "genuq" was u's second spelling; it is gone
+  const old: ScoreName = "genuq";
   // @ts-expect-error the old snake_case timing names are gone
   void g.timings.heads_ms;
   // @ts-expect-error a class is an index or a name
@@ -53,7 +59,7 @@ export async function use(): Promise<number> {
   const where: GenerateRequest = { class: 1, seed: 1, perturb: "middle" };
   return names.length + steps.length + max + Number(webgpu) + kind.length + path.length + image.length + perturbed.length + ms
     + (bald ?? 0) + (precision ?? 0) + (percentile ?? 0) + plain + Object.keys(files).length + bar.length
-    + (poster?.length ?? 0) + text.length + Number(bad) + Number(where);
+    + (poster?.length ?? 0) + text.length + Number(bad) + Number(where) + Number(known) + old.length;
 }
 `;
 

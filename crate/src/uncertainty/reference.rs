@@ -9,8 +9,11 @@ use super::sampler::Perturb;
 use crate::Error;
 use crate::data::NUM_CLASSES;
 
-/// A score a table can be of; every one is higher for a less trustworthy generation.
+/// A score a table can be of; every one is higher for a less trustworthy generation. Its serde
+/// name ("u", "clip_margin", ..., "realism") is its one spelling in files and in JS (a union
+/// type in pkg/genuq.d.ts); [`ScoreName::name`] is the evaluation report's row name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreName {
     /// The paper's generative uncertainty.

@@ -12,7 +12,7 @@ use tsify::Tsify;
 use crate::data::{CLASS_NAMES, PIXELS, grey_byte};
 use crate::uncertainty::{
     ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
-    SHIPPED_SCORE, STEPS,
+    SHIPPED_SCORE, STEPS, ScoreName,
 };
 
 /// What `onProgress` gets as a file's bytes arrive.
@@ -36,8 +36,8 @@ pub struct Defaults {
     pub samples: u32,
     /// The most weight samples a request may ask for.
     pub max_samples: u32,
-    /// The score shown beside u (a Shipped.score name).
-    pub score: String,
+    /// The score shown beside u (Shipped.score).
+    pub score: ScoreName,
     /// The step counts the student samples in.
     pub supported_steps: Vec<u32>,
     /// The ten class names, index order.
@@ -51,7 +51,7 @@ impl Defaults {
             perturb: DEFAULT_PERTURB,
             samples: DEFAULT_SAMPLES as u32,
             max_samples: MAX_SAMPLES as u32,
-            score: SHIPPED_SCORE.name().into(),
+            score: SHIPPED_SCORE,
             supported_steps: STEPS.iter().map(|&s| s as u32).collect(),
             class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         }
@@ -95,9 +95,10 @@ pub struct Flag {
 #[derive(Serialize, Tsify)]
 #[tsify(missing_as_null)]
 pub struct Shipped {
-    /// "genuq" (u), "clip_margin" (1 - the MAP image's probability of its class),
-    /// "class_predictive", "class_bald" or "class_entropy".
-    pub score: String,
+    /// "realism" (the distance to real garments in the structure space), "u",
+    /// "clip_margin" (1 - the MAP image's probability of its class), "class_predictive",
+    /// "class_bald" or "class_entropy".
+    pub score: ScoreName,
     /// Higher = less trustworthy.
     pub value: f32,
     /// Percentage of reference generations of the same class and sampler with a lower value, or
@@ -110,7 +111,7 @@ pub struct Shipped {
 impl From<crate::uncertainty::Shipped> for Shipped {
     fn from(s: crate::uncertainty::Shipped) -> Self {
         Shipped {
-            score: s.score.name().into(),
+            score: s.score,
             value: s.value,
             percentile: s.percentile,
             flag: s.flag.map(|f| Flag {
