@@ -19,7 +19,7 @@ use crate::eval::labels::{
     Cells, Key, LabelLine, Marks, Recipe, disputed, label_lines, lay_out, select,
 };
 use crate::eval::plots;
-use crate::eval::pool::{EyeScore, PoolSampler, ScoredLine, join_pool};
+use crate::eval::pool::{EyeScore, PoolItem, PoolSampler, ScoredLine, join_pool};
 use crate::eval::regions::{
     MapName, Mapped, RegionLine, RegionMarks, coverage, region_cells, region_lines,
 };
@@ -399,13 +399,7 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
         seed: args.seed,
         per_sheet: args.per_sheet as usize,
     };
-    let sample = select(&items, &recipe);
-    let (cells, key) = lay_out(&items, &sample, &recipe, sampler);
-    write_sheets(&cells, &args.out, SheetKind::Labels)?;
-    write_atomic(
-        &args.out.join("key.json"),
-        &(serde_json::to_string_pretty(&key)? + "\n"),
-    )?;
+    let (cells, key) = write_set(&items, &recipe, sampler, &args.out)?;
     eprintln!(
         "{} generations from a pool of {} on {} sheets in {} (key.json: open after labelling)",
         key.items.len(),
@@ -414,6 +408,24 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// The sample of `recipe` from `items` laid out on sheets in `out` (`sheets/`, `cells.json`) and
+/// its key (`key.json`, opened only after labelling).
+fn write_set(
+    items: &[PoolItem],
+    recipe: &Recipe,
+    sampler: PoolSampler,
+    out: &Path,
+) -> anyhow::Result<(Cells, Key)> {
+    let sample = select(items, recipe);
+    let (cells, key) = lay_out(items, &sample, recipe, sampler);
+    write_sheets(&cells, out, SheetKind::Labels)?;
+    write_atomic(
+        &out.join("key.json"),
+        &(serde_json::to_string_pretty(&key)? + "\n"),
+    )?;
+    Ok((cells, key))
 }
 
 /// What a set of sheets is for: labelling (contact sheets) or marking regions (8x, a grid).
@@ -490,13 +502,7 @@ fn teacher_set(args: &TeacherArgs) -> anyhow::Result<()> {
         samples: crate::eval::generations::MAIN_M,
         perturb: Perturb::All,
     };
-    let sample = select(&items, &recipe);
-    let (cells, key) = lay_out(&items, &sample, &recipe, sampler);
-    write_sheets(&cells, &args.out, SheetKind::Labels)?;
-    write_atomic(
-        &args.out.join("key.json"),
-        &(serde_json::to_string_pretty(&key)? + "\n"),
-    )?;
+    let (cells, _) = write_set(&items, &recipe, sampler, &args.out)?;
     eprintln!(
         "{} teacher generations on {} sheets in {} (the key: key.json)",
         items.len(),
