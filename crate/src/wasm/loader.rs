@@ -178,7 +178,7 @@ pub async fn load(
     names: &[&str],
     optional: &[&str],
     given: &HashMap<String, Vec<u8>>,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<(Manifest, HashMap<String, Vec<u8>>), Error> {
     let base = if base.ends_with('/') {
         base.to_string()
@@ -210,9 +210,10 @@ pub async fn load(
         true => None,
         false => open_cache().await,
     };
-    let mut loaded = 0;
-    let mut files = HashMap::new();
-    for name in wanted {
+    // every file at once (one round trip for all, not one each); the progress adds them up
+    let loaded = std::cell::Cell::new(0);
+    let progress = std::cell::RefCell::new(progress);
+    let reads = wanted.iter().map(|&name| {
         let source = Source {
             url: format!("{base}{name}"),
             name,
@@ -220,19 +221,26 @@ pub async fn load(
             given: given.get(name),
             cache: cache.as_ref(),
         };
-        let bytes = source
-            .read(|n, cached| {
-                loaded += n;
-                progress(Progress {
-                    file: name,
-                    loaded,
-                    total,
-                    cached,
-                });
-            })
-            .await?;
-        files.insert(name.to_string(), bytes);
-    }
+        let (loaded, progress) = (&loaded, &progress);
+        async move {
+            let bytes = source
+                .read(|n, cached| {
+                    loaded.set(loaded.get() + n);
+                    (progress.borrow_mut())(Progress {
+                        file: name,
+                        loaded: loaded.get(),
+                        total,
+                        cached,
+                    });
+                })
+                .await?;
+            Ok::<_, Error>((name.to_string(), bytes))
+        }
+    });
+    let mut files: HashMap<String, Vec<u8>> = futures_util::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .collect();
     files.insert(MANIFEST.to_string(), text.into_bytes());
     Ok((manifest, files))
 }
