@@ -147,3 +147,66 @@ pub fn sample_student_traced(
     let Ok(x) = x;
     (x, predictions)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    #[test]
+    fn the_grid_runs_from_noise_to_data() {
+        assert_eq!(grid(1), vec![1.0, 0.0]);
+        assert_eq!(grid(4), vec![1.0, 0.75, 0.5, 0.25, 0.0]);
+    }
+
+    /// A constant velocity v carries z to z - v whatever the steps (the integral of v from t = 1
+    /// to 0), and every step sees its own time.
+    #[test]
+    fn euler_integrates_a_constant_velocity_exactly() {
+        let device = Device::flex();
+        let z = Tensor::<4>::from_floats([[[[1.0, -2.0], [0.5, 3.0]]]], &device);
+        let v = Tensor::<4>::from_floats([[[[0.25, 1.0], [-1.5, 2.0]]]], &device);
+        for steps in [1, 2, 4] {
+            let mut seen = Vec::new();
+            let x = euler(z.clone(), steps, |i, t, x| {
+                seen.push((i, t));
+                Ok::<_, ()>((x, v.clone()))
+            })
+            .unwrap();
+            let got: Vec<f32> = x.into_data().iter::<f32>().collect();
+            assert_eq!(got, vec![0.75, -3.0, 2.0, 1.0], "{steps} steps");
+            let want: Vec<(usize, f32)> =
+                grid(steps)[..steps].iter().copied().enumerate().collect();
+            assert_eq!(seen, want);
+        }
+    }
+
+    /// A linear velocity v = x: each step multiplies by (1 + dt), the closed form of Euler's
+    /// method (and not exp(-1), the exact flow: a first-order method's error shows).
+    #[test]
+    fn euler_steps_a_linear_field_by_its_closed_form() {
+        let device = Device::flex();
+        let z = Tensor::<4>::from_floats([[[[2.0]]]], &device);
+        let x = euler(z, 4, |_, _, x| Ok::<_, ()>((x.clone(), x))).unwrap();
+        let got = x.into_data().iter::<f32>().next().unwrap() as f64;
+        let want = 2.0 * 0.75f64.powi(4);
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+
+    /// An error stops the loop at once.
+    #[test]
+    fn euler_stops_at_the_first_error() {
+        let device = Device::flex();
+        let z = Tensor::<4>::zeros([1, 1, 1, 1], &device);
+        let mut calls = 0;
+        let out = euler(z, 4, |i, _, x| {
+            calls += 1;
+            match i {
+                1 => Err("step 1"),
+                _ => Ok((x.clone(), x)),
+            }
+        });
+        assert_eq!(out.err(), Some("step 1"));
+        assert_eq!(calls, 2);
+    }
+}

@@ -41,3 +41,22 @@ pub fn reference(x: &[f32], [b, s, n]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
     }
     (mean, var)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two generations of S = 4 samples of N = 2 pixels, `[B, S, N]` row-major: the mean and the
+    /// population variance (divided by S) by hand.
+    #[test]
+    fn reference_is_the_population_variance_per_pixel() {
+        let x = [
+            1.0, 10.0, 2.0, 10.0, 3.0, 10.0, 4.0,
+            10.0, // b = 0: pixel 0 is 1..4, pixel 1 constant
+            0.0, -1.0, 0.0, 1.0, 0.0, -1.0, 0.0, 1.0, // b = 1: pixel 1 alternates
+        ];
+        let (mean, var) = reference(&x, [2, 4, 2]);
+        assert_eq!(mean, vec![2.5, 10.0, 0.0, 0.0]);
+        assert_eq!(var, vec![1.25, 0.0, 0.0, 1.0]);
+    }
+}

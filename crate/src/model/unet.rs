@@ -216,3 +216,27 @@ impl ResBlock {
         h + skip
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::IMAGE_SIZE;
+
+    /// The documented shapes: images `[B, 1, 32, 32]` in, the same out; the trunk's features
+    /// have the first level's channels at full size (what the last layer and its posterior see).
+    #[test]
+    fn forward_keeps_the_image_shape() {
+        let device = Device::flex();
+        let config = UNetConfig::new();
+        let unet = config.init(&device);
+        let x = Tensor::<4>::zeros([3, 1, IMAGE_SIZE, IMAGE_SIZE], &device);
+        let t = Tensor::<1>::from_floats([1.0, 0.5, 0.0], &device);
+        let class = Tensor::<1, Int>::from_ints([0, 9, NUM_CLASSES as i32], &device);
+        let h = unet.trunk(x.clone(), t.clone(), class.clone());
+        assert_eq!(h.dims(), [3, config.channels[0], IMAGE_SIZE, IMAGE_SIZE]);
+        assert_eq!(
+            unet.forward(x, t, class).dims(),
+            [3, 1, IMAGE_SIZE, IMAGE_SIZE]
+        );
+    }
+}

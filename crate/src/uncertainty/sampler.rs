@@ -222,3 +222,24 @@ fn map_rms(h: Tensor<4>, b: usize, rows: usize) -> Tensor<1> {
         .sqrt()
         .reshape([b])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each placement acts, over 1, 2 and 4 steps; with one step all three are the same.
+    #[test]
+    fn placements_act_where_their_names_say() {
+        let acts = |p: Perturb, steps: usize| -> Vec<bool> {
+            (0..steps).map(|i| p.acts_at(i, steps)).collect()
+        };
+        assert_eq!(acts(Perturb::All, 4), [true; 4]);
+        assert_eq!(acts(Perturb::First, 4), [true, false, false, false]);
+        assert_eq!(acts(Perturb::Last, 4), [false, false, false, true]);
+        for p in Perturb::ALL {
+            assert_eq!(acts(p, 1), [true], "{p:?}");
+            assert_eq!(Perturb::parse(p.name()), Some(p));
+        }
+        assert_eq!(Perturb::parse("middle"), None);
+    }
+}
