@@ -65,6 +65,20 @@ pub enum LabelSub {
     Teacher(TeacherArgs),
 }
 
+/// Where a set's sheets go and how they are laid out (`label sheets`, `label teacher`).
+#[derive(Debug, Clone, Args)]
+pub struct Layout {
+    /// Seed of the random draw (where there is one) and of the sheets' order.
+    #[arg(long, default_value_t = 30)]
+    pub seed: u32,
+    /// Generations per sheet.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub per_sheet: u32,
+    /// Where cells.json, key.json and sheets/ go.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct TeacherArgs {
     /// The seeds, `A..B` or `A..=B`: each seed's generation of every class.
@@ -84,15 +98,8 @@ pub struct TeacherArgs {
     /// Where the fitted posterior is kept between runs.
     #[arg(long, default_value = "runs/teacher")]
     pub cache: PathBuf,
-    /// Seed of the sheets' order.
-    #[arg(long, default_value_t = 30)]
-    pub seed: u32,
-    /// Generations per sheet.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
-    pub per_sheet: u32,
-    /// Where cells.json, key.json and sheets/ go.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub layout: Layout,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -179,15 +186,8 @@ pub struct SheetsArgs {
         default_value = "u-last,u-first,u-all,clip-margin,class-bald,darkness,pixel-variance-last"
     )]
     pub by: Vec<EyeScore>,
-    /// Seed of the random draw and the sheets' order.
-    #[arg(long, default_value_t = 30)]
-    pub seed: u32,
-    /// Generations per sheet.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
-    pub per_sheet: u32,
-    /// Where cells.json, key.json and sheets/ go.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub layout: Layout,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -396,16 +396,16 @@ fn sheets(args: &SheetsArgs) -> anyhow::Result<()> {
         random: args.random,
         top: args.top,
         by: args.by.clone(),
-        seed: args.seed,
-        per_sheet: args.per_sheet as usize,
+        seed: args.layout.seed,
+        per_sheet: args.layout.per_sheet as usize,
     };
-    let (cells, key) = write_set(&items, &recipe, sampler, &args.out)?;
+    let (cells, key) = write_set(&items, &recipe, sampler, &args.layout.out)?;
     eprintln!(
         "{} generations from a pool of {} on {} sheets in {} (key.json: open after labelling)",
         key.items.len(),
         items.len(),
         cells.sheets.len(),
-        args.out.display()
+        args.layout.out.display()
     );
     Ok(())
 }
@@ -494,20 +494,20 @@ fn teacher_set(args: &TeacherArgs) -> anyhow::Result<()> {
         random: items.len(),
         top: 0,
         by: Vec::new(),
-        seed: args.seed,
-        per_sheet: args.per_sheet as usize,
+        seed: args.layout.seed,
+        per_sheet: args.layout.per_sheet as usize,
     };
     let sampler = PoolSampler {
         steps,
         samples: crate::eval::generations::MAIN_M,
         perturb: Perturb::All,
     };
-    let (cells, _) = write_set(&items, &recipe, sampler, &args.out)?;
+    let (cells, _) = write_set(&items, &recipe, sampler, &args.layout.out)?;
     eprintln!(
         "{} teacher generations on {} sheets in {} (the key: key.json)",
         items.len(),
         cells.sheets.len(),
-        args.out.display()
+        args.layout.out.display()
     );
     Ok(())
 }
