@@ -11,7 +11,8 @@
 // (`auto`: generate when loaded; `interaction`: on a click, fetching early on hover or focus;
 // `manual`: only on a click or `widget.reveal()`, nothing but the poster downloaded before) and `compute`
 // (`auto`: WebGPU on a hardware adapter, else the CPU, the default; `webgpu`: WebGPU or the
-// pictures rendered ahead of time; `cpu`). `class` stays the page's.
+// pictures rendered ahead of time; `cpu`). `class` stays the page's. Its words follow the closest
+// `lang` (genuq-strings.js: English, German); the `strings` property overrides any of them.
 // Every widget of a page (and the demo) shares one pool of Web Workers per `src` and `compute`
 // (genuq-pool.js): the models load and run there, never on the page's main thread; on the CPU
 // path a batch spreads over up to min(hardwareConcurrency, 4) workers. "auto" fetches the

@@ -48,8 +48,8 @@ fn gzip_len(bytes: &[u8]) -> std::io::Result<usize> {
 /// Generations `genuq score` scores in the benchmark's throughput run (every class, seeds 0, 1).
 const SCORE_GENERATIONS: u32 = 20;
 
-/// `genuq score`'s throughput on the CPU path: [`SCORE_GENERATIONS`] generations at the shipped
-/// sampler (a generation, its scores and its PNG, as `score` writes a line), after one of
+/// `genuq score`'s throughput on the CPU path: [`SCORE_GENERATIONS`] lines of `score`
+/// ([`super::score::score_line`], serialised) at the shipped sampler, after one of
 /// warm-up; generations per second, and per core (divided by the cores the process may use:
 /// flex spreads its work over them).
 fn score_throughput(
@@ -57,8 +57,8 @@ fn score_throughput(
 ) -> anyhow::Result<serde_json::Value> {
     let one = |k: u32| -> anyhow::Result<()> {
         let req = Request::new(k as usize % crate::data::NUM_CLASSES, k / 10);
-        let g = pollster::block_on(generator.generate(&req))?;
-        super::score::png_base64(&g.image).map(drop)
+        let line = super::score::score_line(generator, &req)?;
+        serde_json::to_string(&line).map(drop).map_err(Into::into)
     };
     one(SCORE_GENERATIONS)?;
     let start = std::time::Instant::now();
@@ -72,7 +72,7 @@ fn score_throughput(
         "score: {per_s:.2} generations/s on {cores} cores ({:.2} per core)",
         per_s / cores as f64
     );
-    let req = Request::new(0, 0);
+    let req = Request::new(0, 0); // the shipped sampler, as every line above
     Ok(json!({
         "generations": SCORE_GENERATIONS,
         "generations_per_s": per_s,

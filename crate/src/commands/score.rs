@@ -20,8 +20,8 @@ use crate::data::{CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, class_index};
 use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
-    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request,
-    Shipped,
+    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generator, MAX_SAMPLES, Perturb,
+    Request, Shipped,
 };
 
 fn parse_samples(text: &str) -> Result<usize, String> {
@@ -197,6 +197,25 @@ pub(super) fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(png))
 }
 
+/// The line `genuq score` writes for the generation `req` (its scores and its MAP image as a
+/// PNG); `genuq bench` times this too.
+pub(super) fn score_line(generator: &Generator, req: &Request) -> anyhow::Result<Line> {
+    let g = pollster::block_on(generator.generate(req))?;
+    Ok(Line {
+        seed: req.seed,
+        class: CLASS_NAMES[req.class].to_string(),
+        steps: req.steps,
+        samples: req.samples,
+        perturb: req.perturb,
+        u: g.u,
+        percentile: g.percentile,
+        pixel_variance: g.variance.iter().sum(),
+        class_space: g.class_space,
+        shipped: g.shipped,
+        image_png: png_base64(&g.image)?,
+    })
+}
+
 pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     let perturb = args.perturb;
     let items = run_items(args)?;
@@ -250,20 +269,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
             seed,
             ..probe
         };
-        let g = pollster::block_on(generator.generate(&req))?;
-        let line = Line {
-            seed,
-            class: CLASS_NAMES[class].to_string(),
-            steps: args.steps,
-            samples: args.samples,
-            perturb,
-            u: g.u,
-            percentile: g.percentile,
-            pixel_variance: g.variance.iter().sum(),
-            class_space: g.class_space,
-            shipped: g.shipped,
-            image_png: png_base64(&g.image)?,
-        };
+        let line = score_line(&generator, &req)?;
         // one write per line: an interrupted run leaves whole lines (a cut last line is
         // reported on resume)
         writeln!(file, "{}", serde_json::to_string(&line)?)
