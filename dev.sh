@@ -127,25 +127,35 @@ wasm_cargo() {
   if [ "$(wasm_mode)" = rustup ]; then
     cargo "$sub" --target wasm32-unknown-unknown "$@"
   else
-    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$sub" \
+    PATH="/usr/bin:$PATH" RUSTC_BOOTSTRAP=1 env -u RUSTC_WORKSPACE_WRAPPER /usr/bin/cargo "$sub" \
       -Zbuild-std=std,panic_abort,test --target wasm32-unknown-unknown "$@"
   fi
 }
 
 # One wasm module into dist/pkg/ as NAME.js + NAME_bg.wasm, from `cargo build` with the extra
-# cargo arguments given (e.g. --no-default-features): bindgen, then wasm-opt at LEVEL (cached),
-# or none. Measured (docs/development.md, tests/bench/wasm_opt.sh, tests/bench/first_result.mjs):
-# the WebGPU module needs -Oz (17 MB instead of 27, and its first result on SwiftShader 9.2 s
-# instead of 12.9); the CPU-only module is better without it (gzip 0.80 MB instead of 0.91, the
-# first result 0.89 s instead of 1.07) and skipping it saves 86 s of the demo's build.
+# cargo arguments given (e.g. --no-default-features), then wasm-opt at LEVEL (or none).
 wasm_module() {
   local name=$1 level=$2; shift 2
+  wasm_bindgen_module "$name" "$@"
+  wasm_opt "$name" "$level"
+}
+
+wasm_bindgen_module() {
+  local name=$1; shift
   (cd "$ROOT" && wasm_cargo build --release -p genuq --lib "$@")
   local raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/genuq.wasm"
   wasm-bindgen --target web --remove-name-section --out-name "$name" --out-dir "$ROOT/dist/pkg" "$raw"
+}
+
+# wasm-opt at LEVEL on dist/pkg/NAME_bg.wasm, cached by the hash of its input and the level.
+# Measured (docs/development.md, tests/bench/wasm_opt.sh, tests/bench/first_result.mjs): the
+# WebGPU module needs -Oz (17 MB instead of 27, and its first result on SwiftShader 9.2 s instead
+# of 12.9); the CPU-only module is better without it (gzip 0.80 MB instead of 0.91, the first
+# result 0.89 s instead of 1.07) and skipping it saves 86 s of the demo's build.
+wasm_opt() {
+  local name=$1 level=$2
   local bg="$ROOT/dist/pkg/${name}_bg.wasm" key opt
   if [ "$level" != none ]; then
-    # wasm-opt is slow (minutes); cache its output by the hash of its input and the level.
     key=$(sha256sum "$bg" | cut -c1-32)
     opt="$CACHE/wasm-opt/$key$level.wasm"
     if [ ! -f "$opt" ]; then
@@ -153,7 +163,7 @@ wasm_module() {
       mkdir -p "$CACHE/wasm-opt"
       wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \
-        "$bg" -o "$opt.tmp" && mv "$opt.tmp" "$opt"
+        "$bg" -o "$opt.tmp.$$" && mv "$opt.tmp.$$" "$opt"
     fi
     cp "$opt" "$bg"
   fi
@@ -224,14 +234,49 @@ serve() {
 
 test_native() {
   log "native tests (burn + wgpu on $(vulkaninfo --summary 2>/dev/null | awk -F= '/deviceName/ {gsub(/^ /,"",$2); print $2; exit}' || echo 'the default adapter'))"
-  (cd "$ROOT" && cargo fmt --all --check && cargo test --release --workspace)
+  (cd "$ROOT" && cargo test --release --workspace)
 }
 
+# Lints while building (./dev.sh test): cargo runs clippy-driver in place of rustc for the
+# workspace's own crate only (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` itself does), with
+# -D warnings, in the builds the tests need anyway; the dependencies stay plain rustc builds,
+# shared with every other build. Separate `cargo clippy` passes compiled every dependency again
+# in check mode (1,127 s cold for the two wasm32 configurations). Covered: natively every target
+# `cargo test` builds (lib, bin, tests, each with and without cfg(test)); for wasm32 the browser
+# API with its tests and both modules of dist/.
+lint_while_building() {
+  if ! clippy-driver --version >/dev/null 2>&1; then
+    have rustup && rustup component add clippy >&2 ||
+      { log "clippy-driver is missing: install clippy (rustup component add clippy)"; return 1; }
+  fi
+  RUSTC_WORKSPACE_WRAPPER=$(command -v clippy-driver)
+  export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+}
+
+# rustfmt; on the Debian wasm path (its own rustc, which rustup's clippy-driver cannot stand in
+# for) the wasm32 lint is a clippy pass per configuration.
 lint() {
-  log "cargo clippy --all-targets -D warnings (native), and for wasm32: the browser API with its tests, and the CPU-only module"
-  (cd "$ROOT" && cargo clippy --release --workspace --all-targets -- -D warnings)
-  (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --test web -- -D warnings)
-  (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --no-default-features -- -D warnings)
+  (cd "$ROOT" && cargo fmt --all --check)
+  if [ "$(wasm_mode)" = debian ]; then
+    log "cargo clippy -D warnings for wasm32: the browser API with its tests, and the CPU-only module"
+    (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --test web -- -D warnings)
+    (cd "$ROOT/crate" && wasm_cargo clippy -p genuq --lib --no-default-features -- -D warnings)
+  fi
+}
+
+# dist/ for the tests: both modules, the WebGPU module's wasm-opt (~7 min of one core when cold)
+# in the background so that it overlaps the native and browser tests; wasm_opt_wait joins it.
+build_for_tests() {
+  build_cpu
+  wasm_bindgen_module genuq
+  wasm_opt genuq -Oz &
+  WASM_OPT_PID=$!
+  trap 'kill $WASM_OPT_PID 2>/dev/null' EXIT
+}
+
+wasm_opt_wait() {
+  wait "$WASM_OPT_PID"
+  wasm_manifest
 }
 
 # The browser tests: what `wasm-pack test --headless --chrome --release -- --test web` runs
@@ -246,7 +291,6 @@ test_wasm() {
 
 test_e2e() {
   log "browser end-to-end tests (playwright-core + $(chromium --version 2>/dev/null | head -1))"
-  build
   (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node --test tests/e2e/)
 }
 
@@ -266,9 +310,12 @@ case "$cmd" in
   demo) demo ;;
   test)
     stage setup setup
+    lint_while_building
+    stage fmt lint
+    stage build build_for_tests
     stage native test_native
-    stage clippy lint
     stage wasm test_wasm
+    stage wasm-opt wasm_opt_wait
     stage e2e test_e2e
     summary
     log "all tests passed" ;;
