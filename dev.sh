@@ -174,9 +174,21 @@ wasm_opt() {
 # genuq_cpu is the CPU path alone (no wgpu, no cubecl): what a visitor downloads first, and
 # what `auto` loads first; it is built first, so `./dev.sh demo` can serve before the WebGPU
 # module exists (the page stays on the CPU path until the manifest lists that module).
+# build_start compiles both modules and copies the site; build_finish runs the WebGPU module's
+# wasm-opt (~7 min of one core when cold) and lists the modules in the manifest. ./dev.sh test
+# runs build_finish in the background, beside the native and browser tests.
 build() {
+  build_start
+  build_finish
+}
+
+build_start() {
   build_cpu
-  wasm_module genuq -Oz
+  wasm_bindgen_module genuq
+}
+
+build_finish() {
+  wasm_opt genuq -Oz
   wasm_manifest
   log "dist/ ready"
 }
@@ -264,21 +276,6 @@ lint() {
   fi
 }
 
-# dist/ for the tests: both modules, the WebGPU module's wasm-opt (~7 min of one core when cold)
-# in the background so that it overlaps the native and browser tests; wasm_opt_wait joins it.
-build_for_tests() {
-  build_cpu
-  wasm_bindgen_module genuq
-  wasm_opt genuq -Oz &
-  WASM_OPT_PID=$!
-  trap 'kill $WASM_OPT_PID 2>/dev/null' EXIT
-}
-
-wasm_opt_wait() {
-  wait "$WASM_OPT_PID"
-  wasm_manifest
-}
-
 # The browser tests: what `wasm-pack test --headless --chrome --release -- --test web` runs
 # (cargo test with wasm-bindgen-test-runner, .cargo/config.toml), without compiling the unit
 # tests for wasm too: the library is compiled once, for these tests and for dist/.
@@ -289,7 +286,10 @@ test_wasm() {
   (cd "$ROOT/crate" && wasm_cargo test --release -p genuq --test web)
 }
 
+# On dist/ as `build` writes it: build_start ran before the native tests, build_finish (started
+# in the background then) is waited for here.
 test_e2e() {
+  wait "$BUILD_FINISH"
   log "browser end-to-end tests (playwright-core + $(chromium --version 2>/dev/null | head -1))"
   (cd "$ROOT" && GENUQ_DIST="$ROOT/dist" node --test tests/e2e/)
 }
@@ -312,10 +312,12 @@ case "$cmd" in
     stage setup setup
     lint_while_building
     stage fmt lint
-    stage build build_for_tests
+    stage build build_start
+    build_finish &
+    BUILD_FINISH=$!
+    trap 'status=$?; kill $BUILD_FINISH 2>/dev/null || true; exit $status' EXIT
     stage native test_native
     stage wasm test_wasm
-    stage wasm-opt wasm_opt_wait
     stage e2e test_e2e
     summary
     log "all tests passed" ;;

@@ -249,13 +249,28 @@ fn the_pages_workflow_deploys_the_tested_build() {
     assert!(workflow.contains("actions/deploy-pages"));
     let dev =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../dev.sh")).unwrap();
-    let e2e = dev
-        .split("test_e2e() {")
-        .nth(1)
-        .expect("a test_e2e function");
+    let body = |function: &str| -> Vec<String> {
+        let rest = dev.split(&format!("\n{function}() {{\n")).nth(1);
+        let rest = rest.unwrap_or_else(|| panic!("dev.sh has a function {function}"));
+        let lines = rest.split("\n}").next().unwrap().lines();
+        lines.map(|l| l.trim().to_string()).collect()
+    };
+    assert_eq!(body("build"), ["build_start", "build_finish"]);
+    let test = dev.split("\n  test)\n").nth(1).expect("a test command");
+    let test = test.split(";;").next().unwrap();
+    let (start, finish, e2e) = (
+        test.find("stage build build_start"),
+        test.find("build_finish &"),
+        test.find("stage e2e test_e2e"),
+    );
     assert!(
-        e2e.split('}').next().unwrap().contains("build"),
-        "the e2e tests run on `build`'s dist/"
+        start < finish && finish < e2e && start.is_some(),
+        "./dev.sh test builds dist/ as `build` does before the e2e tests: {test}"
+    );
+    assert_eq!(
+        body("test_e2e")[0],
+        "wait \"$BUILD_FINISH\"",
+        "the e2e tests wait for it"
     );
 }
 
