@@ -1,4 +1,4 @@
-//! `genuq eval`: the arguments of the evaluation's protocol (eval/protocol.rs: which score finds
+//! `genuq eval`: the arguments of the evaluation's protocol (eval/protocol/: which score finds
 //! bad generations, and which ships), or, with `--labels`, the by-eye sections of eval.json
 //! (eval/by_eye.rs).
 

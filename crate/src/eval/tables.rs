@@ -21,12 +21,53 @@ pub struct Judged {
     pub inside: Vec<bool>,
     /// Distance outside that manifold (the oracle's score).
     pub radius_ratio: Vec<f64>,
-    /// The labels: (name, what it means, flag per generation).
-    pub labels: [(&'static str, &'static str, Vec<bool>); 2],
+    /// The judge's labels, one flag per generation each, in [`Poor::ALL`]'s order
+    /// ([`Judged::poor`]).
+    labels: [Vec<bool>; 2],
 }
 
-const WRONG: &str = "wrong_class";
-const UNREALISTIC: &str = "unrealistic";
+/// What the judge (the evaluation classifier) calls a poor generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poor {
+    /// The classifier puts it in another class.
+    WrongClass,
+    /// Its realism score in the classifier's features is below 1.
+    Unrealistic,
+}
+
+impl Poor {
+    pub const ALL: [Poor; 2] = [Poor::WrongClass, Poor::Unrealistic];
+
+    /// The label's name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Poor::WrongClass => "wrong_class",
+            Poor::Unrealistic => "unrealistic",
+        }
+    }
+
+    /// What the label means, for the report.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Poor::WrongClass => "the evaluation classifier puts it in another class",
+            Poor::Unrealistic => {
+                "its realism score (k = 3, the larger half of the test balls pruned) is below 1"
+            }
+        }
+    }
+}
+
+impl Judged {
+    /// The flags of `label`, one per generation.
+    pub fn poor(&self, label: Poor) -> &[bool] {
+        &self.labels[label as usize]
+    }
+
+    /// Every label with its flags.
+    pub fn each_label(&self) -> impl Iterator<Item = (Poor, &[bool])> {
+        Poor::ALL.into_iter().map(|p| (p, self.poor(p)))
+    }
+}
 
 pub fn judge_maps(maps: Maps, manifold: &Manifold) -> Judged {
     let features = Features::new(&maps.features, FEATURES);
@@ -41,18 +82,7 @@ pub fn judge_maps(maps: Maps, manifold: &Manifold) -> Judged {
         inside: inside(&radius_ratio),
         radius_ratio,
         features,
-        labels: [
-            (
-                WRONG,
-                "the evaluation classifier puts it in another class",
-                wrong,
-            ),
-            (
-                UNREALISTIC,
-                "its realism score (k = 3, the larger half of the test balls pruned) is below 1",
-                unrealistic,
-            ),
-        ],
+        labels: [wrong, unrealistic],
         maps,
     }
 }
@@ -221,9 +251,9 @@ pub fn score_tables(
     let classes = &judged.maps.classes[..n];
     let steps = judged.maps.steps;
     judged
-        .labels
-        .iter()
-        .map(|(label, what, flags)| {
+        .each_label()
+        .map(|(label, flags)| {
+            let (label, what) = (label.name(), label.meaning());
             let poor = &flags[..n];
             let bar = ProgressBar::new(scores.len() as u64);
             bar.set_message(format!("{label}, {steps}-step, {n} generations"));
@@ -283,11 +313,10 @@ pub fn quota_table(
         .map(|(method, score)| {
             let (kept, fid) = measure(score);
             let kept_not_poor = judged
-                .labels
-                .iter()
-                .map(|(label, _, flags)| {
+                .each_label()
+                .map(|(label, flags)| {
                     let fine = kept.iter().filter(|&&i| !flags[i]).count();
-                    (*label, fine as f64 / kept.len().max(1) as f64)
+                    (label.name(), fine as f64 / kept.len().max(1) as f64)
                 })
                 .collect();
             QuotaRow {
