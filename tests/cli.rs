@@ -207,6 +207,64 @@ fn generate_json_prints_the_result() {
     assert!(result["u"].as_f64().unwrap().is_finite());
 }
 
+/// One record of a generation: `generate --json` and a `score` line of the same request carry
+/// the same fields with the same values, each surface adding only its own.
+#[test]
+fn generate_and_score_write_one_record() {
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_genuq"))
+            .args(args)
+            .args(["--steps", "1", "--samples", "2", "--models", &models()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        // the first JSON value on stdout (pretty from generate, a line from score)
+        serde_json::Deserializer::from_slice(&out.stdout)
+            .into_iter()
+            .next()
+            .expect("JSON on stdout")
+            .expect("valid JSON")
+    };
+    let generated = run(&["generate", "--class", "boot", "--seed", "3", "--json"]);
+    let line = run(&[
+        "score",
+        "--class",
+        "ankle-boot",
+        "--seeds",
+        "3..4",
+        "--out",
+        "-",
+    ]);
+    let record = [
+        "class",
+        "seed",
+        "samples",
+        "steps",
+        "perturb",
+        "u",
+        "percentile",
+        "class_space",
+        "realism",
+        "shipped",
+    ];
+    let own = |v: &serde_json::Value, own: &[&str]| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.retain(|k| !own.contains(&k.as_str()));
+        keys.sort();
+        keys
+    };
+    let mut want: Vec<String> = record.iter().map(|k| k.to_string()).collect();
+    want.sort();
+    let cli_own = ["embeddings", "timings_ms", "compute", "reason", "formula"];
+    assert_eq!(own(&generated, &cli_own), want, "{generated}");
+    assert_eq!(own(&line, &["pixel_variance", "image_png"]), want, "{line}");
+    for key in record {
+        assert_eq!(generated[key], line[key], "{key}");
+    }
+    assert!(generated["realism"].as_f64().is_some() && !generated["shipped"].is_null());
+}
+
 /// `auto` (the default) probes wgpu quietly where the session has no XDG_RUNTIME_DIR (no
 /// "XDG_RUNTIME_DIR is invalid" from the Vulkan loader), and says which path it took and why.
 #[test]

@@ -1,7 +1,7 @@
 // Types of `genuq/widget` (genuq-widget.js): the <genuq-widget> custom element and the helpers
 // the demo page shares with it. The API's own types (Genuq, Generation, AdapterInfo, ...) are in
 // pkg/genuq.d.ts (`genuq`).
-import type { AdapterInfo, Defaults, GenerateRequest, Generation } from "./pkg/genuq.js";
+import type { AdapterInfo, Defaults, GenerateRequest, Generation, GenerationRecord } from "./pkg/genuq.js";
 
 /** A `progress` event's detail. `totalProgress` goes 0..1 over the wasm, the models and the first generation. */
 export interface GenuqProgress {
@@ -36,22 +36,12 @@ export interface LoadedGenuq {
   colorBar: Uint8ClampedArray;
 }
 
-/** A generation rendered ahead of time (`genuq prerender`), with its image URLs. */
-export interface PrerenderedGeneration {
-  class: string;
-  seed: number;
-  samples: number;
-  steps: number;
-  perturb: "all" | "first" | "last";
-  u: number;
-  percentile: number | null;
-  maxStd: number;
-  /** The class-space scores and the shipped score, as on a live generation. */
-  classSpace: Generation["classSpace"];
-  shipped: Generation["shipped"];
+/** A generation rendered ahead of time (`genuq prerender`): the record a live generation
+ * carries (generated from the Rust type, pkg/genuq.d.ts), its spread, and its PNGs' URLs. */
+export type PrerenderedGeneration = GenerationRecord & Pick<Generation, "maxStd"> & {
   image: string;
   heatmap: string;
-}
+};
 
 export type GenuqLabel =
   | "t-shirt" | "trouser" | "pullover" | "dress" | "coat" | "sandal" | "shirt" | "sneaker" | "bag" | "ankle-boot"

@@ -1,5 +1,5 @@
 // The TypeScript a user of the npm package compiles against: pkg/genuq.d.ts (wasm-bindgen, with
-// the declarations tsify generates from crate/src/wasm/request.rs and types.rs) and genuq-widget.d.ts. A small
+// the declarations tsify generates from crate/src/wasm/generate_request.rs, request.rs and types.rs) and genuq-widget.d.ts. A small
 // program written as a user would is type-checked with tsc --strict: every type the API names
 // must be declared, the camelCase names must be there, and the old snake_case ones must be gone.
 import { test } from "node:test";

@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ClassParser, parse_steps};
-use crate::data::{self, IMAGE_SIZE, PIXELS};
-use crate::gpu::Compute;
+use crate::data::{IMAGE_SIZE, PIXELS};
+use crate::gpu::{AdapterInfo, Compute};
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
-    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Perturb, Request, ScoreName,
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, GenerationRecord, MAX_SAMPLES, Perturb,
+    Request, ScoreName, Timings,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -77,10 +78,26 @@ fn save<P: image::Pixel<Subpixel = u8> + image::PixelWithColorType>(
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// What `--json` prints and result.json holds: the generation's record with what only the CLI
+/// says (the M + 1 embeddings, the timings, the path it ran on and u's formula).
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    record: GenerationRecord,
+    /// The M + 1 CLIP image embeddings, `[M + 1][D]`, MAP first.
+    embeddings: Vec<&'a [f32]>,
+    timings_ms: &'a Timings,
+    compute: &'a str,
+    reason: &'a str,
+    formula: &'static str,
+}
+
+const FORMULA: &str = "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)";
+
 pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    let (class, samples) = (args.class, args.samples as usize);
+    let samples = args.samples as usize;
     let req = Request {
-        class,
+        class: args.class,
         seed: args.seed,
         samples,
         steps: args.steps,
@@ -94,16 +111,14 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let adapter = crate::gpu::native(args.compute)?.adapter;
     let g = pollster::block_on(generator.generate(&req))?;
     let d = g.embeddings.len() / (samples + 1);
-    let result = json!({
-        "class": data::CLASS_NAMES[class], "seed": args.seed, "samples": samples, "steps": args.steps,
-        "perturb": args.perturb.name(),
-        "u": g.u, "percentile": g.percentile,
-        "class_space": g.class_space, "realism": g.realism, "shipped": g.shipped,
-        "embeddings": g.embeddings.chunks(d).collect::<Vec<_>>(),
-        "timings_ms": g.timings,
-        "compute": adapter.compute, "reason": adapter.reason,
-        "formula": "u = 0.5 * sum_d log(v_d + 1e-3) + 0.5 * D * (log(2 pi) + 1), v_d = population variance (divided by M + 1) over the M + 1 embeddings (MAP first)",
-    });
+    let result = Output {
+        record: g.record(&req),
+        embeddings: g.embeddings.chunks(d).collect(),
+        timings_ms: &g.timings,
+        compute: &adapter.compute,
+        reason: &adapter.reason,
+        formula: FORMULA,
+    };
     let text = serde_json::to_string_pretty(&result)? + "\n";
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -118,42 +133,43 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         }
         std::fs::write(out.join("result.json"), &text)?;
     }
-    let realism = g
+    let summary = summary(&result.record, &adapter, args.out.as_deref());
+    match args.json {
+        true => {
+            print!("{text}");
+            eprintln!("{summary}");
+        }
+        false => println!("{summary}"),
+    }
+    Ok(())
+}
+
+/// The lines a person reads: the path taken, the shipped score and u in words, the flag.
+fn summary(r: &GenerationRecord, adapter: &AdapterInfo, out: Option<&Path>) -> String {
+    let class = &r.class;
+    let realism = r
         .shipped
         .filter(|s| s.score == ScoreName::Realism)
         .map(|s| match s.percentile {
             Some(p) => format!(
-                "further from real garments than {p:.0}% of {} generations (realism {:.2})\n",
-                data::CLASS_NAMES[class],
+                "further from real garments than {p:.0}% of {class} generations (realism {:.2})\n",
                 s.value
             ),
             None => format!("realism {:.2}\n", s.value),
         })
         .unwrap_or_default();
-    let path = format!("on the {} path: {}\n", adapter.compute, adapter.reason);
-    let summary = path
-        + &realism
-        + &format!(
-        "u = {:.3}{}{}{}",
-        g.u,
-        g.percentile
-            .map(|p| format!(
-                " (more uncertain than {p:.0}% of {} generations)",
-                data::CLASS_NAMES[class]
-            ))
-            .unwrap_or_default(),
-        g.class_space
-            .map(|c| format!(
-                "; CLIP: {:.0}% {}",
-                100.0 * c.probability,
-                data::CLASS_NAMES[class]
-            ))
-            .unwrap_or_default(),
-        args.out
-            .as_ref()
-            .map(|o| format!("  ->  {}", o.display()))
-            .unwrap_or_default()
-    ) + &g
+    let percentile = r
+        .percentile
+        .map(|p| format!(" (more uncertain than {p:.0}% of {class} generations)"))
+        .unwrap_or_default();
+    let clip = r
+        .class_space
+        .map(|c| format!("; CLIP: {:.0}% {class}", 100.0 * c.probability))
+        .unwrap_or_default();
+    let out = out
+        .map(|o| format!("  ->  {}", o.display()))
+        .unwrap_or_default();
+    let flag = r
         .shipped
         .and_then(|s| s.flag)
         .map(|f| {
@@ -163,12 +179,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             )
         })
         .unwrap_or_default();
-    match args.json {
-        true => {
-            print!("{text}");
-            eprintln!("{summary}");
-        }
-        false => println!("{summary}"),
-    }
-    Ok(())
+    format!(
+        "on the {} path: {}\n{realism}u = {:.3}{percentile}{clip}{out}{flag}",
+        adapter.compute, adapter.reason, r.u
+    )
 }

@@ -271,16 +271,19 @@ fn placement<T>(path: &Path, lines: &[T], of: impl Fn(&T) -> Perturb) -> anyhow:
 fn read_pool(path: &Path) -> anyhow::Result<(Perturb, Vec<ScoredLine>)> {
     let lines: Vec<ScoredLine> = read_jsonl::<Line>(path)?
         .into_iter()
-        .map(|line| ScoredLine {
-            seed: line.seed,
-            class: line.class,
-            steps: line.steps,
-            samples: line.samples,
-            perturb: line.perturb,
-            u: line.u,
-            pixel_variance: line.pixel_variance,
-            class_space: line.class_space,
-            image_png: line.image_png,
+        .map(|line| {
+            let r = line.record;
+            ScoredLine {
+                seed: r.seed,
+                class: r.class,
+                steps: r.steps,
+                samples: r.samples,
+                perturb: r.perturb,
+                u: r.u,
+                pixel_variance: line.pixel_variance,
+                class_space: r.class_space,
+                image_png: line.image_png,
+            }
         })
         .collect();
     Ok((placement(path, &lines, |l| l.perturb)?, lines))

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::json;
+use heck::ToLowerCamelCase;
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::generate::{save_gray, save_rgba};
 use crate::data::CLASS_NAMES;
 use crate::gpu::Compute;
-use crate::uncertainty::Request;
 use crate::uncertainty::load::load_generator;
+use crate::uncertainty::{GenerationRecord, Request};
 
 #[derive(Debug, Clone, Args)]
 pub struct PrerenderArgs {
@@ -30,6 +32,17 @@ pub struct PrerenderArgs {
     pub compute: Compute,
 }
 
+/// One entry of index.json: the generation's record, its spread and its PNGs' names (what the
+/// widget types as `PrerenderedGeneration`).
+#[derive(Serialize)]
+struct Entry {
+    #[serde(flatten)]
+    record: GenerationRecord,
+    max_std: f32,
+    image: String,
+    heatmap: String,
+}
+
 pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
     let generator = load_generator(&args.models, args.compute)?;
     std::fs::create_dir_all(&args.out)
@@ -43,16 +56,44 @@ pub fn run(args: &PrerenderArgs) -> anyhow::Result<()> {
             &args.out.join(format!("{name}-heatmap.png")),
             g.heatmap.clone(),
         )?;
-        index.push(json!({
-            "class": name, "seed": args.seed, "samples": req.samples, "steps": req.steps,
-            "perturb": req.perturb.name(), "u": g.u, "percentile": g.percentile,
-            "maxStd": g.max_std(), "classSpace": g.class_space, "shipped": g.shipped,
-            "image": format!("{name}.png"), "heatmap": format!("{name}-heatmap.png"),
-        }));
+        index.push(Entry {
+            record: g.record(&req),
+            max_std: g.max_std(),
+            image: format!("{name}.png"),
+            heatmap: format!("{name}-heatmap.png"),
+        });
         eprintln!("{name}: u = {:.3}", g.u);
     }
-    let text = serde_json::to_string_pretty(&json!({ "generations": index }))? + "\n";
+    let index = camel_case_keys(json!({ "generations": index }));
+    let text = serde_json::to_string_pretty(&index)? + "\n";
     std::fs::write(args.out.join("index.json"), text)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// The keys of `value` in JS's casing (`class_space` -> `classSpace`), at every depth: the
+/// index is read in the browser beside live generations, whose record the wasm build
+/// serialises camelCase.
+fn camel_case_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.to_lower_camel_case(), camel_case_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_become_camel_case_at_every_depth_and_values_stay() {
+        let snake = json!({"class_space": {"max_std": 1}, "shipped": [{"score": "clip_margin"}]});
+        let camel = json!({"classSpace": {"maxStd": 1}, "shipped": [{"score": "clip_margin"}]});
+        assert_eq!(camel_case_keys(snake), camel);
+    }
 }

@@ -1,6 +1,7 @@
 //! `genuq score`: batch scoring for people who filter many generations. Loads the models once
-//! and writes one JSON line per generation (seed, class, sampler, u, its class percentile, the
-//! pixel-variance sum, and the image as a base64 PNG), each the same numbers as
+//! and writes one JSON line per generation (its record: seed, class, sampler, u, its class
+//! percentile, the class-space, realism and shipped scores; the pixel-variance sum, and the
+//! image as a base64 PNG), each the same numbers as
 //! `genuq generate` with that seed and class. It resumes (generations already in the file are
 //! skipped) and takes `--shard i/n`, so shards run as independent jobs whose files together
 //! hold one run's lines.
@@ -20,8 +21,8 @@ use crate::data::{CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, class_index};
 use crate::gpu::Compute;
 use crate::uncertainty::load::load_generator;
 use crate::uncertainty::{
-    ClassSpace, DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Generator, MAX_SAMPLES, Perturb,
-    Request, Shipped,
+    DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, GenerationRecord, Generator, MAX_SAMPLES,
+    Perturb, Request,
 };
 
 fn parse_samples(text: &str) -> Result<usize, String> {
@@ -110,25 +111,14 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     }
 }
 
-/// One line of the output.
+/// One line of the output: the generation's record, the sum of its pixel variance and its
+/// MAP image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
-    pub seed: u32,
-    pub class: String,
-    pub steps: usize,
-    pub samples: usize,
-    pub perturb: Perturb,
-    pub u: f32,
-    /// Percentage of reference generations of this class with a lower u (null without a table).
-    pub percentile: Option<f32>,
+    #[serde(flatten)]
+    pub record: GenerationRecord,
     /// Sum over pixels of the per-pixel variance across the M + 1 images.
     pub pixel_variance: f32,
-    /// CLIP's view of the requested class across the M + 1 images (null without
-    /// class_text.json).
-    pub class_space: Option<ClassSpace>,
-    /// The score the evaluation ships beside u, its percentile and flag (null if the models
-    /// cannot compute it).
-    pub shipped: Option<Shipped>,
     /// The MAP image, a grey PNG, base64.
     pub image_png: String,
 }
@@ -172,6 +162,7 @@ fn done(path: &Path, args: &ScoreArgs) -> anyhow::Result<HashSet<(u32, usize)>> 
         };
         let l: Line = serde_json::from_str(line)
             .map_err(|e| bad(format!("not a scored generation ({e})")))?;
+        let l = l.record;
         if (l.steps, l.samples, l.perturb) != (args.steps, args.samples, perturb) {
             return Err(bad(format!(
                 "scored with steps {}, samples {}, perturb {}, not this run's",
@@ -202,16 +193,8 @@ pub(super) fn png_base64(pixels: &[f32]) -> anyhow::Result<String> {
 pub(super) fn score_line(generator: &Generator, req: &Request) -> anyhow::Result<Line> {
     let g = pollster::block_on(generator.generate(req))?;
     Ok(Line {
-        seed: req.seed,
-        class: CLASS_NAMES[req.class].to_string(),
-        steps: req.steps,
-        samples: req.samples,
-        perturb: req.perturb,
-        u: g.u,
-        percentile: g.percentile,
+        record: g.record(req),
         pixel_variance: g.variance.iter().sum(),
-        class_space: g.class_space,
-        shipped: g.shipped,
         image_png: png_base64(&g.image)?,
     })
 }

@@ -1,19 +1,64 @@
-//! One generation and its uncertainty ([`Generation`]): the record `generate()` returns, which
-//! the CLI, the evaluation and the wasm API read.
+//! One generation and its uncertainty: [`Generation`], what `generate()` returns (pixels,
+//! embeddings and scores), and [`GenerationRecord`], what every surface says about it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::reference::{self, Flag, ReferenceTable, ScoreName};
 use super::request::{Request, SHIPPED_SCORE};
+use super::sampler::Perturb;
+use crate::data::CLASS_NAMES;
 
 /// Host milliseconds per stage: `heads_ms` (noise, trunk, perturbed heads) and `clip_ms` only
-/// enqueue GPU work; `readback_ms` waits for all of it. `total_ms` is the wall time.
+/// enqueue GPU work on WebGPU; `readback_ms` waits for all of it. `total_ms` is the wall time,
+/// `queued_ms` the wait behind earlier generations (the browser API queues them; 0 elsewhere).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(
+    target_arch = "wasm32",
+    derive(tsify::Tsify),
+    serde(rename_all = "camelCase")
+)]
 pub struct Timings {
     pub heads_ms: f64,
     pub clip_ms: f64,
     pub readback_ms: f64,
     pub total_ms: f64,
+    pub queued_ms: f64,
+}
+
+/// What every surface says about one generation: what was asked and every score. One record,
+/// serialised by `genuq generate --json`, `genuq score`'s lines, `genuq prerender`'s index and
+/// the wasm API, each adding only what is its own (pixels, PNGs, timings). Casing, chosen once
+/// by serde attributes: snake_case in the CLI's files, camelCase in JS (the wasm build's
+/// attribute; the prerendered index, a file JS reads, converts its keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    target_arch = "wasm32",
+    derive(tsify::Tsify),
+    serde(rename_all = "camelCase"),
+    tsify(missing_as_null)
+)]
+pub struct GenerationRecord {
+    /// The class name ([`CLASS_NAMES`]).
+    pub class: String,
+    pub seed: u32,
+    /// M, the weight samples besides the MAP.
+    pub samples: usize,
+    pub steps: usize,
+    pub perturb: Perturb,
+    /// The paper's generative uncertainty u (higher = less trustworthy).
+    pub u: f32,
+    /// Percentage of reference generations of the same class (same steps and placement,
+    /// nearest M) with a lower u, or null without a reference table for them.
+    pub percentile: Option<f32>,
+    /// CLIP's zero-shot view of the requested class across the M + 1 images (null without
+    /// models/class_text.json).
+    pub class_space: Option<ClassSpace>,
+    /// The realism score (the MAP image's distance to real garments in the structure space;
+    /// null without the encoder).
+    pub realism: Option<f32>,
+    /// The score `genuq eval` ships beside u, its percentile, and the flag where it is reached
+    /// (null if the models cannot compute it).
+    pub shipped: Option<Shipped>,
 }
 
 /// One generation and its uncertainty.
@@ -47,18 +92,38 @@ pub struct Generation {
 }
 
 /// The shipped score of one generation, where it ranks, and whether it is flagged.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
 pub struct Shipped {
+    /// "realism" (the distance to real garments in the structure space), "u", "clip_margin"
+    /// (1 - the MAP image's probability of its class), "class_predictive", "class_bald" or
+    /// "class_entropy".
     pub score: ScoreName,
     /// Higher = less trustworthy.
     pub value: f32,
     /// Percentage of reference generations of the same class and sampler with a lower value.
     pub percentile: Option<f32>,
-    /// The evaluation's flag, where this generation reaches its threshold.
+    /// The evaluation's flag, where this generation reaches its threshold, else null.
     pub flag: Option<Flag>,
 }
 
 impl Generation {
+    /// What every surface says about this generation, made for `req`.
+    pub fn record(&self, req: &Request) -> GenerationRecord {
+        GenerationRecord {
+            class: CLASS_NAMES[req.class].to_string(),
+            seed: req.seed,
+            samples: req.samples,
+            steps: req.steps,
+            perturb: req.perturb,
+            u: self.u,
+            percentile: self.percentile,
+            class_space: self.class_space,
+            realism: self.realism,
+            shipped: self.shipped,
+        }
+    }
+
     /// The largest per-pixel standard deviation across the M + 1 images.
     pub fn max_std(&self) -> f32 {
         self.variance.iter().copied().fold(0.0f32, f32::max).sqrt()
@@ -100,7 +165,7 @@ impl Generation {
 }
 
 /// The class-space scores of one generation (from `class_space`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct ClassSpace {
     /// The MAP image's zero-shot probability of the requested class.

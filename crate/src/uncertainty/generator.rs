@@ -363,6 +363,7 @@ impl Generator {
                 clip_ms: ms(heads_done, clip_done),
                 readback_ms: ms(clip_done, done),
                 total_ms: ms(start, done),
+                queued_ms: 0.0,
             },
         }
         .with_shipped(req, &self.reference))

@@ -12,7 +12,7 @@ mod request;
 pub mod sampler;
 
 pub use class_space::ClassText;
-pub use generation::{ClassSpace, Generation, Shipped, Timings};
+pub use generation::{ClassSpace, Generation, GenerationRecord, Shipped, Timings};
 pub use generator::{Generator, Scores, readback_error, score};
 pub use reference::{Flag, ReferenceTable, ScoreName};
 pub use request::{

@@ -95,6 +95,7 @@ impl Key {
 /// `precision` of the evaluation's generations that high were wrong-class (by the independent
 /// classifier) and `recall` of the wrong-class ones were that high.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct Flag {
     pub score: ScoreName,
     pub steps: usize,

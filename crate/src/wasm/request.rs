@@ -1,165 +1,17 @@
-//! What JS sends in: `generate()`'s request and `Genuq.load`'s options, as Rust types
-//! deserialized with the faulty field named, whose TypeScript declarations tsify writes into
-//! `pkg/genuq.d.ts` (as `types.rs` does for what goes out).
+//! What JS sends in, read with the faulty field named ([`from_js`]): `Genuq.load`'s options
+//! here, `generate()`'s request in `generate_request.rs`; tsify writes their TypeScript
+//! declarations into `pkg/genuq.d.ts` (as `types.rs` does for what goes out).
 
 use std::collections::HashMap;
-use std::fmt;
 
 use js_sys::{Array, Function, Object, Uint8Array};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de;
 use tsify::Tsify;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::Error;
-use crate::data::{CLASS_NAMES, class_index};
 use crate::gpu::Compute;
-use crate::uncertainty::{DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, Perturb, Request};
-
-/// What `generate()` takes.
-#[derive(Debug, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct GenerateRequest {
-    /// A class index 0-9 or a name from classNames(), e.g. "sneaker".
-    #[tsify(type = "number | string")]
-    pub class: ClassRef,
-    /// The initial noise's seed, an integer 0..=4294967295.
-    #[tsify(type = "number")]
-    pub seed: Integer,
-    /// M, weight samples besides the MAP, 1..=maxSamples (default: defaults().samples).
-    #[tsify(optional, type = "number")]
-    pub samples: Option<Integer>,
-    /// Euler steps of the student, one of defaults().supportedSteps (default: the one `genuq eval`
-    /// picked).
-    #[tsify(optional, type = "number")]
-    pub steps: Option<Integer>,
-    /// Where the weight samples act: at "all" steps (the paper's way), the "first" or the "last"
-    /// (default: the one `genuq eval` picked).
-    #[tsify(optional)]
-    pub perturb: Option<Perturb>,
-    /// Also return the M perturbed images (default false).
-    #[tsify(optional)]
-    pub with_samples: Option<bool>,
-    /// The heatmap's top colour: "own" (this image's largest spread, the default), "reference" (the
-    /// 95th percentile over reference generations of this sampler, so heatmaps can be compared), or
-    /// a standard deviation.
-    #[tsify(optional, type = "\"own\" | \"reference\" | number")]
-    pub heatmap_scale: Option<HeatmapScale>,
-}
-
-/// A whole number in `u32`'s range, as JS writes it (a `number`).
-#[derive(Debug, Clone, Copy)]
-pub struct Integer(pub u32);
-
-impl<'de> Deserialize<'de> for Integer {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Integer;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "an integer in 0..={}", u32::MAX)
-            }
-            fn visit_u64<E: de::Error>(self, i: u64) -> Result<Integer, E> {
-                u32::try_from(i)
-                    .map(Integer)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(i), &self))
-            }
-            fn visit_i64<E: de::Error>(self, i: i64) -> Result<Integer, E> {
-                u64::try_from(i)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(i), &self))
-                    .and_then(|i| self.visit_u64(i))
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<Integer, E> {
-                match x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) {
-                    true => Ok(Integer(x as u32)),
-                    false => Err(E::invalid_value(de::Unexpected::Float(x), &self)),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A class by index or by name.
-#[derive(Debug, Clone, Copy)]
-pub struct ClassRef(pub usize);
-
-impl<'de> Deserialize<'de> for ClassRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = ClassRef;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(
-                    f,
-                    "a class index 0..={} or one of {}",
-                    CLASS_NAMES.len() - 1,
-                    CLASS_NAMES.join(", ")
-                )
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<ClassRef, E> {
-                class_index(name)
-                    .map(ClassRef)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(name), &self))
-            }
-            fn visit_u64<E: de::Error>(self, i: u64) -> Result<ClassRef, E> {
-                match usize::try_from(i) {
-                    Ok(i) if i < CLASS_NAMES.len() => Ok(ClassRef(i)),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(i), &self)),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, i: i64) -> Result<ClassRef, E> {
-                u64::try_from(i)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(i), &self))
-                    .and_then(|i| self.visit_u64(i))
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<ClassRef, E> {
-                match x.fract() == 0.0 && x >= 0.0 {
-                    true => self.visit_u64(x as u64),
-                    false => Err(E::invalid_value(de::Unexpected::Float(x), &self)),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// The heatmap's top colour a request asks for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum HeatmapScale {
-    Own,
-    Reference,
-    Fixed(f32),
-}
-
-impl<'de> Deserialize<'de> for HeatmapScale {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = HeatmapScale;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("\"own\", \"reference\" or a standard deviation")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<HeatmapScale, E> {
-                match s {
-                    "own" => Ok(HeatmapScale::Own),
-                    "reference" => Ok(HeatmapScale::Reference),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
-                }
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<HeatmapScale, E> {
-                Ok(HeatmapScale::Fixed(x as f32))
-            }
-            fn visit_u64<E: de::Error>(self, x: u64) -> Result<HeatmapScale, E> {
-                self.visit_f64(x as f64)
-            }
-            fn visit_i64<E: de::Error>(self, x: i64) -> Result<HeatmapScale, E> {
-                self.visit_f64(x as f64)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// Reads a JS value as `T`, naming the field at fault: "invalid input: seed: invalid type: ...".
 pub fn from_js<T: de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, Error> {
@@ -174,25 +26,6 @@ pub fn from_js<T: de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T,
         let inner = inner.strip_prefix("Error: ").unwrap_or(&inner);
         Error::InvalidInput(format!("{what}: {}: {inner}", e.path()))
     })
-}
-
-impl GenerateRequest {
-    /// The checked request, whether to return the perturbed images, and the heatmap's scale.
-    pub fn into_request(self) -> Result<(Request, bool, HeatmapScale), Error> {
-        let req = Request {
-            class: self.class.0,
-            seed: self.seed.0,
-            samples: self.samples.map_or(DEFAULT_SAMPLES, |s| s.0 as usize),
-            steps: self.steps.map_or(DEFAULT_STEPS, |s| s.0 as usize),
-            perturb: self.perturb.unwrap_or(DEFAULT_PERTURB),
-        };
-        req.validate()?;
-        Ok((
-            req,
-            self.with_samples.unwrap_or(false),
-            self.heatmap_scale.unwrap_or(HeatmapScale::Own),
-        ))
-    }
 }
 
 /// `Genuq.load`'s options.

@@ -1,0 +1,247 @@
+//! The exports: `Genuq` (load, generate, bench), the free functions (defaults, classNames,
+//! colorBar, probeCompute, clearCache), and how a Rust error becomes a JS `Error`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect, Uint8Array, Uint8ClampedArray};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+use super::generate_request::{GenerateRequest, HeatmapScale};
+use super::request::{self, LoadOptions};
+use super::types::{Defaults, Generation, LoadProgress, Probe};
+use super::{compute, loader};
+use crate::Error;
+use crate::data::CLASS_NAMES;
+use crate::gpu::{AdapterInfo, Compute};
+use crate::uncertainty::load::{OPTIONAL, REQUIRED};
+use crate::uncertainty::{Generator, Request};
+
+fn js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(match e {
+        Error::InvalidInput(_) => "GenuqInputError",
+        Error::Model(_) => "GenuqModelError",
+        Error::Device(_) => "GenuqDeviceError",
+        Error::DeviceLost(_) => "GenuqDeviceLostError",
+    });
+    err.into()
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Deletes genuq's cached model files (the browser's Cache API); models already loaded stay in
+/// memory, the next load downloads them again. Resolves true when there was a cache to delete.
+#[wasm_bindgen(js_name = clearCache)]
+pub async fn clear_cache() -> Result<bool, JsValue> {
+    loader::clear_cache().await.map_err(|e| js_error(&e))
+}
+
+/// The ten class names, index order.
+#[wasm_bindgen(js_name = classNames)]
+pub fn class_names() -> Vec<String> {
+    CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// What a generation uses unless told otherwise: the sampler the evaluation picked, the sample
+/// range and the class names.
+#[wasm_bindgen(unchecked_return_type = "Defaults")]
+pub fn defaults() -> JsValue {
+    to_js(&Defaults::shipped())
+}
+
+/// The heatmap's colours as a strip `width` pixels wide and one high (RGBA, left = no spread,
+/// right = the heatmap's top colour): the colormap kernel's CPU twin, so the colour bar beside a
+/// heatmap is the heatmap's own scale.
+#[wasm_bindgen(js_name = colorBar)]
+pub fn color_bar(width: u32) -> Uint8ClampedArray {
+    let w = width.max(2);
+    let bytes: Vec<u8> = (0..w)
+        .flat_map(|i| {
+            let t = i as f64 / (w - 1) as f64;
+            crate::kernels::colormap::reference(t * t, 1.0)
+        })
+        .collect();
+    Uint8ClampedArray::from(bytes.as_slice())
+}
+
+/// The compute path `compute` ("auto" when undefined) gets on this page, and why; on WebGPU it
+/// initialises the page's device (once).
+#[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "AdapterInfo")]
+pub async fn adapter_info(
+    #[wasm_bindgen(unchecked_param_type = "\"auto\" | \"webgpu\" | \"cpu\" | undefined")]
+    compute: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let compute = Compute::parse(compute.as_deref().unwrap_or("auto")).map_err(|e| js_error(&e))?;
+    let gpu = compute::device_for(compute)
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(to_js(&gpu.adapter))
+}
+
+/// Whether `compute: "auto"` takes WebGPU here, from `navigator.gpu` alone (wgpu is not
+/// started, so the CPU-only module answers it).
+#[wasm_bindgen(js_name = probeCompute, unchecked_return_type = "Promise<Probe>")]
+pub fn probe_compute() -> Promise {
+    future_to_promise(async {
+        let probe = match compute::auto_choice().await {
+            Ok(name) => Probe {
+                webgpu: true,
+                reason: format!("a hardware WebGPU adapter ({name})"),
+            },
+            Err(reason) => Probe {
+                webgpu: false,
+                reason,
+            },
+        };
+        Ok(to_js(&probe))
+    })
+}
+
+/// A plain Rust value as the JS object its type's declaration describes (`null` for `None`;
+/// plain objects for structs with flattened fields, which serde writes as maps).
+fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_maps_as_objects(true);
+    value.serialize(&serializer).expect("plain struct")
+}
+
+/// The loaded models on the page's WebGPU device, or on the CPU. Generations in one are queued;
+/// the demo and the widgets make one per Web Worker (web/genuq-pool.js: one on WebGPU, up to
+/// four on the CPU path, each with its own copy of the models, the files fetched once).
+#[wasm_bindgen]
+pub struct Genuq {
+    generator: Rc<Generator>,
+    adapter: AdapterInfo,
+    /// The verified model files (manifest.json too), for other workers' `load({files})`.
+    files: HashMap<String, Vec<u8>>,
+    /// The last queued generation: the next one starts when it settles.
+    tail: RefCell<Promise>,
+}
+
+/// The heatmap's top colour for `req`: `None` is the image's own largest spread.
+fn resolve_scale(scale: HeatmapScale, g: &Generator, req: &Request) -> Result<Option<f32>, Error> {
+    match scale {
+        HeatmapScale::Own => Ok(None),
+        HeatmapScale::Fixed(x) => Ok(Some(x)),
+        HeatmapScale::Reference => g
+            .reference
+            .heatmap_scale(req.steps, req.perturb)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "heatmapScale: the reference has no scale for {} steps with weight samples at {:?} steps",
+                    req.steps,
+                    req.perturb.name()
+                ))
+            }),
+    }
+}
+
+fn parse_request(value: JsValue) -> Result<(Request, bool, HeatmapScale), Error> {
+    request::from_js::<GenerateRequest>(value, "generate()")?.into_request()
+}
+
+#[wasm_bindgen]
+impl Genuq {
+    /// Fetches the model files listed in `src`/manifest.json (checked by sha256, kept in the
+    /// Cache API), picks the compute path (`compute`, default "auto": WebGPU on a hardware
+    /// adapter, else the CPU; `adapter` says which and why) and builds the models there.
+    /// `onProgress` gets `{file, loaded, total, cached}` as bytes arrive.
+    pub async fn load(
+        src: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "LoadOptions | ((p: LoadProgress) => void) | undefined"
+        )]
+        options: JsValue,
+    ) -> Result<Genuq, JsValue> {
+        let options = LoadOptions::parse(options).map_err(|e| js_error(&e))?;
+        let (compute, progress, given) =
+            (|| Ok((options.compute()?, options.progress()?, options.files()?)))()
+                .map_err(|e: Error| js_error(&e))?;
+        let gpu = compute::device_for(compute)
+            .await
+            .map_err(|e| js_error(&e))?;
+        let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
+            if let Some(f) = &progress {
+                let p = LoadProgress {
+                    file: p.file.into(),
+                    loaded: p.loaded as f64,
+                    total: p.total as f64,
+                    cached: p.cached,
+                };
+                let _ = f.call1(&JsValue::NULL, &to_js(&p));
+            }
+        })
+        .await
+        .map_err(|e| js_error(&e))?;
+        let generator =
+            Generator::from_files(&manifest, &files, &gpu.device).map_err(|e| js_error(&e))?;
+        Ok(Genuq {
+            generator: Rc::new(generator),
+            adapter: gpu.adapter,
+            files,
+            tail: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
+        })
+    }
+
+    /// The adapter the models run on: `compute` ("webgpu" or "cpu") and `reason` say which path
+    /// and why.
+    #[wasm_bindgen(getter, unchecked_return_type = "AdapterInfo")]
+    pub fn adapter(&self) -> JsValue {
+        to_js(&self.adapter)
+    }
+
+    /// The model files this instance loaded, verified (`{name: Uint8Array}`, manifest.json
+    /// too): another worker's `Genuq.load(src, {files})` then fetches nothing.
+    #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Record<string, Uint8Array>")]
+    pub fn model_files(&self) -> Object {
+        let out = Object::new();
+        for (name, bytes) in &self.files {
+            Reflect::set(&out, &name.into(), &Uint8Array::from(bytes.as_slice()))
+                .expect("plain object");
+        }
+        out
+    }
+
+    /// One generation with its uncertainty. Calls made while one runs wait their turn.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Generation>")]
+    pub fn generate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GenerateRequest")] request: JsValue,
+    ) -> Promise {
+        let parsed = parse_request(request);
+        let generator = self.generator.clone();
+        let before = self.tail.borrow().clone();
+        let queued = web_time::Instant::now();
+        let promise = future_to_promise(async move {
+            let (req, with_samples, scale) = parsed.map_err(|e| js_error(&e))?;
+            let scale = resolve_scale(scale, &generator, &req).map_err(|e| js_error(&e))?;
+            // the previous generation's outcome is its caller's business
+            let _ = JsFuture::from(before).await;
+            let queued_ms = queued.elapsed().as_secs_f64() * 1e3;
+            let g = generator
+                .generate_scaled(&req, scale)
+                .await
+                .map_err(|e| js_error(&e))?;
+            Ok(to_js(&Generation::new(&req, with_samples, g, queued_ms)))
+        });
+        *self.tail.borrow_mut() = promise.clone();
+        promise
+    }
+
+    /// Measures this browser (see `genuq bench`): medians over `repeats` runs.
+    #[wasm_bindgen(unchecked_return_type = "BenchReport")]
+    pub async fn bench(&self, repeats: u32) -> Result<JsValue, JsValue> {
+        let report = crate::bench::run(&self.generator, repeats.max(1) as usize)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Ok(to_js(&report))
+    }
+}
