@@ -158,10 +158,11 @@ fn the_checker_catches_upward_imports() {
 }
 
 /// The widget's copies of the crate's facts (it needs them before any wasm loads): the class
-/// names, the grey range, and the pre-rendered posters' literal asset names, one pair per class.
+/// names, the grey range, and the pre-rendered posters' literal asset names, one pair per class
+/// (in genuq-load.js, which the widget re-exports).
 #[test]
 fn the_widgets_copies_match_their_owners() {
-    let widget = std::fs::read_to_string(src().join("../../web/genuq-widget.js")).unwrap();
+    let load = std::fs::read_to_string(src().join("../../web/genuq-load.js")).unwrap();
     let strings = std::fs::read_to_string(src().join("../../web/genuq-strings.js")).unwrap();
     let classes = strings
         .split("const CLASSES = [")
@@ -185,7 +186,7 @@ fn the_widgets_copies_match_their_owners() {
     for name in genuq::data::CLASS_NAMES {
         for file in [format!("{name}.png"), format!("{name}-heatmap.png")] {
             let literal = format!("\"{file}\": new URL(\"./prerendered/{file}\", import.meta.url)");
-            assert!(widget.contains(&literal), "the widget lists {file}");
+            assert!(load.contains(&literal), "genuq-load.js lists {file}");
         }
     }
 }
