@@ -268,6 +268,22 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// A line written before the record had `realism` still reads (a run resumes over it),
+    /// with no realism; a line without `u` does not.
+    #[test]
+    fn lines_from_before_realism_still_read() {
+        let old = r#"{"seed":3,"class":"bag","steps":2,"samples":8,"perturb":"first","u":-126.5,
+            "percentile":40.0,"pixel_variance":1.25,"class_space":null,"shipped":null,
+            "image_png":"iVBO"}"#;
+        let line: Line = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (line.record.seed, line.record.class.as_str(), line.record.u),
+            (3, "bag", -126.5)
+        );
+        assert_eq!((line.record.realism, line.pixel_variance), (None, 1.25));
+        assert!(serde_json::from_str::<Line>(&old.replace(r#""u":-126.5,"#, "")).is_err());
+    }
+
     #[test]
     fn seed_ranges_and_shards_parse_or_say_why_not() {
         assert_eq!(parse_seeds("3..7"), Ok(SeedRange { start: 3, end: 7 }));

@@ -101,7 +101,10 @@ pub struct Flag {
     pub steps: usize,
     pub perturb: Perturb,
     pub threshold: f32,
+    /// Of the evaluation's generations at or above the threshold, the share the independent
+    /// classifier put in another class.
     pub precision: f32,
+    /// Of the evaluation's wrong-class generations, the share at or above the threshold.
     pub recall: f32,
     /// The evaluation generations it was measured on.
     pub generations: usize,
