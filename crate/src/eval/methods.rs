@@ -1,6 +1,6 @@
 //! The scores `genuq eval` compares (higher = less trustworthy, dropped first): the paper's u
 //! at each M, u ranked within each class (drops the same share of every class, so the class
-//! mix cannot shift), random within each class at the class mix the `genuq` row keeps (the
+//! mix cannot shift), random within each class at the class mix the `u` row keeps (the
 //! class shift's control), BayesDiff-style pixel variance, and the evaluation classifier's
 //! own confidence, overall and within each class, as an upper reference (it is the judge of
 //! class accuracy, so not a fair competitor). The last is a ceiling, not a method: within each
@@ -10,6 +10,7 @@
 use super::generations::{MAIN_M, Maps, Scored};
 use super::select::{class_counts, lowest, with_class_mix, within_class_rank};
 use crate::rng::{self, Stream};
+use crate::uncertainty::ScoreName;
 
 /// A named score per generation.
 pub type Method = (String, Vec<f64>);
@@ -51,25 +52,22 @@ pub fn methods(
     let u_main = as_f64(&scored.u[&MAIN_M]);
     let mut methods: Vec<Method> = vec![
         ("random".into(), random_scores(seed, 0, n)),
-        ("genuq".into(), u_main.clone()),
+        (ScoreName::U.name().into(), u_main.clone()),
     ];
     for (&m, u) in scored.u.iter().filter(|(m, _)| **m != MAIN_M) {
-        methods.push((format!("genuq_m{m}"), as_f64(u)));
+        methods.push((format!("u_m{m}"), as_f64(u)));
     }
-    methods.push((
-        "genuq_per_class".into(),
-        within_class_rank(&u_main, classes),
-    ));
+    methods.push(("u_per_class".into(), within_class_rank(&u_main, classes)));
     // The control for the class shift: random generations within each class, as many of each
-    // class as the genuq row keeps. Its gap to `genuq` is what u's choice within classes is
+    // class as the u row keeps. Its gap to `u` is what u's choice within classes is
     // worth at that class mix; its gap to `random` is what the class shift alone costs.
-    let genuq_mix = class_counts(&lowest(&u_main, keep), classes);
+    let u_mix = class_counts(&lowest(&u_main, keep), classes);
     let within: Vec<f64> = (0..n)
         .map(|i| rng::word(seed, Stream::EvalWithinClass, i as u32) as f64)
         .collect();
     methods.push((
-        "random_genuq_mix".into(),
-        with_class_mix(&within, classes, &genuq_mix),
+        "random_u_mix".into(),
+        with_class_mix(&within, classes, &u_mix),
     ));
     methods.push(("pixel_variance".into(), as_f64(&scored.pixel_variance)));
     if scored.class.bald.len() == n {
@@ -102,8 +100,8 @@ pub const ORACLE: &str = "oracle_per_class";
 /// The methods whose curves (metrics as more is dropped) the figures show, with their labels.
 pub const CURVES: [(&str, &str); 5] = [
     ("random", "random"),
-    ("genuq", "genuq (M = 8)"),
-    ("genuq_per_class", "genuq per class"),
+    ("u", "u (M = 8)"),
+    ("u_per_class", "u per class"),
     ("pixel_variance", "pixel variance"),
     (ORACLE, "oracle per class (peeks at test)"),
 ];

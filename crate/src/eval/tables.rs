@@ -11,6 +11,7 @@ use super::judge::RANDOM_DRAWS;
 use super::methods::{as_f64, one_minus, random_scores, unconfidence};
 use super::metrics::{Features, Manifold, MeanStd, fid_weighted, inside, precision};
 use super::report::{DetectionRow, DetectionTable, QuotaRandom, QuotaRow, QuotaTable};
+use crate::uncertainty::ScoreName;
 use crate::uncertainty::sampler::Perturb;
 
 /// The generations of one step count, judged: the MAP images and their labels.
@@ -160,7 +161,7 @@ pub fn sampler_scores(
     let mut scores: Vec<NamedScore> = Vec::new();
     for &m in counts.iter().filter(|&&m| m <= v.max_samples) {
         let d = draws.iter().map(|s| head(&as_f64(&s.u[&m]), n)).collect();
-        scores.push(("genuq".into(), perturb.clone(), Some(m), d));
+        scores.push((ScoreName::U.name().into(), perturb.clone(), Some(m), d));
     }
     if counts.contains(&MAIN_M) {
         let pixel = draws

@@ -10,8 +10,8 @@ use crate::Error;
 use crate::data::NUM_CLASSES;
 
 /// A score a table can be of; every one is higher for a less trustworthy generation. Its serde
-/// name ("u", "clip_margin", ..., "realism") is its one spelling in files and in JS (a union
-/// type in pkg/genuq.d.ts); [`ScoreName::name`] is the evaluation report's row name.
+/// name ("u", "clip_margin", ..., "realism") is its one spelling: in files, in JS (a union type
+/// in pkg/genuq.d.ts) and as the evaluation report's row name ([`ScoreName::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
@@ -42,10 +42,10 @@ impl ScoreName {
         ScoreName::Realism,
     ];
 
-    /// The name `genuq eval` gives the score's rows.
+    /// Its one spelling (serde's): reference tables, eval.json's rows, JS.
     pub fn name(self) -> &'static str {
         match self {
-            ScoreName::U => "genuq",
+            ScoreName::U => "u",
             ScoreName::ClipMargin => "clip_margin",
             ScoreName::ClassPredictive => "class_predictive",
             ScoreName::ClassBald => "class_bald",
@@ -279,6 +279,36 @@ mod tests {
             (key(4, 8, Some(5)), u.iter().map(|v| v + 1000.0).collect()),
         ];
         ReferenceTable::from_scores(1001, &scores, 101).unwrap()
+    }
+
+    /// The one spelling: every score's name is the string serde writes (the reference
+    /// tables', JS's) and reads back.
+    #[test]
+    fn a_score_has_one_spelling() {
+        let names: Vec<String> = ScoreName::ALL
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let expected = [
+            "u",
+            "clip_margin",
+            "class_predictive",
+            "class_bald",
+            "class_entropy",
+            "realism",
+        ];
+        assert_eq!(names, expected);
+        for s in ScoreName::ALL {
+            assert_eq!(s.name(), serde_json::to_value(s).unwrap(), "{s:?}");
+            assert_eq!(ScoreName::parse(s.name()), Some(s));
+        }
+        assert_eq!(ScoreName::parse("genuq"), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::manifest::{CLASSIFIER, Manifest};
 use crate::model::classifier::{Classifier, ClassifierConfig};
 use crate::posterior::Posterior;
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::{Generator, SAMPLE_COUNTS};
+use crate::uncertainty::{Generator, SAMPLE_COUNTS, ScoreName};
 
 mod filters;
 mod shipping;
@@ -220,7 +220,8 @@ fn posterior_ablation(s: &Setup, args: &Options) -> anyhow::Result<Vec<NamedScor
             args.batch as usize,
         )?;
         let name = format!(
-            "genuq, posterior {:?}, prior {:.3} ({})",
+            "{}, posterior {:?}, prior {:.3} ({})",
+            ScoreName::U.name(),
             posterior.curvature,
             posterior.prior_precision,
             path.file_name().and_then(|f| f.to_str()).unwrap_or("?")
@@ -308,7 +309,7 @@ fn detection_section(
         };
         let mut scores = sampler_scores(&v, std::slice::from_ref(&t.scored), &[5, MAIN_M], n);
         for row in &mut scores {
-            row.0 = format!("{}_teacher", row.0.replace("genuq", "u"));
+            row.0 = format!("{}_teacher", row.0);
         }
         out.extend(score_tables(&t.judged, n, &scores, seed));
     }

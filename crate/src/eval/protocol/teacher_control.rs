@@ -12,6 +12,7 @@ use crate::eval::teacher::{Teacher, cached_posterior, cached_teacher};
 use crate::manifest::{Manifest, TEACHER};
 use crate::model::UNetConfig;
 use crate::posterior::Posterior;
+use crate::uncertainty::ScoreName;
 
 /// The teacher's run: its judged MAP images and its scores.
 pub(super) struct TeacherRun {
@@ -102,7 +103,7 @@ pub(super) fn distance_tables(
             vec![teacher_distance(&t.scored, student, n)],
         ),
         (
-            "genuq".into(),
+            ScoreName::U.name().into(),
             perturb,
             Some(MAIN_M),
             vec![head(&as_f64(&student.u[&MAIN_M]), n)],
