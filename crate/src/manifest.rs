@@ -1,7 +1,7 @@
 //! `models/manifest.json`: every model file with its size, sha256 and what it is, plus the
 //! measured metrics. Loading checks a file against it before using a byte of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,6 +33,52 @@ pub const ENCODER: &str = "encoder.safetensors";
 pub const REAL_CODES: &str = "real_codes.safetensors";
 /// The real-vs-generated discriminator (a baseline of the labels by eye).
 pub const DISCRIMINATOR: &str = "discriminator.safetensors";
+
+/// A model file's bytes that passed [`Manifest::check`] (size and sha256); only `check` makes
+/// one, so whoever holds it need not hash the bytes again.
+#[derive(Debug, Clone)]
+pub struct VerifiedFile {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// Verified model files by name: what a generator is built from
+/// ([`crate::uncertainty::Generator::from_verified`]).
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedFiles(HashMap<String, Vec<u8>>);
+
+impl VerifiedFile {
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl VerifiedFiles {
+    pub fn insert(&mut self, file: VerifiedFile) {
+        self.0.insert(file.name, file.bytes);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(Vec::as_slice)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Each file's name and bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, b)| (n.as_str(), b.as_slice()))
+    }
+}
+
+impl FromIterator<VerifiedFile> for VerifiedFiles {
+    fn from_iter<I: IntoIterator<Item = VerifiedFile>>(files: I) -> Self {
+        let mut out = Self::default();
+        files.into_iter().for_each(|f| out.insert(f));
+        out
+    }
+}
 
 /// Every file a models folder holds, with what it is (the manifest's `what`).
 pub const FILES: [(&str, &str); 11] = [
@@ -143,6 +189,15 @@ impl Manifest {
             )));
         }
         Ok(())
+    }
+
+    /// `bytes` as the file `name`, once they pass [`Manifest::verify`].
+    pub fn check(&self, name: &str, bytes: Vec<u8>) -> Result<VerifiedFile, Error> {
+        self.verify(name, &bytes)?;
+        Ok(VerifiedFile {
+            name: name.to_string(),
+            bytes,
+        })
     }
 
     /// The bytes of the file `name` in `dir`, checked against this manifest (size, sha256):

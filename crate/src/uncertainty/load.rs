@@ -7,8 +7,8 @@ use burn::tensor::Device;
 
 use super::{ClassText, Generator, ReferenceTable};
 use crate::Error;
-use crate::manifest::Manifest;
 use crate::manifest::{CLASS_TEXT, CLIP_IMAGE, ENCODER, POSTERIOR, REAL_CODES, REFERENCE, STUDENT};
+use crate::manifest::{Manifest, VerifiedFiles};
 use crate::model::UNetConfig;
 use crate::model::autoencoder::{AutoencoderConfig, RealCodes};
 use crate::model::clip::ClipConfig;
@@ -23,40 +23,51 @@ pub const REQUIRED: [&str; 3] = [STUDENT, CLIP_IMAGE, POSTERIOR];
 pub const OPTIONAL: [&str; 4] = [REFERENCE, CLASS_TEXT, ENCODER, REAL_CODES];
 
 impl Generator {
-    /// `files` maps file names to their bytes; every one is verified against `manifest`.
+    /// `files` maps file names to their bytes; each one the generator uses is verified against
+    /// `manifest` first.
     pub fn from_files(
         manifest: &Manifest,
         files: &HashMap<String, Vec<u8>>,
         device: &Device,
     ) -> Result<Self, Error> {
-        let get = |name: &str| -> Result<Vec<u8>, Error> {
-            let bytes = files
+        let verified = REQUIRED
+            .iter()
+            .chain(OPTIONAL.iter())
+            .filter_map(|&name| files.get(name).map(|b| manifest.check(name, b.clone())))
+            .collect::<Result<VerifiedFiles, Error>>()?;
+        Self::from_verified(&verified, device)
+    }
+
+    /// The generator of the verified files [`REQUIRED`] names, with what [`OPTIONAL`] adds
+    /// where present.
+    pub fn from_verified(files: &VerifiedFiles, device: &Device) -> Result<Self, Error> {
+        let get = |name: &str| -> Result<&[u8], Error> {
+            files
                 .get(name)
-                .ok_or_else(|| Error::Model(format!("{name} was not loaded")))?;
-            manifest.verify(name, bytes)?;
-            Ok(bytes.clone())
+                .ok_or_else(|| Error::Model(format!("{name} was not loaded")))
         };
-        let text = |name: &str| -> Result<String, Error> {
-            String::from_utf8(get(name)?).map_err(|_| Error::Model(format!("{name} is not UTF-8")))
+        let text = |name: &str| -> Result<&str, Error> {
+            std::str::from_utf8(get(name)?)
+                .map_err(|_| Error::Model(format!("{name} is not UTF-8")))
         };
         let config = UNetConfig::new();
-        let student = crate::store::load(config.init(device), get(STUDENT)?, STUDENT)?;
+        let student = crate::store::load(config.init(device), get(STUDENT)?.to_vec(), STUDENT)?;
         let clip = crate::store::load(
             ClipConfig::new(0).init_image(device),
-            get(CLIP_IMAGE)?,
+            get(CLIP_IMAGE)?.to_vec(),
             CLIP_IMAGE,
         )?;
         let layout = Layout {
             channels: config.channels[0],
         };
-        let posterior = Posterior::parse(&text(POSTERIOR)?, layout)?;
-        let reference = match files.contains_key(REFERENCE) {
-            true => ReferenceTable::parse(&text(REFERENCE)?)?,
+        let posterior = Posterior::parse(text(POSTERIOR)?, layout)?;
+        let reference = match files.contains(REFERENCE) {
+            true => ReferenceTable::parse(text(REFERENCE)?)?,
             false => ReferenceTable::default(),
         };
         let mut g = Generator::new(student, clip, &posterior, reference, device)?;
-        if files.contains_key(CLASS_TEXT) {
-            let t = ClassText::parse(&text(CLASS_TEXT)?)?;
+        if files.contains(CLASS_TEXT) {
+            let t = ClassText::parse(text(CLASS_TEXT)?)?;
             if t.dims != g.clip.embed_dims() {
                 return Err(Error::Model(format!(
                     "{CLASS_TEXT} is {} wide, CLIP's embeddings {}",
@@ -66,14 +77,15 @@ impl Generator {
             }
             g.class_text = Some(t);
         }
-        if files.contains_key(ENCODER) || files.contains_key(REAL_CODES) {
+        if files.contains(ENCODER) || files.contains(REAL_CODES) {
             let config = AutoencoderConfig::new();
-            let encoder = crate::store::load(config.init_encoder(device), get(ENCODER)?, ENCODER)?;
+            let encoder =
+                crate::store::load(config.init_encoder(device), get(ENCODER)?.to_vec(), ENCODER)?;
             // on the CPU: the embeddings are read once, synchronously (a wgpu buffer cannot be
             // in wasm)
             let real = crate::store::load(
                 RealCodes::zeros(&config, &Device::flex()),
-                get(REAL_CODES)?,
+                get(REAL_CODES)?.to_vec(),
                 REAL_CODES,
             )?;
             g.realism = Some(super::realism::Realism::new(encoder, &real));

@@ -2,7 +2,6 @@
 //! colorBar, probeCompute, clearCache), and how a Rust error becomes a JS `Error`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Object, Promise, Reflect, Uint8Array, Uint8ClampedArray};
@@ -16,6 +15,7 @@ use super::{compute, loader};
 use crate::Error;
 use crate::data::CLASS_NAMES;
 use crate::gpu::{AdapterInfo, Compute};
+use crate::manifest::VerifiedFiles;
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{Generator, Request};
 
@@ -119,8 +119,8 @@ fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
 pub struct Genuq {
     generator: Rc<Generator>,
     adapter: AdapterInfo,
-    /// The verified model files (manifest.json too), for other workers' `load({files})`.
-    files: HashMap<String, Vec<u8>>,
+    /// The manifest's bytes and the verified model files, for other workers' `load({files})`.
+    files: (Vec<u8>, VerifiedFiles),
     /// The last queued generation: the next one starts when it settles.
     tail: RefCell<Promise>,
 }
@@ -168,7 +168,7 @@ impl Genuq {
         let gpu = compute::device_for(compute)
             .await
             .map_err(|e| js_error(&e))?;
-        let (manifest, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
+        let (_, manifest_json, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
             if let Some(f) = &progress {
                 let p = LoadProgress {
                     file: p.file.into(),
@@ -181,12 +181,11 @@ impl Genuq {
         })
         .await
         .map_err(|e| js_error(&e))?;
-        let generator =
-            Generator::from_files(&manifest, &files, &gpu.device).map_err(|e| js_error(&e))?;
+        let generator = Generator::from_verified(&files, &gpu.device).map_err(|e| js_error(&e))?;
         Ok(Genuq {
             generator: Rc::new(generator),
             adapter: gpu.adapter,
-            files,
+            files: (manifest_json, files),
             tail: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
         })
     }
@@ -203,9 +202,10 @@ impl Genuq {
     #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Record<string, Uint8Array>")]
     pub fn model_files(&self) -> Object {
         let out = Object::new();
-        for (name, bytes) in &self.files {
-            Reflect::set(&out, &name.into(), &Uint8Array::from(bytes.as_slice()))
-                .expect("plain object");
+        let (manifest, files) = &self.files;
+        let all = std::iter::once((loader::MANIFEST, manifest.as_slice())).chain(files.iter());
+        for (name, bytes) in all {
+            Reflect::set(&out, &name.into(), &Uint8Array::from(bytes)).expect("plain object");
         }
         out
     }

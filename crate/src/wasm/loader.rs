@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response};
 
 use crate::Error;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, VerifiedFile, VerifiedFiles};
 
 /// Cache API bucket; the manifest's hashes decide whether an entry is still good.
 const CACHE: &str = "genuq-models";
@@ -170,16 +170,16 @@ pub async fn clear_cache() -> Result<bool, Error> {
 /// The manifest's own name in a models folder.
 pub const MANIFEST: &str = "manifest.json";
 
-/// `base` (ending in `/`) + `manifest.json`, then each of `names`, verified. Files in `given`
-/// (e.g. the bytes another worker fetched) are used instead of fetching, once they pass the
-/// same check; the manifest too, if it is there.
+/// `base` (ending in `/`) + `manifest.json` (its bytes too), then each of `names`, verified.
+/// Files in `given` (e.g. the bytes another worker fetched) are used instead of fetching, once
+/// they pass the same check; the manifest too, if it is there.
 pub async fn load(
     base: &str,
     names: &[&str],
     optional: &[&str],
     given: &HashMap<String, Vec<u8>>,
     progress: impl FnMut(Progress),
-) -> Result<(Manifest, HashMap<String, Vec<u8>>), Error> {
+) -> Result<(Manifest, Vec<u8>, VerifiedFiles), Error> {
     let base = if base.ends_with('/') {
         base.to_string()
     } else {
@@ -223,7 +223,7 @@ pub async fn load(
         };
         let (loaded, progress) = (&loaded, &progress);
         async move {
-            let bytes = source
+            source
                 .read(|n, cached| {
                     loaded.set(loaded.get() + n);
                     (progress.borrow_mut())(Progress {
@@ -233,16 +233,11 @@ pub async fn load(
                         cached,
                     });
                 })
-                .await?;
-            Ok::<_, Error>((name.to_string(), bytes))
+                .await
         }
     });
-    let mut files: HashMap<String, Vec<u8>> = futures_util::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .collect();
-    files.insert(MANIFEST.to_string(), text.into_bytes());
-    Ok((manifest, files))
+    let files = futures_util::future::try_join_all(reads).await?;
+    Ok((manifest, text.into_bytes(), files.into_iter().collect()))
 }
 
 /// Where one model file can come from: bytes handed over, the Cache API, or the network.
@@ -255,24 +250,24 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// The file's verified bytes; `on_bytes(n, cached)` as they arrive. A handed-over or cached
-    /// copy that fails the manifest's check is fetched again.
-    async fn read(&self, mut on_bytes: impl FnMut(u64, bool)) -> Result<Vec<u8>, Error> {
+    /// The file, verified; `on_bytes(n, cached)` as it arrives. A handed-over or cached copy
+    /// that fails the manifest's check is fetched again.
+    async fn read(&self, mut on_bytes: impl FnMut(u64, bool)) -> Result<VerifiedFile, Error> {
         let hit = match (self.given, self.cache) {
             (Some(bytes), _) => Some(bytes.clone()),
             (None, Some(c)) => cached(c, &self.url).await,
             (None, None) => None,
         };
-        if let Some(bytes) = hit.filter(|b| self.manifest.verify(self.name, b).is_ok()) {
-            on_bytes(bytes.len() as u64, true);
-            return Ok(bytes);
+        if let Some(file) = hit.and_then(|b| self.manifest.check(self.name, b).ok()) {
+            on_bytes(self.manifest.entry(self.name)?.bytes, true);
+            return Ok(file);
         }
         let resp = fetch(&self.url).await?;
         let bytes = body(&self.url, &resp, |n| on_bytes(n, false)).await?;
-        self.manifest.verify(self.name, &bytes)?;
+        let file = self.manifest.check(self.name, bytes)?;
         if let Some(c) = self.cache {
-            store(c, &self.url, &bytes).await;
+            store(c, &self.url, file.bytes()).await;
         }
-        Ok(bytes)
+        Ok(file)
     }
 }
