@@ -1,7 +1,7 @@
 // The demo page. All numbers come from the wasm API, computed in Web Workers (through the
-// widget module's shared loader and its pool); this file only lays them out.
+// widgets' shared loader, genuq-load.js, and its pool); this file only lays them out.
 import { GET_WEBGPU, NO_FLAG, computeNote, describe, describeShipped, drawColorBar, flagText, greyLevels, paint, renderGeneration } from "./genuq-render.js";
-import { isFatal, loadGenuq, prerendered, resetGenuq } from "./genuq-widget.js";
+import { isFatal, loadGenuq, prerendered, resetGenuq } from "./genuq-load.js";
 
 const $ = (id) => document.getElementById(id);
 /** Where the models run: ?compute=auto (the default), webgpu or cpu. */

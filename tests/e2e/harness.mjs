@@ -31,6 +31,8 @@ export async function launch({ webgpu }) {
   const args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run"];
   if (webgpu) args.push("--enable-unsafe-webgpu");
+  // CHROME_ARGS: more flags, for experiments (e.g. "--js-flags=--no-liftoff": docs/benchmarks.md)
+  if (process.env.CHROME_ARGS) args.push(...process.env.CHROME_ARGS.split(" "));
   return chromium.launch({ executablePath: process.env.CHROME ?? "/usr/bin/chromium", headless: true, args });
 }
 
