@@ -1,9 +1,7 @@
 // The page's side of the genuq workers: a pool that loads the models in one worker and, on the
 // CPU path, spreads generations over up to `min(navigator.hardwareConcurrency, 4)` workers,
-// each with its own wasm instance. The page fetches the manifest and compiles the wasm module
-// while it downloads, meanwhile the first worker starts (a thread and a script: tens of ms);
-// the workers instantiate that one compiled module. The extra workers start only when
-// generations queue up; they get the verified model files from the first one (nothing is
+// each with its own wasm instance. The extra workers start only when generations queue up;
+// they get the compiled wasm and the verified model files from the first one (nothing is
 // fetched twice). The same request gives the same numbers in any worker (same seeds, same
 // Philox streams). Importing this module starts nothing.
 
@@ -23,50 +21,13 @@ function workerGone(why) {
   return Object.assign(new Error(`the genuq worker stopped (${why}); finished generations are kept. Retry starts a new one.`), { name: "GenuqWorkerError" });
 }
 
-/** A failed download, as the wasm's loader names it. */
-function downloadError(url, why) {
-  return Object.assign(new Error(`downloading ${url} failed: ${why}`), { name: "GenuqModelError" });
-}
-
-/**
- * The wasm module at `url`, compiled while it downloads (`compileStreaming`). `progress` gets
- * {stage: "wasm", file, loaded, total} as bytes arrive; `size` (a promise: the manifest's
- * size, since compressing hosts send no usable Content-Length) sizes it.
- */
-async function compileModule(url, size, progress) {
-  const resp = await fetch(url);
-  if (!resp.ok) throw downloadError(url, `HTTP ${resp.status}`);
-  const file = new URL(url).pathname.split("/").pop();
-  let loaded = 0;
-  const counted = resp.body.pipeThrough(new TransformStream({
-    async transform(chunk, out) {
-      loaded += chunk.length;
-      progress({ stage: "wasm", file, loaded, total: (await size) || Number(resp.headers.get("content-length")) || 0 });
-      out.enqueue(chunk);
-    },
-  }));
-  return WebAssembly.compileStreaming(new Response(counted, { headers: { "content-type": "application/wasm" } }));
-}
-
-/** The manifest of the models folder `src`: its bytes (handed to the wasm's loader) and JSON. */
-async function fetchManifest(src) {
-  const url = new URL("manifest.json", src).href;
-  const resp = await fetch(url, { cache: "no-cache" });
-  if (!resp.ok) throw downloadError(url, `HTTP ${resp.status}`);
-  const bytes = new Uint8Array(await resp.arrayBuffer());
-  return { bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
-}
-
-/** The file name of a module's URL. */
-function fileName(url) {
-  return new URL(url).pathname.split("/").pop();
-}
-
 /**
  * The worker script's URL, made apart from `new Worker(...)` on purpose: bundlers then emit the
  * file as it is (it imports nothing statically) instead of bundling it as a worker entry, which
  * webpack 5 (Docusaurus) wraps in a runtime the worker does not get ("__webpack_require__ is
- * not defined"; tests/e2e/bundlers.test.mjs).
+ * not defined"; tests/e2e/bundlers.test.mjs). Vite inlines such a file as a data: URL when it is
+ * under 4 KB (build.assetsInlineLimit), and a worker from a data: URL has an opaque origin that
+ * cannot import the glue: the worker script is over that (a 3.3 KB one failed the Vite e2e).
  */
 function workerUrl() {
   return new URL("./genuq-worker.js", import.meta.url);
@@ -129,38 +90,16 @@ export class Pool {
     Object.assign(this, { src, compute, modules, limit: workers });
     this.workers = [];
     this.queue = []; // {request, resolve, reject}
-    this.lead = null; // what the first worker loaded: {adapter, ..., which, module}
+    this.lead = null; // what the first worker loaded: {adapter, module, files, ...}
     pools.add(this);
   }
 
-  /**
-   * Starts the first worker and loads the models there; resolves with {adapter, classNames,
-   * defaults, colorBar}. "auto" starts on the CPU-only module and asks it whether a hardware
-   * WebGPU adapter is here; only then is the WebGPU module fetched.
-   */
+  /** Starts the first worker and loads the models there; resolves with {adapter, classNames, defaults, colorBar}. */
   async start(onProgress) {
     const w = this.spawn();
-    const listing = fetchManifest(this.src);
-    listing.catch(() => {}); // its error is thrown below, once the module is in
-    const sizes = listing.then(({ json }) => json.wasm ?? {}, () => ({}));
-    const compile = (which) => {
-      const url = this.modules[which].wasm;
-      return compileModule(url, sizes.then((s) => s[fileName(url)]?.bytes), onProgress);
-    };
-    let which = this.compute === "webgpu" ? "full" : "cpu";
-    let module = await compile(which);
-    const { bytes, json } = await listing;
-    // a manifest that lists the built modules and not the WebGPU one (./dev.sh demo while it
-    // builds): the CPU path
-    const listed = !json.wasm || fileName(this.modules.full.wasm) in json.wasm;
-    if (this.compute === "auto" && listed && (await w.call({ op: "probe", glue: this.modules.cpu.glue, module }))) {
-      which = "full";
-      module = await compile(which);
-    }
-    const msg = { op: "load", src: this.src, compute: this.compute, glue: this.modules[which].glue, module };
-    const info = await w.call({ ...msg, files: { "manifest.json": bytes } }, onProgress);
+    const info = await w.call({ op: "load", src: this.src, compute: this.compute, modules: this.modules }, onProgress);
     w.ready = true;
-    this.lead = { ...info, which, module };
+    this.lead = info;
     if (info.adapter.compute !== "cpu") this.limit = 1;
     this.pump();
     return info;
@@ -186,8 +125,9 @@ export class Pool {
     try {
       this.files ??= await this.workers.find((x) => x.ready).call({ op: "files" });
       w = this.spawn();
-      const { which, module } = this.lead;
-      await w.call({ op: "load", src: this.src, compute: "cpu", glue: this.modules[which].glue, module, files: this.files });
+      const which = this.lead.which;
+      const modules = { ...this.modules, [which]: { ...this.modules[which], module: this.lead.module } };
+      await w.call({ op: "load", src: this.src, compute: "cpu", modules, files: this.files });
       w.ready = !w.dead;
     } catch (e) {
       if (w && !w.ready) {
@@ -255,15 +195,14 @@ export class Pool {
 /**
  * Deletes genuq's cached model files (the browser's Cache API) through a ready worker of any
  * live pool, else through a worker started for it and stopped after (the CPU-only module of
- * `modules` is loaded there: the cache's name is the wasm loader's). Loaded models stay in
- * memory; the next load downloads them again. Resolves true when there was a cache to delete.
+ * `modules` is loaded there). Loaded models stay in memory; the next load downloads them again.
+ * Resolves true when there was a cache to delete.
  */
 export async function clearCache(modules) {
   const ready = [...pools].flatMap((p) => p.workers).find((w) => w.ready && !w.dead);
   const w = ready ?? new PoolWorker(() => {});
   try {
-    const module = ready ? null : await compileModule(modules.cpu.wasm, Promise.resolve(0), () => {});
-    return await w.call({ op: "clearCache", glue: modules.cpu.glue, module });
+    return await w.call({ op: "clearCache", modules });
   } finally {
     if (!ready) w.stop("its cache was cleared");
   }

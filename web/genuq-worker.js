@@ -2,12 +2,10 @@
 // thread (genuq-pool.js starts it; the page only renders). A module worker, so WebGPU is here
 // as on a page (`navigator.gpu`).
 //
-// Messages in: {id, op: "load", ...} (see load()), {id, op: "probe", glue, module},
-// {id, op: "generate", request}, {id, op: "bench", repeats}, {id, op: "files"},
-// {id, op: "clearCache", glue, module?}. Out: {id, progress} while loading, then {id, ok} or
-// {id, error: {name, message}} (the Error's name crosses as a field: structured clone keeps
-// only the standard names). The page compiles the wasm (a WebAssembly.Module crosses to a
-// worker without a copy or a second compilation); the worker instantiates it.
+// Messages in: {id, op: "load", ...} (see load()), {id, op: "generate", request},
+// {id, op: "bench", repeats}, {id, op: "files"}, {id, op: "clearCache", modules}. Out: {id, progress} while loading, then
+// {id, ok} or {id, error: {name, message}} (the Error's name crosses as a field: structured
+// clone keeps only the standard names).
 //
 // Why not gloo's worker module: it runs Rust closures in a worker spawned from Rust, which
 // would put the pool in the wasm that the pool has to fetch first; this file is plain JS the
@@ -16,22 +14,72 @@
 let genuq = null; // the loaded Genuq
 let mod = null; // the wasm-bindgen glue in use
 
-/** The wasm-bindgen glue at `glue`, on the compiled `module` (the page compiled it). */
-async function instantiate(glue, module) {
+/** The response at `url`, its body counted against `size` (a promise: the manifest's size,
+ * since compressing hosts send no usable Content-Length) as `progress` events while it streams
+ * on. */
+async function download(url, size, progress) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
+  const file = new URL(url).pathname.split("/").pop();
+  let loaded = 0;
+  const counted = resp.body.pipeThrough(new TransformStream({
+    async transform(chunk, out) {
+      loaded += chunk.length;
+      progress({ stage: "wasm", file, loaded, total: (await size) || Number(resp.headers.get("content-length")) || 0 });
+      out.enqueue(chunk);
+    },
+  }));
+  return new Response(counted, { headers: { "content-type": "application/wasm" } });
+}
+
+/** The manifest of the models folder `src` (its bytes too, handed to the wasm's loader). */
+async function manifest(src) {
+  const url = new URL("manifest.json", src).href;
+  const resp = await fetch(url, { cache: "no-cache" });
+  if (!resp.ok) throw Object.assign(new Error(`downloading ${url} failed: HTTP ${resp.status}`), { name: "GenuqModelError" });
+  const bytes = new Uint8Array(await resp.arrayBuffer());
+  return { bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
+}
+
+/** One of the two modules (`which`: "cpu" or "full") instantiated; its compiled wasm. The
+ * module compiles while it downloads (`compileStreaming`), and the glue loads meanwhile;
+ * `sizes` (a promise of the manifest's `wasm` sizes) only sizes the progress. */
+async function instantiate(which, msg, sizes, progress) {
+  const { glue, wasm, module } = msg.modules[which];
+  const name = new URL(wasm).pathname.split("/").pop();
+  const compiling = module ?? WebAssembly.compileStreaming(download(wasm, sizes.then((s) => s[name]?.bytes), progress));
   mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ glue);
-  await mod.default({ module_or_path: module });
+  const compiled = await compiling;
+  await mod.default({ module_or_path: compiled });
+  return compiled;
 }
 
 /**
- * Loads the models. `msg`: {src (the models folder), compute ("auto", "webgpu", "cpu"), glue
- * and module (the wasm the page compiled for that path), files (manifest.json's bytes, and
- * another worker's model files where there are)}.
+ * Loads the wasm and the models. `msg`: {src (the models folder), compute ("auto", "webgpu",
+ * "cpu"), modules: {cpu: {glue, wasm, module?}, full: {...}}, files? (another worker's model
+ * files)}. "auto" starts the CPU-only module and asks it whether a hardware WebGPU adapter is
+ * here; only then is the WebGPU module fetched.
  */
 async function load(msg, progress) {
-  await instantiate(msg.glue, msg.module);
+  // the manifest and the module at once: the module's name does not depend on it
+  const listing = manifest(msg.src);
+  listing.catch(() => {}); // its error is thrown below, once the module is in
+  const sizes = listing.then(({ json }) => json.wasm ?? {}, () => ({}));
+  let which = msg.compute === "webgpu" ? "full" : "cpu";
+  let compiled = await instantiate(which, msg, sizes, progress);
+  const { bytes, json } = await listing;
+  // a manifest that lists the built modules and not the WebGPU one (./dev.sh demo while it
+  // builds): the CPU path
+  const full = new URL(msg.modules.full.wasm).pathname.split("/").pop();
+  const listed = !json.wasm || full in json.wasm;
+  if (msg.compute === "auto" && listed && (await mod.probeCompute()).webgpu) {
+    which = "full";
+    compiled = await instantiate(which, msg, sizes, progress);
+  }
+  const files = { "manifest.json": bytes, ...(msg.files ?? {}) };
   genuq = await mod.Genuq.load(msg.src, {
     compute: msg.compute,
-    files: msg.files,
+    files,
     onProgress: (p) => progress({ stage: "models", ...p }),
   });
   return {
@@ -39,22 +87,20 @@ async function load(msg, progress) {
     classNames: mod.classNames(),
     defaults: mod.defaults(),
     colorBar: mod.colorBar(128),
+    which,
+    module: compiled,
   };
 }
 
 async function run(msg, progress) {
   switch (msg.op) {
     case "load": return load(msg, progress);
-    case "probe":
-      // "auto": is a hardware WebGPU adapter here? (the CPU-only module answers)
-      await instantiate(msg.glue, msg.module);
-      return (await mod.probeCompute()).webgpu;
     case "generate": return genuq.generate(msg.request);
     case "bench": return genuq.bench(msg.repeats);
     case "files": return genuq.modelFiles();
     case "clearCache":
       // the model cache's name is the wasm loader's: the CPU-only module is enough to clear it
-      if (!mod) await instantiate(msg.glue, msg.module);
+      if (!mod) await instantiate("cpu", msg, Promise.resolve({}), () => {});
       return mod.clearCache();
     default: throw new Error(`genuq worker: unknown op ${msg.op}`);
   }
