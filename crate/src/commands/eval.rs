@@ -1,6 +1,6 @@
 //! `genuq eval`: the arguments of the evaluation's protocol (eval/protocol/: which score finds
 //! bad generations, and which ships), or, with `--labels`, the by-eye sections of eval.json
-//! (eval/by_eye.rs).
+//! (eval/by_eye/), or, with `--replot`, the figures of eval.json's numbers (eval/report.rs).
 
 use std::path::PathBuf;
 
@@ -71,6 +71,10 @@ pub struct EvalArgs {
     /// on the 10,000 real test images (`by_eye.judge_errors`; needs the models and the data).
     #[arg(long)]
     pub judge_errors: bool,
+    /// Only redraw the figures made from OUT/eval.json's numbers (the AUROC intervals and the
+    /// curves against the fraction dropped), scoring nothing.
+    #[arg(long, conflicts_with = "labels")]
+    pub replot: bool,
 }
 
 impl EvalArgs {
@@ -98,6 +102,9 @@ impl EvalArgs {
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    if args.replot {
+        return crate::eval::report::replot(&args.out);
+    }
     let options = args.options();
     if args.labels.is_empty() {
         return protocol::run(&options);

@@ -3,7 +3,7 @@
 //! hard class: macro AUROC and AUPRC with a stratified bootstrap CI, and the per-class-quota
 //! filter that drops the same share of every class.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::metrics::{auroc, average_precision};
 use crate::data::NUM_CLASSES;
@@ -71,7 +71,7 @@ pub fn resample(groups: &[Vec<usize>], n: usize, seed: u32, r: u32) -> Vec<Vec<u
 }
 
 /// Detection metrics of a score (averaged over its draws of weight samples) for one label.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     /// Macro AUROC, the mean over the draws.
     pub macro_auroc: f64,

@@ -275,8 +275,8 @@ pub fn score_tables(
                 .collect();
             bar.finish();
             DetectionTable {
-                label,
-                what,
+                label: label.to_string(),
+                what: what.to_string(),
                 generations: n,
                 steps,
                 positives: poor.iter().filter(|&&p| p).count(),
