@@ -1,6 +1,6 @@
 //! `genuq eval`: the arguments of the evaluation's protocol (eval/protocol/: which score finds
 //! bad generations, and which ships), or, with `--labels`, the by-eye sections of eval.json
-//! (eval/by_eye/), or, with `--replot`, the figures of eval.json's numbers (eval/report.rs).
+//! (eval/by_eye/), or, with `--replot`, the figures of eval.json's numbers (eval/figures.rs).
 
 use std::path::PathBuf;
 
@@ -103,7 +103,7 @@ impl EvalArgs {
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if args.replot {
-        return crate::eval::report::replot(&args.out);
+        return crate::eval::figures::replot(&args.out);
     }
     let options = args.options();
     if args.labels.is_empty() {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{auroc, average_precision};
+use super::ranking::{auroc, average_precision};
 use crate::data::NUM_CLASSES;
 use crate::rng::{self, Stream};
 

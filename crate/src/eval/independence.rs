@@ -7,7 +7,7 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::metrics::auroc;
+use super::ranking::auroc;
 use crate::Error;
 use crate::data::Dataset;
 use crate::uncertainty::Generator;

@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use super::methods::random_scores;
-use super::metrics::{Features, MeanStd, auroc, fid, precision, recall};
+use super::metrics::{Features, MeanStd, fid, precision, recall};
+use super::ranking::auroc;
 use super::select::{ClassCounts, class_counts, lowest};
 
 /// One line of the report.

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::detect::{BOOTSTRAP, resample};
 use super::labels::{Key, Label, LabelLine, Pass, Target};
-use super::metrics::weighted_auroc;
 use super::pool::EyeScore;
+use super::ranking::weighted_auroc;
 use crate::data::{NUM_CLASSES, class_index};
 
 mod pick;
