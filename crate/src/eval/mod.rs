@@ -3,6 +3,7 @@
 //! methods, the judge of one selection, the report and its figures.
 
 pub mod by_eye;
+pub mod cache;
 pub mod candidates;
 pub mod classify;
 pub mod detect;

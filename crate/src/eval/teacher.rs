@@ -16,8 +16,9 @@ use anyhow::Context;
 use burn::tensor::{Device, Int, Tensor};
 use indicatif::ProgressBar;
 
+use super::cache::CHUNK;
 use super::candidates::Bank;
-use super::generations::{CHUNK, MAIN_M, Scored, class_of, noise_seed};
+use super::generations::{MAIN_M, Scored, class_of, noise_seed};
 use super::pool::{EyeScore, PoolItem};
 use crate::Error;
 use crate::data::{Dataset, IMAGE_SIZE, NUM_CLASSES, PIXELS, Pairs};

@@ -1,4 +1,4 @@
-//! `genuq label`: the ground truth by eye (eval/labels.rs has the formats and the draw).
+//! `genuq label`: the ground truth by eye (eval/labels/ has the formats and the draw).
 //! - `sheets`: from a pool of `genuq score` runs, draw the blind sample and write its contact
 //!   sheets (`sheets/*.png`, `cells.json`: no score anywhere) and the key (`key.json`: the
 //!   inclusion probabilities and scores; open it only after labelling);

@@ -25,30 +25,31 @@ use anyhow::Context;
 use burn::tensor::Device;
 use serde_json::{Value, json};
 
+use super::cache::{cache_dir, cached_score};
 use super::classify::{FEATURES, classify};
-use super::detect::detection;
 use super::floor::floor_report;
-use super::generations::{MAIN_M, Scored, Variant, cache_dir, cached_score, maps};
+use super::generations::{MAIN_M, Scored, Variant, maps};
 use super::judge::{Curve, RANDOM_DRAWS};
 use super::methods::{CURVES, as_f64, methods};
 use super::metrics::{Features, Manifold, fid};
 use super::report::{DetectionTable, Report};
 use super::tables::{
-    Judged, NamedScore, Poor, ablation_variants, detection_tables, head, judge_maps, quota_curve,
-    sampler_scores, score_tables,
+    Judged, NamedScore, Poor, detection_tables, head, judge_maps, quota_curve, sampler_scores,
+    score_tables,
 };
 use crate::data::{self, Dataset, Split};
 use crate::gpu::Compute;
 use crate::manifest::{CLASSIFIER, Manifest};
 use crate::model::classifier::{Classifier, ClassifierConfig};
-use crate::posterior::Posterior;
 use crate::uncertainty::load::load_generator;
-use crate::uncertainty::{Generator, SAMPLE_COUNTS, ScoreName};
+use crate::uncertainty::{Generator, SAMPLE_COUNTS};
 
+mod ablations;
 mod filters;
 mod shipping;
 mod teacher_control;
 
+use ablations::{ablations, candidates, posterior_ablation};
 pub use filters::judge_errors_section;
 use filters::{floor, global_filter, independence_section, judge_of, quotas};
 use shipping::{Pickable, flag, pick_candidates, selection};
@@ -186,81 +187,6 @@ fn setup(args: &Options) -> anyhow::Result<Setup> {
             .map(|k| args.seed.wrapping_add(k))
             .collect(),
     })
-}
-
-/// Step 2: every variant at M = 8 on the ablation generations, every draw.
-fn ablations(s: &Setup, args: &Options) -> anyhow::Result<Vec<(Variant, Vec<Scored>)>> {
-    ablation_variants(&args.steps)
-        .into_iter()
-        .map(|v| Ok((v, s.score(v, s.n_abl, args)?)))
-        .collect()
-}
-
-/// The posteriors' ablation: u of the one-step path with each other posterior of the last
-/// layer on the ablation generations (one draw each), as rows `genuq, posterior NAME`.
-fn posterior_ablation(s: &Setup, args: &Options) -> anyhow::Result<Vec<NamedScore>> {
-    let v = Variant {
-        steps: 1,
-        perturb: crate::uncertainty::Perturb::All,
-        max_samples: MAIN_M,
-    };
-    let mut rows = Vec::new();
-    for path in &args.posteriors {
-        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-        let posterior = Posterior::parse(&text, s.g.head.layout)?;
-        let key = &crate::manifest::sha256_hex(text.as_bytes())[..8];
-        let alt = s.g.clone().with_posterior(&posterior)?;
-        let scored = cached_score(
-            &alt,
-            &s.cache.join(key),
-            v,
-            s.n_abl,
-            args.seed,
-            args.seed,
-            args.batch as usize,
-        )?;
-        let name = format!(
-            "{}, posterior {:?}, prior {:.3} ({})",
-            ScoreName::U.name(),
-            posterior.curvature,
-            posterior.prior_precision,
-            path.file_name().and_then(|f| f.to_str()).unwrap_or("?")
-        );
-        rows.push((name, None, Some(MAIN_M), vec![as_f64(&scored.u[&MAIN_M])]));
-    }
-    Ok(rows)
-}
-
-/// The wrong-class macro AUROC of u (M = 8) of `v`'s draws on the first `n` generations.
-fn u_auroc(s: &Setup, v: &Variant, draws: &[Scored], n: usize, seed: u32) -> f64 {
-    let d: Vec<Vec<f64>> = draws
-        .iter()
-        .map(|x| head(&as_f64(&x.u[&MAIN_M]), n))
-        .collect();
-    detection(&d, &s.wrong(v.steps)[..n], &s.classes()[..n], seed).macro_auroc
-}
-
-/// Step 3: the candidates to ship, on all generations: the one-step path (the cheapest) and the
-/// few-step variant whose u detects best on the ablations.
-fn candidates(
-    s: &Setup,
-    ablations: &[(Variant, Vec<Scored>)],
-    args: &Options,
-) -> anyhow::Result<Vec<(Variant, Vec<Scored>)>> {
-    let best_few = ablations
-        .iter()
-        .filter(|(v, _)| v.steps > 1)
-        .map(|(v, d)| (*v, u_auroc(s, v, d, s.n_abl, args.seed)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(v, _)| v);
-    let one = ablations
-        .iter()
-        .find(|(v, _)| v.steps == 1)
-        .map(|(v, _)| *v);
-    one.into_iter()
-        .chain(best_few)
-        .map(|v| Ok((v, s.score(v, s.n, args)?)))
-        .collect()
 }
 
 /// Step 5: the detection tables: the ablations (each step count, with the teacher distance
