@@ -1,7 +1,7 @@
 //! Checks on the source itself: imports point down the data flow, never up (the layers of
 //! `crate/src/lib.rs`); the web files' copies of the crate's facts match their owners; the
 //! defaults are what the evaluation picked; the Pages workflow deploys the tested build; the
-//! npm package has the crate's version.
+//! npm package has the crate's version; every file docs/architecture.md names exists.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
@@ -279,4 +279,34 @@ fn the_npm_package_has_the_crate_version() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(pkg["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(pkg["name"], "genuq");
+}
+
+/// Every file and folder docs/architecture.md names exists: under crate/src (the crate's
+/// modules are named from there), or from the repository's root. A glob names its folder.
+#[test]
+fn the_architecture_page_names_files_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let page = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    let is_path = |w: &str| {
+        let ext = [".rs", ".wgsl", ".js", ".json", ".md", ".html"];
+        (w.contains('/') && !w.contains("//"))
+            && (ext.iter().any(|e| w.ends_with(e)) || w.ends_with('/'))
+    };
+    let words: Vec<&str> = page
+        .split(|c: char| c.is_whitespace() || "`(),;:".contains(c))
+        .filter(|w| is_path(w))
+        .collect();
+    assert!(words.len() > 20, "the page names its files: {words:?}");
+    let missing: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| {
+            let path = w.split('*').next().unwrap();
+            !(src().join(path).exists() || root.join(path).exists())
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names what is not there: {missing:?}"
+    );
 }
