@@ -3,18 +3,27 @@
 // the page was parsed, when the wasm download began (the worker is up), when the models began,
 // when the first generation began (models loaded), and the first result. Prints each run and
 // the medians of the stages' durations. Usage: GENUQ_DIST=dist node tests/bench/first_result.mjs
-// (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here)
+// (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here). A network
+// instead of localhost: LATENCY=40 BPS=5e6 (Chrome's network emulation: ms of round trip and
+// bytes per second down; the workers' requests too) and GZIP=1 (the server compresses, as
+// GitHub Pages does).
 import { launch, serve } from "../e2e/harness.mjs";
 
 const runs = Number(process.env.RUNS ?? 5);
 const compute = process.env.COMPUTE ?? "cpu";
-const server = await serve();
+const server = await serve(undefined, { gzip: process.env.GZIP === "1" });
 const rows = [];
 try {
   for (let i = 0; i < runs; i++) {
     const browser = await launch({ webgpu: true });
     try {
       const page = await browser.newPage();
+      if (process.env.LATENCY) {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send("Network.enable");
+        const down = Number(process.env.BPS ?? 5e6);
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: Number(process.env.LATENCY), downloadThroughput: down, uploadThroughput: down / 5 });
+      }
       await page.goto(`${server.url}/?compute=${compute}`);
       await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
       const t = await page.evaluate(() => ({
