@@ -200,15 +200,20 @@ impl Manifest {
         })
     }
 
-    /// The bytes of the file `name` in `dir`, checked against this manifest (size, sha256):
-    /// the one way a native command reads a model file.
+    /// The file `name` in `dir`, checked against this manifest (size, sha256): the one way a
+    /// native command reads a model file.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_verified(&self, dir: &std::path::Path, name: &str) -> Result<Vec<u8>, Error> {
+    pub fn read_checked(&self, dir: &std::path::Path, name: &str) -> Result<VerifiedFile, Error> {
         let path = dir.join(name);
         let bytes =
             std::fs::read(&path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
-        self.verify(name, &bytes)?;
-        Ok(bytes)
+        self.check(name, bytes)
+    }
+
+    /// [`Manifest::read_checked`]'s bytes.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_verified(&self, dir: &std::path::Path, name: &str) -> Result<Vec<u8>, Error> {
+        self.read_checked(dir, name).map(|f| f.bytes)
     }
 
     /// `dir/manifest.json`; a missing file is an error, and so is one that does not parse.

@@ -2,10 +2,9 @@
 //! table and the curves against the fraction dropped. `genuq eval` draws them from its
 //! [`Report`](super::report::Report); `genuq eval --replot` from an eval.json it wrote.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::judge::Curve;
 use super::methods::{CURVES, ORACLE};
@@ -105,48 +104,36 @@ pub fn replot(dir: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e} (run `genuq eval` first)", path.display()))?;
     let report: serde_json::Value = serde_json::from_str(&text)?;
     let detection: Vec<DetectionTable> = serde_json::from_value(report["detection"].clone())?;
-    let quota_curves: Vec<(String, Curve)> = named(&report["quota_curves"], &["precision"])?
+    let quota: Vec<QuotaCurve> = serde_json::from_value(report["quota_curves"].clone())?;
+    let cut: Vec<CutCurves> = serde_json::from_value(report["curves"].clone())?;
+    auroc_figures(dir, &detection)?;
+    let quota: Vec<_> = quota.into_iter().map(|q| (q.method, q.precision)).collect();
+    let labelled: Vec<_> = cut
         .into_iter()
-        .map(|(name, mut c)| (name, c.remove(0)))
-        .collect();
-    let curves: Vec<(String, (Curve, Curve))> = named(&report["curves"], &["fid", "precision"])?
-        .into_iter()
-        .map(|(name, mut c)| {
-            let label = CURVES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or(name, |c| c.1.to_string());
-            let precision = c.remove(1);
-            (label, (c.remove(0), precision))
+        .map(|c| {
+            let label = CURVES.iter().find(|(n, _)| *n == c.method).map(|n| n.1);
+            (label.map_or(c.method, str::to_string), (c.fid, c.precision))
         })
         .collect();
-    auroc_figures(dir, &detection)?;
-    let curves: Vec<_> = curves.iter().map(|(l, c)| (l.as_str(), c)).collect();
-    curve_figures(dir, &quota_curves, &curves)
+    let curves: Vec<_> = labelled.iter().map(|(l, c)| (l.as_str(), c)).collect();
+    curve_figures(dir, &quota, &curves)
 }
 
-/// `[{"method": NAME, KEY: [[x, y], ...], ...}, ...]` as (NAME, the curves under `keys`).
-fn named(list: &serde_json::Value, keys: &[&str]) -> anyhow::Result<Vec<(String, Vec<Curve>)>> {
-    #[derive(Deserialize)]
-    struct Named {
-        method: String,
-        #[serde(flatten)]
-        curves: BTreeMap<String, Curve>,
-    }
-    let rows: Vec<Named> = serde_json::from_value(list.clone())?;
-    rows.into_iter()
-        .map(|mut r| {
-            let curves = keys
-                .iter()
-                .map(|k| {
-                    r.curves
-                        .remove(*k)
-                        .ok_or_else(|| anyhow::anyhow!("{}: no {k}", r.method))
-                })
-                .collect::<anyhow::Result<_>>()?;
-            Ok((r.method, curves))
-        })
-        .collect()
+/// A method's curves against the fraction dropped under the global cut: a row of eval.json's
+/// `curves`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct CutCurves {
+    pub method: String,
+    pub fid: Curve,
+    pub precision: Curve,
+}
+
+/// A variant's precision against the fraction dropped under per-class quotas: a row of
+/// eval.json's `quota_curves`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuotaCurve {
+    pub method: String,
+    pub precision: Curve,
 }
 
 #[cfg(test)]
@@ -190,10 +177,15 @@ mod tests {
         assert_eq!(back, vec![table]);
         let curves =
             json!([{"method": "u", "fid": [[0.0, 1.5], [0.1, 1.2]], "precision": [[0.0, 0.9]]}]);
-        let fid = vec![(0.0, 1.5), (0.1, 1.2)];
-        let expected = vec![("u".to_string(), vec![fid, vec![(0.0, 0.9)]])];
-        assert_eq!(named(&curves, &["fid", "precision"]).unwrap(), expected);
-        assert!(named(&curves, &["recall"]).is_err());
+        let expected = CutCurves {
+            method: "u".into(),
+            fid: vec![(0.0, 1.5), (0.1, 1.2)],
+            precision: vec![(0.0, 0.9)],
+        };
+        let read: Vec<CutCurves> = serde_json::from_value(curves).unwrap();
+        assert_eq!(read, vec![expected]);
+        let no_fid = json!([{"method": "u", "precision": [[0.0, 0.9]]}]);
+        assert!(serde_json::from_value::<Vec<CutCurves>>(no_fid).is_err());
     }
 
     /// The shipped reports/eval.json is one `--replot` can read.
@@ -205,16 +197,10 @@ mod tests {
         let tables: Vec<DetectionTable> =
             serde_json::from_value(report["detection"].clone()).unwrap();
         assert!(tables.iter().all(|t| !t.rows.is_empty()));
-        assert_eq!(
-            named(&report["curves"], &["fid", "precision"])
-                .unwrap()
-                .len(),
-            CURVES.len()
-        );
-        assert!(
-            !named(&report["quota_curves"], &["precision"])
-                .unwrap()
-                .is_empty()
-        );
+        let cut: Vec<CutCurves> = serde_json::from_value(report["curves"].clone()).unwrap();
+        assert_eq!(cut.len(), CURVES.len());
+        let quota: Vec<QuotaCurve> =
+            serde_json::from_value(report["quota_curves"].clone()).unwrap();
+        assert!(!quota.is_empty());
     }
 }

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::detect::Detection;
+use super::figures::{self, CutCurves, QuotaCurve};
 use super::floor::FloorReport;
 use super::generations::{MAIN_M, Maps, Scored};
 use super::judge::{Curve, Spread};
 use super::metrics::{MeanStd, Quantiles};
+use super::plots;
 use super::select::lowest;
-use super::{figures, plots};
 use crate::data::{NUM_CLASSES, PIXELS};
 
 /// One line of a detection table.
@@ -123,7 +124,7 @@ impl Report<'_> {
                 "rows": self.quota.rows,
                 "other": self.quota_other,
             },
-            "quota_curves": self.quota_curves.iter().map(|(name, c)| json!({"method": name, "precision": c})).collect::<Vec<_>>(),
+            "quota_curves": self.quota_curves.iter().map(|(method, c)| QuotaCurve { method: method.clone(), precision: c.clone() }).collect::<Vec<_>>(),
             "weight_seeds": self.weight_seeds,
             "generations": n,
             "keep": self.keep,
@@ -131,7 +132,7 @@ impl Report<'_> {
             "main_samples": MAIN_M,
             "wrong_class": self.maps.wrong_class().iter().filter(|&&w| w).count(),
             "random_spread": self.spread,
-            "curves": self.curves.iter().map(|(name, _, (f, p))| json!({"method": name, "fid": f, "precision": p})).collect::<Vec<_>>(),
+            "curves": self.curves.iter().map(|(method, _, (fid, precision))| CutCurves { method: method.to_string(), fid: fid.clone(), precision: precision.clone() }).collect::<Vec<_>>(),
             "u": self.scored.u.iter().map(|(m, u)| (m.to_string(), Quantiles::of(u.iter().map(|&x| x as f64).collect()))).collect::<BTreeMap<_, _>>(),
             "u_floor": self.floor,
             "protocol": "detection: per-class macro AUROC / AUPRC of each score (higher = more likely poor) for generations the evaluation classifier puts in another class (wrong_class) or whose realism score (Kynkäänniemi et al. 2019, k = 3, in its 128-d features vs the 10k test split) is below 1 (unrealistic), bootstrap 95% CI over generations resampled within classes, averaged over the weight-sample seeds; quota_filter: each score keeps the same share of every class, precision (k = 3), class-balanced FID, the share of kept generations without each label, against random per-class quotas; global_filter: the paper's global cut (keep the `keep` lowest scores of all classes together) with FID, precision/recall, class accuracy and AUROC for wrong-class generations",

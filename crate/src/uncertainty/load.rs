@@ -94,7 +94,7 @@ impl Generator {
     }
 }
 
-/// Loads the generator's files from the folder `dir` (each checked against its manifest)
+/// Loads the generator's files from the folder `dir` (each checked against its manifest, once)
 /// onto the device `compute` asks for ([`crate::gpu::native`]).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_generator(
@@ -103,12 +103,13 @@ pub fn load_generator(
 ) -> Result<Generator, Error> {
     let manifest = Manifest::read(dir)?;
     let optional = OPTIONAL.into_iter().filter(|n| manifest.entry(n).is_ok());
-    let mut files = HashMap::new();
-    for name in REQUIRED.into_iter().chain(optional) {
-        files.insert(name.to_string(), manifest.read_verified(dir, name)?);
-    }
+    let files = REQUIRED
+        .into_iter()
+        .chain(optional)
+        .map(|name| manifest.read_checked(dir, name))
+        .collect::<Result<VerifiedFiles, Error>>()?;
     let gpu = crate::gpu::native(compute)?;
-    Generator::from_files(&manifest, &files, &gpu.device)
+    Generator::from_verified(&files, &gpu.device)
 }
 
 /// Bytes of the model files a generator loads (what the demo downloads).
