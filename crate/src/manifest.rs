@@ -152,10 +152,11 @@ pub struct Manifest {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Manifest {
@@ -173,6 +174,12 @@ impl Manifest {
 
     /// Checks `bytes` against the manifest's size and sha256 for `name`.
     pub fn verify(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.verify_digest(name, bytes, &Sha256::digest(bytes))
+    }
+
+    /// [`Manifest::verify`] with the bytes' sha256 (32 bytes) computed elsewhere: in the browser,
+    /// by WebCrypto ([`crate::wasm`]'s loader).
+    pub fn verify_digest(&self, name: &str, bytes: &[u8], sha256: &[u8]) -> Result<(), Error> {
         let entry = self.entry(name)?;
         if bytes.len() as u64 != entry.bytes {
             return Err(Error::Model(format!(
@@ -181,7 +188,7 @@ impl Manifest {
                 entry.bytes
             )));
         }
-        let sha = sha256_hex(bytes);
+        let sha = hex(sha256);
         if sha != entry.sha256 {
             return Err(Error::Model(format!(
                 "{name}: sha256 {sha} does not match the manifest's {} (corrupt or from another version)",
@@ -194,6 +201,22 @@ impl Manifest {
     /// `bytes` as the file `name`, once they pass [`Manifest::verify`].
     pub fn check(&self, name: &str, bytes: Vec<u8>) -> Result<VerifiedFile, Error> {
         self.verify(name, &bytes)?;
+        Ok(VerifiedFile {
+            name: name.to_string(),
+            bytes,
+        })
+    }
+
+    /// `bytes` as the file `name`, once they pass [`Manifest::verify_digest`] with `sha256`, their
+    /// digest by the browser's WebCrypto.
+    #[cfg(target_arch = "wasm32")]
+    pub fn check_digest(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        sha256: &[u8],
+    ) -> Result<VerifiedFile, Error> {
+        self.verify_digest(name, &bytes, sha256)?;
         Ok(VerifiedFile {
             name: name.to_string(),
             bytes,
@@ -283,6 +306,18 @@ mod tests {
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
         m.verify("w.safetensors", b"hello").unwrap();
+        // a digest computed elsewhere (the browser's WebCrypto): "hello"'s, from the hex above
+        let hex = &m.entry("w.safetensors").unwrap().sha256;
+        let mut digest: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        m.verify_digest("w.safetensors", b"hello", &digest).unwrap();
+        digest[0] ^= 1;
+        let err = m
+            .verify_digest("w.safetensors", b"hello", &digest)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256 2df24dba5fb0"), "{err}");
         assert!(
             m.verify("w.safetensors", b"hell")
                 .unwrap_err()

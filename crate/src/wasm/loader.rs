@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response, SubtleCrypto};
 
 use crate::Error;
 use crate::manifest::{Manifest, VerifiedFile, VerifiedFiles};
@@ -52,6 +52,41 @@ impl Scope {
             Scope::Window(w) => w.caches(),
             Scope::Worker(w) => w.caches(),
         }
+    }
+
+    /// WebCrypto's digests; `None` outside a secure context (plain http away from localhost).
+    fn subtle(&self) -> Option<SubtleCrypto> {
+        let crypto = match self {
+            Scope::Window(w) => w.crypto().ok()?,
+            Scope::Worker(w) => w.crypto().ok()?,
+        };
+        Reflect::get(&crypto, &"subtle".into())
+            .ok()?
+            .dyn_into()
+            .ok()
+    }
+}
+
+/// The sha256 of `bytes` by the browser's WebCrypto: native code, off this thread (in wasm the
+/// hash of the 4 MB of models took ~25 ms of the worker's time before the first result). `None`
+/// where the page has no WebCrypto.
+async fn web_sha256(bytes: &[u8]) -> Option<Vec<u8>> {
+    // WebCrypto copies `bytes` before it returns the promise
+    let digest = global()
+        .ok()?
+        .subtle()?
+        .digest_with_str_and_u8_array("SHA-256", bytes)
+        .ok()?;
+    let digest = JsFuture::from(digest).await.ok()?;
+    Some(Uint8Array::new(&digest).to_vec())
+}
+
+/// `bytes` as the file `name` once they pass the manifest's check, hashed by WebCrypto where the
+/// page has it, else in wasm.
+async fn check(manifest: &Manifest, name: &str, bytes: Vec<u8>) -> Result<VerifiedFile, Error> {
+    match web_sha256(&bytes).await {
+        Some(sha256) => manifest.check_digest(name, bytes, &sha256),
+        None => manifest.check(name, bytes),
     }
 }
 
@@ -123,20 +158,22 @@ async fn cached(cache: &Cache, url: &str) -> Option<Vec<u8>> {
     Some(Uint8Array::new(&buf).to_vec())
 }
 
-/// Keeps `bytes` in the cache under `url`. A full quota (`QuotaExceededError`) or a private
-/// window only costs the next visit a download: the file is used from memory, with a console
-/// note that says so.
-async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
-    let copy = Uint8Array::from(bytes);
-    let put = match Response::new_with_opt_buffer_source(Some(&copy)) {
-        Ok(resp) => JsFuture::from(cache.put_with_str(url, &resp))
-            .await
-            .map(drop),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = put {
-        web_sys::console::warn_1(&not_cached(url, &e).into());
-    }
+/// Keeps `bytes` in the cache under `url`, in the background: the load does not wait for the
+/// browser to write them. A full quota (`QuotaExceededError`) or a private window only costs the
+/// next visit a download: the file is used from memory, with a console note that says so.
+fn store(cache: &Cache, url: &str, bytes: &[u8]) {
+    let (cache, url, copy) = (cache.clone(), url.to_string(), Uint8Array::from(bytes));
+    wasm_bindgen_futures::spawn_local(async move {
+        let put = match Response::new_with_opt_buffer_source(Some(&copy)) {
+            Ok(resp) => JsFuture::from(cache.put_with_str(&url, &resp))
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = put {
+            web_sys::console::warn_1(&not_cached(&url, &e).into());
+        }
+    });
 }
 
 /// The console note of a file the cache refused, with the browser's reason (e.g.
@@ -258,15 +295,17 @@ impl Source<'_> {
             (None, Some(c)) => cached(c, &self.url).await,
             (None, None) => None,
         };
-        if let Some(file) = hit.and_then(|b| self.manifest.check(self.name, b).ok()) {
+        if let Some(bytes) = hit
+            && let Ok(file) = check(self.manifest, self.name, bytes).await
+        {
             on_bytes(self.manifest.entry(self.name)?.bytes, true);
             return Ok(file);
         }
         let resp = fetch(&self.url).await?;
         let bytes = body(&self.url, &resp, |n| on_bytes(n, false)).await?;
-        let file = self.manifest.check(self.name, bytes)?;
+        let file = check(self.manifest, self.name, bytes).await?;
         if let Some(c) = self.cache {
-            store(c, &self.url, file.bytes()).await;
+            store(c, &self.url, file.bytes());
         }
         Ok(file)
     }
