@@ -6,8 +6,12 @@
 // (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here). A network
 // instead of localhost: LATENCY=40 BPS=5e6 (Chrome's network emulation: ms of round trip and
 // bytes per second down; the workers' requests too) and GZIP=1 (the server compresses, as
-// GitHub Pages does).
+// GitHub Pages does). TRACE=FILE: the first run also writes a Chrome trace (every thread: the
+// page, the worker, the compile threads; open it in ui.perfetto.dev) to FILE.
+import { writeFileSync } from "node:fs";
 import { launch, serve } from "../e2e/harness.mjs";
+
+const TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "v8.execute", "blink", "loading", "toplevel"];
 
 const runs = Number(process.env.RUNS ?? 5);
 const compute = process.env.COMPUTE ?? "cpu";
@@ -24,8 +28,11 @@ try {
         const down = Number(process.env.BPS ?? 5e6);
         await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: Number(process.env.LATENCY), downloadThroughput: down, uploadThroughput: down / 5 });
       }
+      const tracing = process.env.TRACE && i === 0;
+      if (tracing) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
       await page.goto(`${server.url}/?compute=${compute}`);
       await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+      if (tracing) writeFileSync(process.env.TRACE, await browser.stopTracing());
       const t = await page.evaluate(() => ({
         parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
         ...window.genuqStageMs,
