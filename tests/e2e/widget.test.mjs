@@ -106,18 +106,42 @@ test("a widget with a bad attribute shows the error, not a blank box", async () 
   await page.close();
 });
 
-test("a corrupt model file is rejected with a clear message", async () => {
+/** Put at the top of genuq-worker.js: a page without WebCrypto (plain http away from localhost),
+ * where the wasm hashes the model files itself. */
+const NO_WEBCRYPTO = `Object.defineProperty(Crypto.prototype, "subtle", { get: () => undefined });\n`;
+
+/** The demo in a fresh context (an empty Cache API): `webcrypto` false hides crypto.subtle from
+ * the worker, `corrupt` flips a byte of the student; resolves with the page in "ready" or "error". */
+async function checkedLoad({ webcrypto, corrupt }) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.route("**/models/student.safetensors", async (route) => {
-    const resp = await route.fetch();
-    const body = await resp.body();
-    body[body.length >> 1] ^= 0xff;
-    await route.fulfill({ response: resp, body });
-  });
-  await page.goto(`${server.url}/`); // a fresh context: an empty Cache API
-  await page.waitForFunction(() => document.body.dataset.state === "error", null, LONG);
-  assert.match(await page.textContent("#status"), /student\.safetensors: sha256 \w+ does not match the manifest/);
+  if (!webcrypto) {
+    await page.route("**/genuq-worker.js", async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, body: NO_WEBCRYPTO + (await response.text()) });
+    });
+  }
+  if (corrupt) {
+    await page.route("**/models/student.safetensors", async (route) => {
+      const resp = await route.fetch();
+      const body = await resp.body();
+      body[body.length >> 1] ^= 0xff;
+      await route.fulfill({ response: resp, body });
+    });
+  }
+  await page.goto(`${server.url}/?compute=cpu`);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
+  return { context, page };
+}
+
+test("a corrupt model file is rejected with a clear message, hashed by WebCrypto or, without it, in wasm", async () => {
+  for (const webcrypto of [true, false]) {
+    const { context, page } = await checkedLoad({ webcrypto, corrupt: true });
+    assert.match(await page.textContent("#status"), /student\.safetensors: sha256 \w+ does not match the manifest/, `webcrypto: ${webcrypto}`);
+    await context.close();
+  }
+  const { context, page } = await checkedLoad({ webcrypto: false, corrupt: false });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
   await context.close();
 });
 
