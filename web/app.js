@@ -111,9 +111,15 @@ async function generate() {
   $("error").hidden = true;
   $("generate").disabled = true;
   try {
-    show(await model.generate(request()));
+    const g = await model.generate(request());
+    const back = performance.now();
+    show(g);
     setState("ready");
-    if (window.genuqFirstResultMs === undefined) window.genuqFirstResultMs = performance.now();
+    // for tests/bench: when the first result was on screen, and where its last stage went
+    if (window.genuqFirstResultMs === undefined) {
+      window.genuqFirstResultMs = performance.now();
+      window.genuqFirstResultSplit = { workerMs: g.timings.totalMs, drawMs: window.genuqFirstResultMs - back };
+    }
   } catch (e) {
     showError(e);
   } finally {

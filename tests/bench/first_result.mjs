@@ -1,8 +1,10 @@
 // Where the first result's time goes on the CPU path: the demo (dist/) in headless Chromium on a
 // fresh profile, RUNS times (default 5); for each, the page's clock (ms since navigation) when
 // the page was parsed, when the wasm download began (the worker is up), when the models began,
-// when the first generation began (models loaded), and the first result. Prints each run and
-// the medians of the stages' durations. Usage: GENUQ_DIST=dist node tests/bench/first_result.mjs
+// when the first generation began (models loaded), and the first result; and of the first
+// generation's stage, the generation's own time in the worker and the page's drawing of it.
+// Prints each run and the medians of the stages' durations. Usage: GENUQ_DIST=dist node
+// tests/bench/first_result.mjs
 // (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here). A network
 // instead of localhost: LATENCY=40 BPS=5e6 (Chrome's network emulation: ms of round trip and
 // bytes per second down; the workers' requests too) and GZIP=1 (the server compresses, as
@@ -37,12 +39,15 @@ try {
         parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
         ...window.genuqStageMs,
         result: window.genuqFirstResultMs,
+        ...window.genuqFirstResultSplit,
       }));
       const row = {
         "page and worker start": t.wasm,
         "wasm fetch + compile": t.models - t.wasm,
         "models fetch + check + load": t.shaders - t.models,
         "first generation": t.result - t.shaders,
+        "of it in the worker": t.workerMs,
+        "of it drawing": t.drawMs,
         "first result": t.result,
       };
       rows.push(row);
