@@ -3,12 +3,13 @@
 // fresh profile, then Genuq.bench() in the page (the same Rust code as `genuq bench`); stored as
 // the "browser" and "browser_cpu" entries of reports/bench.json. On the CPU path also: the
 // first result's median over FIRST_RUNS (default 5) more fresh profiles and the bytes fetched
-// before it (page and workers), the CPU-only module's size, and a batch of 64 with one worker
-// and with the pool.
+// before it (page and workers), the same median on an emulated network (NETWORK: 40 ms round
+// trip, 5 MB/s down, the server gzipping as GitHub Pages does), the CPU-only module's size, and
+// a batch of 64 with one worker and with the pool.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
-import { launch, serve } from "../e2e/harness.mjs";
+import { emulateNetwork, launch, serve } from "../e2e/harness.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const dist = process.env.GENUQ_DIST ?? path.join(root, "dist");
@@ -38,19 +39,23 @@ async function batches(page) {
   });
 }
 
-/** The demo's first result on the CPU path in `runs` fresh profiles: the median and each
- * run's ms, and the bytes fetched before it in the first run, by kind (the page and workers
- * fetch nothing else until then). */
-async function firstResults(runs) {
+/** The emulated network of the first result's second measurement: round trip, bytes per second. */
+const NETWORK = { latency: 40, bps: 5e6 };
+
+/** The demo's first result on the CPU path in `runs` fresh profiles from `site` (a server; with
+ * `network`, emulated): the median and each run's ms, and the bytes fetched before it in the
+ * first run, by kind (the page and workers fetch nothing else until then). */
+async function firstResults(runs, site = server, network = null) {
   const ms = [];
   let bytes = null;
   for (let i = 0; i < runs; i++) {
     const browser = await launch({ webgpu: true });
     try {
       const page = await browser.newPage();
+      if (network) await emulateNetwork(page, network);
       const sizes = [];
       page.on("requestfinished", (r) => sizes.push(r.sizes().then((s) => [new URL(r.url()).pathname, s.responseBodySize])));
-      await page.goto(`${server.url}/?compute=cpu`);
+      await page.goto(`${site.url}/?compute=cpu`);
       await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
       ms.push(await page.evaluate(() => window.genuqFirstResultMs));
       if (bytes) continue;
@@ -89,6 +94,7 @@ async function measure(compute) {
     const what = compute === "cpu" ? "no shaders, one generation on the CPU" : "shader compilation, one generation";
     const cpu = compute === "cpu" ? await batches(page) : null;
     const first = compute === "cpu" ? await firstResults(Number(process.env.FIRST_RUNS ?? 5)) : null;
+    const network = compute === "cpu" ? await firstResults(Number(process.env.FIRST_RUNS ?? 5), gzipServer, NETWORK) : null;
     return {
       ...report,
       adapter,
@@ -106,6 +112,11 @@ async function measure(compute) {
       }),
       first_result_ms: first?.median ?? firstResultMs,
       ...(first && { first_result_runs_ms: first.ms, bytes_before_first_result: first.bytes }),
+      ...(network && {
+        first_result_network_ms: network.median,
+        first_result_network_runs_ms: network.ms,
+        first_result_network_note: `the first result as above over Chrome's network emulation (${NETWORK.latency} ms round trip, ${NETWORK.bps / 1e6} MB/s down, the workers' requests too) from a server that gzips every file, as GitHub Pages does; ${network.bytes.total} bytes on the wire before it`,
+      }),
       first_result_note: `browser: navigation start to the first result on screen, fresh profile (download from localhost, uncompressed, ${what})${first ? `; the median of ${first.ms.length} fresh profiles, and the response bytes fetched before it in the first` : ""}`,
     };
   } finally {
@@ -116,6 +127,7 @@ async function measure(compute) {
 const wasm = readFileSync(path.join(dist, "pkg", "genuq_bg.wasm"));
 const wasmCpu = readFileSync(path.join(dist, "pkg", "genuq_cpu_bg.wasm"));
 const server = await serve();
+const gzipServer = await serve(undefined, { gzip: true });
 try {
   const browser = await measure("webgpu");
   const browserCpu = await measure("cpu");
@@ -133,4 +145,5 @@ try {
   console.log(`wrote ${out}`);
 } finally {
   server.kill();
+  gzipServer.kill();
 }

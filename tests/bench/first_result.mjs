@@ -11,7 +11,7 @@
 // GitHub Pages does). TRACE=FILE: the first run also writes a Chrome trace (every thread: the
 // page, the worker, the compile threads; open it in ui.perfetto.dev) to FILE.
 import { writeFileSync } from "node:fs";
-import { launch, serve } from "../e2e/harness.mjs";
+import { emulateNetwork, launch, serve } from "../e2e/harness.mjs";
 
 const TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "v8.execute", "blink", "loading", "toplevel"];
 
@@ -24,12 +24,7 @@ try {
     const browser = await launch({ webgpu: true });
     try {
       const page = await browser.newPage();
-      if (process.env.LATENCY) {
-        const cdp = await page.context().newCDPSession(page);
-        await cdp.send("Network.enable");
-        const down = Number(process.env.BPS ?? 5e6);
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: Number(process.env.LATENCY), downloadThroughput: down, uploadThroughput: down / 5 });
-      }
+      if (process.env.LATENCY) await emulateNetwork(page, { latency: Number(process.env.LATENCY), bps: Number(process.env.BPS ?? 5e6) });
       const tracing = process.env.TRACE && i === 0;
       if (tracing) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
       await page.goto(`${server.url}/?compute=${compute}`);

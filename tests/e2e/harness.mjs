@@ -36,6 +36,14 @@ export async function launch({ webgpu }) {
   return chromium.launch({ executablePath: process.env.CHROME ?? "/usr/bin/chromium", headless: true, args });
 }
 
+/** Chrome's network emulation on `page` (and the workers it starts): `latency` ms of round trip,
+ * `bps` bytes per second down (a fifth of it up). */
+export async function emulateNetwork(page, { latency, bps }) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency, downloadThroughput: bps, uploadThroughput: bps / 5 });
+}
+
 /** A screenshot into test-output/; with `docs` and GENUQ_UPDATE_DOCS=1 also into docs/ (the README's pictures). */
 export async function shoot(page, name, { fullPage = true, docs = false } = {}) {
   mkdirSync(outDir, { recursive: true });
