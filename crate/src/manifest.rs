@@ -200,16 +200,12 @@ impl Manifest {
 
     /// `bytes` as the file `name`, once they pass [`Manifest::verify`].
     pub fn check(&self, name: &str, bytes: Vec<u8>) -> Result<VerifiedFile, Error> {
-        self.verify(name, &bytes)?;
-        Ok(VerifiedFile {
-            name: name.to_string(),
-            bytes,
-        })
+        let sha256 = Sha256::digest(&bytes);
+        self.check_digest(name, bytes, &sha256)
     }
 
     /// `bytes` as the file `name`, once they pass [`Manifest::verify_digest`] with `sha256`, their
-    /// digest by the browser's WebCrypto.
-    #[cfg(target_arch = "wasm32")]
+    /// digest (in the browser, WebCrypto's): the one maker of a [`VerifiedFile`].
     pub fn check_digest(
         &self,
         name: &str,

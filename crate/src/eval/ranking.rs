@@ -15,13 +15,7 @@ pub fn weighted_auroc(scores: &[f64], positive: &[bool], weights: &[f64]) -> f64
     idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // sweep up the scores: each tie group's positives beat the negatives below it
     let (mut neg_below, mut sum, mut pos_total) = (0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let group = &idx[i..=j];
+    for group in ties(&idx, scores) {
         let weight_of = |want: bool| -> f64 {
             group
                 .iter()
@@ -33,7 +27,6 @@ pub fn weighted_auroc(scores: &[f64], positive: &[bool], weights: &[f64]) -> f64
         sum += pos * (neg_below + 0.5 * neg);
         neg_below += neg;
         pos_total += pos;
-        i = j + 1;
     }
     sum / (pos_total * neg_below)
 }
@@ -45,19 +38,18 @@ pub fn average_precision(scores: &[f64], positive: &[bool]) -> f64 {
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let total = positive.iter().filter(|&&p| p).count() as f64;
     let (mut seen, mut hits, mut ap) = (0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let new_hits = (i..=j).filter(|&k| positive[idx[k]]).count() as f64;
-        seen += (j - i + 1) as f64;
+    for group in ties(&idx, scores) {
+        let new_hits = group.iter().filter(|&&k| positive[k]).count() as f64;
+        seen += group.len() as f64;
         hits += new_hits;
         ap += new_hits / total * (hits / seen);
-        i = j + 1;
     }
     ap
+}
+
+/// `idx` (indices of `scores`, sorted by score) cut into runs of equal scores, in order.
+fn ties<'a>(idx: &'a [usize], scores: &'a [f64]) -> impl Iterator<Item = &'a [usize]> {
+    idx.chunk_by(move |&a, &b| scores[a] == scores[b])
 }
 
 #[cfg(test)]

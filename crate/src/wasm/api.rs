@@ -15,7 +15,7 @@ use super::{compute, loader};
 use crate::Error;
 use crate::data::CLASS_NAMES;
 use crate::gpu::{AdapterInfo, Compute};
-use crate::manifest::VerifiedFiles;
+use crate::manifest::{self, VerifiedFiles};
 use crate::uncertainty::load::{OPTIONAL, REQUIRED};
 use crate::uncertainty::{Generator, Request};
 
@@ -168,7 +168,7 @@ impl Genuq {
         let gpu = compute::device_for(compute)
             .await
             .map_err(|e| js_error(&e))?;
-        let (_, manifest_json, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
+        let (manifest_json, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
             if let Some(f) = &progress {
                 let p = LoadProgress {
                     file: p.file.into(),
@@ -202,8 +202,8 @@ impl Genuq {
     #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Record<string, Uint8Array>")]
     pub fn model_files(&self) -> Object {
         let out = Object::new();
-        let (manifest, files) = &self.files;
-        let all = std::iter::once((loader::MANIFEST, manifest.as_slice())).chain(files.iter());
+        let (manifest_json, files) = &self.files;
+        let all = std::iter::once((manifest::FILE, manifest_json.as_slice())).chain(files.iter());
         for (name, bytes) in all {
             Reflect::set(&out, &name.into(), &Uint8Array::from(bytes)).expect("plain object");
         }

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response, SubtleCrypto};
 
 use crate::Error;
-use crate::manifest::{Manifest, VerifiedFile, VerifiedFiles};
+use crate::manifest::{self, Manifest, VerifiedFile, VerifiedFiles};
 
 /// Cache API bucket; the manifest's hashes decide whether an entry is still good.
 const CACHE: &str = "genuq-models";
@@ -204,9 +204,6 @@ pub async fn clear_cache() -> Result<bool, Error> {
     Ok(done.as_bool().unwrap_or(false))
 }
 
-/// The manifest's own name in a models folder.
-pub const MANIFEST: &str = "manifest.json";
-
 /// `base` (ending in `/`) + `manifest.json` (its bytes too), then each of `names`, verified.
 /// Files in `given` (e.g. the bytes another worker fetched) are used instead of fetching, once
 /// they pass the same check; the manifest too, if it is there.
@@ -216,14 +213,14 @@ pub async fn load(
     optional: &[&str],
     given: &HashMap<String, Vec<u8>>,
     progress: impl FnMut(Progress),
-) -> Result<(Manifest, Vec<u8>, VerifiedFiles), Error> {
+) -> Result<(Vec<u8>, VerifiedFiles), Error> {
     let base = if base.ends_with('/') {
         base.to_string()
     } else {
         format!("{base}/")
     };
-    let url = format!("{base}{MANIFEST}");
-    let raw = match given.get(MANIFEST) {
+    let url = format!("{base}{}", manifest::FILE);
+    let raw = match given.get(manifest::FILE) {
         Some(bytes) => bytes.clone(),
         None => body(&url, &fetch(&url).await?, |_| {}).await?,
     };
@@ -274,7 +271,7 @@ pub async fn load(
         }
     });
     let files = futures_util::future::try_join_all(reads).await?;
-    Ok((manifest, text.into_bytes(), files.into_iter().collect()))
+    Ok((text.into_bytes(), files.into_iter().collect()))
 }
 
 /// Where one model file can come from: bytes handed over, the Cache API, or the network.
