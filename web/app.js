@@ -24,9 +24,11 @@ function fatal(e) {
   $("app").hidden = !model;
   $("app").inert = lost;
   $("progress").hidden = true;
-  $("status").textContent = lost
-    ? `genuq stopped: ${e?.message ?? e}. Retry starts it again on a fresh device.`
-    : `genuq could not start: ${e?.message ?? e}`;
+  $("status").textContent = e?.name === "GenuqModelError"
+    ? `genuq could not load its models: ${e.message}. Retry downloads them again.`
+    : lost
+      ? `genuq stopped: ${e?.message ?? e}. Retry starts it again on a fresh device.`
+      : `genuq could not start: ${e?.message ?? e}`;
   $("status").className = "error";
   $("fatal").hidden = false;
   if (lost) model = null;
@@ -118,7 +120,7 @@ async function generate() {
     // for tests/bench: when the first result was on screen, and where its last stage went
     if (window.genuqFirstResultMs === undefined) {
       window.genuqFirstResultMs = performance.now();
-      window.genuqFirstResultSplit = { workerMs: g.timings.totalMs, drawMs: window.genuqFirstResultMs - back };
+      window.genuqFirstResultSplit = { workerMs: g.timings.totalMs, waitMs: g.timings.queuedMs, drawMs: window.genuqFirstResultMs - back };
     }
   } catch (e) {
     showError(e);

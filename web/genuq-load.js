@@ -187,9 +187,10 @@ export async function prerendered() {
   return generations.map((g) => ({ ...g, image: url(g.image), heatmap: url(g.heatmap) }));
 }
 
-/** A wasm trap (panic) or a device error (lost, or unusable): the instance needs a reset. */
+/** A wasm trap (panic), a device error (lost, or unusable) or a bad model file (one of those a
+ * first generation waits for can fail it after the load): the instance needs a reset. */
 export function isFatal(e) {
-  return e instanceof WebAssembly.RuntimeError || ["GenuqDeviceLostError", "GenuqDeviceError", "GenuqWorkerError"].includes(e?.name);
+  return e instanceof WebAssembly.RuntimeError || ["GenuqDeviceLostError", "GenuqDeviceError", "GenuqWorkerError", "GenuqModelError"].includes(e?.name);
 }
 
 /** Whether setBasePath() pointed the models elsewhere. */

@@ -1,8 +1,9 @@
 // Where the first result's time goes on the CPU path: the demo (dist/) in headless Chromium on a
 // fresh profile, RUNS times (default 5); for each, the page's clock (ms since navigation) when
 // the page was parsed, when the wasm download began (the worker is up), when the models began,
-// when the first generation began (models loaded), and the first result; and of the first
-// generation's stage, the generation's own time in the worker and the page's drawing of it.
+// when the first generation began (the models it starts with loaded), and the first result; and
+// of the first generation's stage, the generation's own time in the worker, its wait there for
+// the model files it needs last, and the page's drawing of it.
 // Prints each run and the medians of the stages' durations. Usage: GENUQ_DIST=dist node
 // tests/bench/first_result.mjs
 // (COMPUTE=webgpu: the WebGPU module on the browser's adapter, SwiftShader here). A network
@@ -42,6 +43,7 @@ try {
         "models fetch + check + load": t.shaders - t.models,
         "first generation": t.result - t.shaders,
         "of it in the worker": t.workerMs,
+        "of it waiting for files": t.waitMs,
         "of it drawing": t.drawMs,
         "first result": t.result,
       };

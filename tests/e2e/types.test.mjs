@@ -41,7 +41,7 @@ export async function use(): Promise<number> {
   const percentile: number | null = g.percentile;
   const bench = await genuq.bench(1);
   const plain: number = bench.plain_ms + bench.per_steps[0].uncertainty_ms + bench.stage_share.clip;
-  const files: Record<string, Uint8Array> = genuq.modelFiles();
+  const files: Record<string, Uint8Array> = await genuq.modelFiles();
   const bar: Uint8ClampedArray = colorBar(64);
   const poster: string | null = prerenderedPoster("sneaker");
   const text: string = flagText(g);

@@ -111,7 +111,8 @@ test("a widget with a bad attribute shows the error, not a blank box", async () 
 const NO_WEBCRYPTO = `Object.defineProperty(Crypto.prototype, "subtle", { get: () => undefined });\n`;
 
 /** The demo in a fresh context (an empty Cache API): `webcrypto` false hides crypto.subtle from
- * the worker, `corrupt` flips a byte of the student; resolves with the page in "ready" or "error". */
+ * the worker, `corrupt` (a model file's name) has a byte of that file flipped; resolves with the
+ * page in "ready" or "error". */
 async function checkedLoad({ webcrypto, corrupt }) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -122,7 +123,7 @@ async function checkedLoad({ webcrypto, corrupt }) {
     });
   }
   if (corrupt) {
-    await page.route("**/models/student.safetensors", async (route) => {
+    await page.route(`**/models/${corrupt}`, async (route) => {
       const resp = await route.fetch();
       const body = await resp.body();
       body[body.length >> 1] ^= 0xff;
@@ -134,13 +135,18 @@ async function checkedLoad({ webcrypto, corrupt }) {
   return { context, page };
 }
 
-test("a corrupt model file is rejected with a clear message, hashed by WebCrypto or, without it, in wasm", async () => {
+test("a corrupt model file is rejected with a clear message, hashed by WebCrypto or, without it, in wasm, also one loaded after the first generation began", async () => {
   for (const webcrypto of [true, false]) {
-    const { context, page } = await checkedLoad({ webcrypto, corrupt: true });
-    assert.match(await page.textContent("#status"), /student\.safetensors: sha256 \w+ does not match the manifest/, `webcrypto: ${webcrypto}`);
+    const { context, page } = await checkedLoad({ webcrypto, corrupt: "student.safetensors" });
+    assert.match(await page.textContent("#status"), /could not load its models: .*student\.safetensors: sha256 \w+ does not match the manifest/, `webcrypto: ${webcrypto}`);
     await context.close();
   }
-  const { context, page } = await checkedLoad({ webcrypto: false, corrupt: false });
+  // a file the first generation waits for after the load (the reference table): that
+  // generation fails with the same words
+  const later = await checkedLoad({ webcrypto: true, corrupt: "reference_u.json" });
+  assert.match(await later.page.textContent("#status"), /could not load its models: .*reference_u\.json: sha256 \w+ does not match the manifest/);
+  await later.context.close();
+  const { context, page } = await checkedLoad({ webcrypto: false });
   assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
   await context.close();
 });

@@ -143,3 +143,31 @@ test("progress moves where the host compresses and sends no Content-Length (size
     gz.kill();
   }
 });
+
+test("the page is ready to generate before the files the first generation needs last, and that generation waits for them", async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  let release;
+  const held = new Promise((r) => (release = r));
+  let asked = false;
+  await page.route("**/models/reference_u.json", async (route) => {
+    asked = true;
+    await held;
+    await route.continue();
+  });
+  await page.goto(`${server.url}/?compute=cpu`);
+  // the load resolves (the "shaders" stage: the first generation began) without the reference table
+  await page.waitForFunction(() => window.genuqStageMs?.shaders, null, { timeout: 120_000 });
+  assert.ok(asked, "the reference table was asked for before the load resolved");
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.notEqual(await page.evaluate(() => document.body.dataset.state), "ready", "no result without the reference table");
+  release();
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
+  // the percentiles come from the table that came last
+  assert.match(await page.textContent("#percentile"), /further from real garments than \d+% of \S+ generations/);
+  const wait = await page.evaluate(() => window.genuqFirstResultSplit.waitMs);
+  assert.ok(wait > 500, `the first generation waited ${wait} ms for the table`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

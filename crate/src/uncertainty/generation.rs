@@ -9,8 +9,9 @@ use super::sampler::Perturb;
 use crate::data::CLASS_NAMES;
 
 /// Host milliseconds per stage: `heads_ms` (noise, trunk, perturbed heads) and `clip_ms` only
-/// enqueue GPU work on WebGPU; `readback_ms` waits for all of it. `total_ms` is the wall time,
-/// `queued_ms` the wait behind earlier generations (the browser API queues them; 0 elsewhere).
+/// enqueue GPU work on WebGPU; `readback_ms` waits for all of it. `total_ms` is their sum,
+/// `queued_ms` the wait that is not work: behind earlier generations (the browser API queues
+/// them) and, in the first one, for the model files needed last (0 elsewhere).
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(
     target_arch = "wasm32",

@@ -284,16 +284,43 @@ impl Generator {
         req: &Request,
         heatmap_scale: Option<f32>,
     ) -> Result<Generation, Error> {
+        let drawn = self.draw(req)?;
+        self.finish(req, drawn, heatmap_scale).await
+    }
+
+    /// The expensive half of a generation, which needs only the student, the posterior and
+    /// CLIP: the MAP + M images and their embeddings (the browser starts it while the files
+    /// that [`Generator::finish`] needs still download).
+    pub fn draw(&self, req: &Request) -> Result<Drawn, Error> {
         req.validate()?;
+        let start = Instant::now();
+        let images = self.images(req)?;
+        let heads_done = Instant::now();
+        let emb = self.embed(images.clone());
+        Ok(Drawn {
+            images,
+            emb,
+            heads_ms: ms(start, heads_done),
+            embed_ms: ms(heads_done, Instant::now()),
+        })
+    }
+
+    /// The rest of the generation `req` that [`Generator::draw`] began: u, the heatmap (its top
+    /// colour as in [`Generator::generate_scaled`]), the class-space and realism scores, the
+    /// percentiles, all read back in one transaction.
+    pub async fn finish(
+        &self,
+        req: &Request,
+        drawn: Drawn,
+        heatmap_scale: Option<f32>,
+    ) -> Result<Generation, Error> {
         if let Some(s) = heatmap_scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(Error::InvalidInput(format!(
                 "heatmapScale = {s} is not a positive standard deviation"
             )));
         }
+        let Drawn { images, emb, .. } = drawn;
         let start = Instant::now();
-        let images = self.images(req)?;
-        let heads_done = Instant::now();
-        let emb = self.embed(images.clone());
         let Scores {
             u,
             variance: var,
@@ -305,7 +332,7 @@ impl Generator {
             r.embed(images.clone().slice(0..1).to_device(&self.nets))
                 .to_device(&self.device)
         });
-        let clip_done = Instant::now();
+        let scored = Instant::now();
         let mut tx = Transaction::default()
             .register(images)
             .register(var)
@@ -345,7 +372,8 @@ impl Generator {
             .iter::<f32>()
             .next()
             .ok_or_else(|| Error::Device("empty score".into()))?;
-        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        let clip_ms = drawn.embed_ms + ms(start, scored);
+        let readback_ms = ms(scored, done);
         Ok(Generation {
             image: images[..PIXELS].to_vec(),
             samples: images[PIXELS..].to_vec(),
@@ -359,13 +387,28 @@ impl Generator {
             realism,
             shipped: None,
             timings: Timings {
-                heads_ms: ms(start, heads_done),
-                clip_ms: ms(heads_done, clip_done),
-                readback_ms: ms(clip_done, done),
-                total_ms: ms(start, done),
+                heads_ms: drawn.heads_ms,
+                clip_ms,
+                readback_ms,
+                total_ms: drawn.heads_ms + clip_ms + readback_ms,
                 queued_ms: 0.0,
             },
         }
         .with_shipped(req, &self.reference))
     }
+}
+
+/// Milliseconds from `a` to `b`.
+fn ms(a: Instant, b: Instant) -> f64 {
+    (b - a).as_secs_f64() * 1e3
+}
+
+/// A generation's images and their CLIP embeddings ([`Generator::draw`]), not yet read back.
+pub struct Drawn {
+    /// MAP + M images, `[S, 1, H, W]`.
+    images: Tensor<4>,
+    /// Their CLIP embeddings, `[S, D]`.
+    emb: Tensor<2>,
+    heads_ms: f64,
+    embed_ms: f64,
 }

@@ -41,57 +41,75 @@ impl Generator {
     /// The generator of the verified files [`REQUIRED`] names, with what [`OPTIONAL`] adds
     /// where present.
     pub fn from_verified(files: &VerifiedFiles, device: &Device) -> Result<Self, Error> {
-        let get = |name: &str| -> Result<&[u8], Error> {
-            files
-                .get(name)
-                .ok_or_else(|| Error::Model(format!("{name} was not loaded")))
-        };
-        let text = |name: &str| -> Result<&str, Error> {
-            std::str::from_utf8(get(name)?)
-                .map_err(|_| Error::Model(format!("{name} is not UTF-8")))
-        };
+        Self::from_required(files, device)?.with_optional(files)
+    }
+
+    /// The generator of the files [`REQUIRED`] names alone: it draws ([`Generator::draw`]), and
+    /// its generations have u and the heatmap but no percentiles, class-space or realism scores
+    /// until [`Generator::with_optional`] adds them.
+    pub fn from_required(files: &VerifiedFiles, device: &Device) -> Result<Self, Error> {
         let config = UNetConfig::new();
-        let student = crate::store::load(config.init(device), get(STUDENT)?.to_vec(), STUDENT)?;
+        let student =
+            crate::store::load(config.init(device), get(files, STUDENT)?.to_vec(), STUDENT)?;
         let clip = crate::store::load(
             ClipConfig::new(0).init_image(device),
-            get(CLIP_IMAGE)?.to_vec(),
+            get(files, CLIP_IMAGE)?.to_vec(),
             CLIP_IMAGE,
         )?;
         let layout = Layout {
             channels: config.channels[0],
         };
-        let posterior = Posterior::parse(text(POSTERIOR)?, layout)?;
-        let reference = match files.contains(REFERENCE) {
-            true => ReferenceTable::parse(text(REFERENCE)?)?,
-            false => ReferenceTable::default(),
-        };
-        let mut g = Generator::new(student, clip, &posterior, reference, device)?;
+        let posterior = Posterior::parse(text(files, POSTERIOR)?, layout)?;
+        Generator::new(student, clip, &posterior, ReferenceTable::default(), device)
+    }
+
+    /// The same generator with what the [`OPTIONAL`] files among `files` add: the reference
+    /// quantiles, the class prompts, the realism score's encoder and real embeddings.
+    pub fn with_optional(mut self, files: &VerifiedFiles) -> Result<Self, Error> {
+        if files.contains(REFERENCE) {
+            self.reference = ReferenceTable::parse(text(files, REFERENCE)?)?;
+        }
         if files.contains(CLASS_TEXT) {
-            let t = ClassText::parse(text(CLASS_TEXT)?)?;
-            if t.dims != g.clip.embed_dims() {
+            let t = ClassText::parse(text(files, CLASS_TEXT)?)?;
+            if t.dims != self.clip.embed_dims() {
                 return Err(Error::Model(format!(
                     "{CLASS_TEXT} is {} wide, CLIP's embeddings {}",
                     t.dims,
-                    g.clip.embed_dims()
+                    self.clip.embed_dims()
                 )));
             }
-            g.class_text = Some(t);
+            self.class_text = Some(t);
         }
         if files.contains(ENCODER) || files.contains(REAL_CODES) {
             let config = AutoencoderConfig::new();
-            let encoder =
-                crate::store::load(config.init_encoder(device), get(ENCODER)?.to_vec(), ENCODER)?;
+            let encoder = crate::store::load(
+                config.init_encoder(&self.nets),
+                get(files, ENCODER)?.to_vec(),
+                ENCODER,
+            )?;
             // on the CPU: the embeddings are read once, synchronously (a wgpu buffer cannot be
             // in wasm)
             let real = crate::store::load(
                 RealCodes::zeros(&config, &Device::flex()),
-                get(REAL_CODES)?.to_vec(),
+                get(files, REAL_CODES)?.to_vec(),
                 REAL_CODES,
             )?;
-            g.realism = Some(super::realism::Realism::new(encoder, &real));
+            self.realism = Some(super::realism::Realism::new(encoder, &real));
         }
-        Ok(g)
+        Ok(self)
     }
+}
+
+/// The bytes of the loaded file `name`.
+fn get<'a>(files: &'a VerifiedFiles, name: &str) -> Result<&'a [u8], Error> {
+    files
+        .get(name)
+        .ok_or_else(|| Error::Model(format!("{name} was not loaded")))
+}
+
+/// The loaded file `name` as text.
+fn text<'a>(files: &'a VerifiedFiles, name: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(get(files, name)?).map_err(|_| Error::Model(format!("{name} is not UTF-8")))
 }
 
 /// Loads the generator's files from the folder `dir` (each checked against its manifest, once)

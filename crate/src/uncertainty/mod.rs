@@ -13,7 +13,7 @@ pub mod sampler;
 
 pub use class_space::ClassText;
 pub use generation::{ClassSpace, Generation, GenerationRecord, Shipped, Timings};
-pub use generator::{Generator, Scores, readback_error, score};
+pub use generator::{Drawn, Generator, Scores, readback_error, score};
 pub use reference::{Flag, ReferenceTable, ScoreName};
 pub use request::{
     DEFAULT_PERTURB, DEFAULT_SAMPLES, DEFAULT_STEPS, MAX_SAMPLES, Request, SAMPLE_COUNTS,

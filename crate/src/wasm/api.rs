@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures_util::FutureExt;
+use futures_util::future::{LocalBoxFuture, Shared};
 use js_sys::{Object, Promise, Reflect, Uint8Array, Uint8ClampedArray};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -117,12 +119,25 @@ fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
 /// four on the CPU path, each with its own copy of the models, the files fetched once).
 #[wasm_bindgen]
 pub struct Genuq {
-    generator: Rc<Generator>,
+    /// The student, the posterior and CLIP: a generation draws on them while the rest loads.
+    drawing: Rc<Generator>,
+    /// The whole generator, once the optional files are in (they download after `load`).
+    whole: Whole,
     adapter: AdapterInfo,
-    /// The manifest's bytes and the verified model files, for other workers' `load({files})`.
+    /// The manifest's bytes and the required model files, for other workers' `load({files})`.
     files: (Vec<u8>, VerifiedFiles),
     /// The last queued generation: the next one starts when it settles.
     tail: RefCell<Promise>,
+}
+
+/// The generator with every file, and the optional files, for all who wait on it; an error is
+/// the JS `Error` each of them gets.
+type Whole = Shared<LocalBoxFuture<'static, Result<Rc<Full>, JsValue>>>;
+
+/// The generator built from every file, and the optional files it added.
+struct Full {
+    generator: Generator,
+    optional: VerifiedFiles,
 }
 
 /// The heatmap's top colour for `req`: `None` is the image's own largest spread.
@@ -144,6 +159,29 @@ fn resolve_scale(scale: HeatmapScale, g: &Generator, req: &Request) -> Result<Op
     }
 }
 
+/// The whole generator: `drawing` with the optional files once they are in. It starts now
+/// (the files are asked for at once), whoever waits on it.
+fn complete(
+    drawing: Rc<Generator>,
+    optional: LocalBoxFuture<'static, Result<VerifiedFiles, Error>>,
+) -> Whole {
+    let whole = async move {
+        let optional = optional.await.map_err(|e| js_error(&e))?;
+        let generator = (*drawing)
+            .clone()
+            .with_optional(&optional)
+            .map_err(|e| js_error(&e))?;
+        Ok(Rc::new(Full {
+            generator,
+            optional,
+        }))
+    }
+    .boxed_local()
+    .shared();
+    wasm_bindgen_futures::spawn_local(whole.clone().map(drop));
+    whole
+}
+
 fn parse_request(value: JsValue) -> Result<(Request, bool, HeatmapScale), Error> {
     request::from_js::<GenerateRequest>(value, "generate()")?.into_request()
 }
@@ -153,7 +191,11 @@ impl Genuq {
     /// Fetches the model files listed in `src`/manifest.json (checked by sha256, kept in the
     /// Cache API), picks the compute path (`compute`, default "auto": WebGPU on a hardware
     /// adapter, else the CPU; `adapter` says which and why) and builds the models there.
-    /// `onProgress` gets `{file, loaded, total, cached}` as bytes arrive.
+    /// `onProgress` gets `{file, loaded, total, cached}` as bytes arrive. It resolves once the
+    /// files a generation starts with are in (the student, the posterior, CLIP); the rest (the
+    /// reference table, the class prompts, realism's files) download after them, and the first
+    /// generation waits for them before its scores. A bad one fails that generation (and each
+    /// after it) with GenuqModelError.
     pub async fn load(
         src: String,
         #[wasm_bindgen(
@@ -168,7 +210,7 @@ impl Genuq {
         let gpu = compute::device_for(compute)
             .await
             .map_err(|e| js_error(&e))?;
-        let (manifest_json, files) = loader::load(&src, &REQUIRED, &OPTIONAL, &given, |p| {
+        let loaded = loader::load(&src, &REQUIRED, &OPTIONAL, given, |p| {
             if let Some(f) = &progress {
                 let p = LoadProgress {
                     file: p.file.into(),
@@ -181,11 +223,15 @@ impl Genuq {
         })
         .await
         .map_err(|e| js_error(&e))?;
-        let generator = Generator::from_verified(&files, &gpu.device).map_err(|e| js_error(&e))?;
+        let drawing =
+            Generator::from_required(&loaded.required, &gpu.device).map_err(|e| js_error(&e))?;
+        let drawing = Rc::new(drawing);
+        let whole = complete(drawing.clone(), loaded.optional);
         Ok(Genuq {
-            generator: Rc::new(generator),
+            drawing,
+            whole,
             adapter: gpu.adapter,
-            files: (manifest_json, files),
+            files: (loaded.manifest_json, loaded.required),
             tail: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
         })
     }
@@ -198,16 +244,19 @@ impl Genuq {
     }
 
     /// The model files this instance loaded, verified (`{name: Uint8Array}`, manifest.json
-    /// too): another worker's `Genuq.load(src, {files})` then fetches nothing.
-    #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Record<string, Uint8Array>")]
-    pub fn model_files(&self) -> Object {
+    /// too), once all are in: another worker's `Genuq.load(src, {files})` then fetches nothing.
+    #[wasm_bindgen(js_name = modelFiles, unchecked_return_type = "Promise<Record<string, Uint8Array>>")]
+    pub async fn model_files(&self) -> Result<Object, JsValue> {
+        let full = self.whole.clone().await?;
         let out = Object::new();
-        let (manifest_json, files) = &self.files;
-        let all = std::iter::once((manifest::FILE, manifest_json.as_slice())).chain(files.iter());
+        let (manifest_json, required) = &self.files;
+        let all = std::iter::once((manifest::FILE, manifest_json.as_slice()))
+            .chain(required.iter())
+            .chain(full.optional.iter());
         for (name, bytes) in all {
             Reflect::set(&out, &name.into(), &Uint8Array::from(bytes)).expect("plain object");
         }
-        out
+        Ok(out)
     }
 
     /// One generation with its uncertainty. Calls made while one runs wait their turn.
@@ -217,17 +266,22 @@ impl Genuq {
         #[wasm_bindgen(unchecked_param_type = "GenerateRequest")] request: JsValue,
     ) -> Promise {
         let parsed = parse_request(request);
-        let generator = self.generator.clone();
+        let (drawing, whole) = (self.drawing.clone(), self.whole.clone());
         let before = self.tail.borrow().clone();
         let queued = web_time::Instant::now();
         let promise = future_to_promise(async move {
             let (req, with_samples, scale) = parsed.map_err(|e| js_error(&e))?;
-            let scale = resolve_scale(scale, &generator, &req).map_err(|e| js_error(&e))?;
             // the previous generation's outcome is its caller's business
             let _ = JsFuture::from(before).await;
-            let queued_ms = queued.elapsed().as_secs_f64() * 1e3;
-            let g = generator
-                .generate_scaled(&req, scale)
+            let mut queued_ms = queued.elapsed().as_secs_f64() * 1e3;
+            let drawn = drawing.draw(&req).map_err(|e| js_error(&e))?;
+            let waiting = web_time::Instant::now();
+            let full = whole.await?;
+            queued_ms += waiting.elapsed().as_secs_f64() * 1e3;
+            let g = &full.generator;
+            let scale = resolve_scale(scale, g, &req).map_err(|e| js_error(&e))?;
+            let g = g
+                .finish(&req, drawn, scale)
                 .await
                 .map_err(|e| js_error(&e))?;
             Ok(to_js(&Generation::new(&req, with_samples, g, queued_ms)))
@@ -239,7 +293,8 @@ impl Genuq {
     /// Measures this browser (see `genuq bench`): medians over `repeats` runs.
     #[wasm_bindgen(unchecked_return_type = "BenchReport")]
     pub async fn bench(&self, repeats: u32) -> Result<JsValue, JsValue> {
-        let report = crate::bench::run(&self.generator, repeats.max(1) as usize)
+        let full = self.whole.clone().await?;
+        let report = crate::bench::run(&full.generator, repeats.max(1) as usize)
             .await
             .map_err(|e| js_error(&e))?;
         Ok(to_js(&report))

@@ -1,8 +1,12 @@
 //! Fetches the model files named in `manifest.json` with progress, checks each against the
 //! manifest (size and sha256), and keeps verified files in the browser's Cache API, so a second
 //! visit loads nothing over the network. A cached file that fails the check is fetched again.
+//! The files a first generation needs come first; the others are asked for after them.
 
 use std::collections::HashMap;
+
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -103,10 +107,16 @@ fn network(url: &str, why: impl std::fmt::Display) -> Error {
     Error::Model(format!("downloading {url} failed: {why}"))
 }
 
-async fn fetch(url: &str) -> Result<Response, Error> {
+/// Asks for `url` now (the request goes out when this returns); [`response`] awaits it.
+fn request(url: &str) -> Result<js_sys::Promise, Error> {
     let init = RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoCache);
-    let resp: Response = JsFuture::from(global()?.fetch(url, &init))
+    Ok(global()?.fetch(url, &init))
+}
+
+/// The response to the `request` for `url`, if it is a success.
+async fn response(url: &str, request: js_sys::Promise) -> Result<Response, Error> {
+    let resp: Response = JsFuture::from(request)
         .await
         .map_err(|e| network(url, js(e)))?
         .unchecked_into();
@@ -204,16 +214,28 @@ pub async fn clear_cache() -> Result<bool, Error> {
     Ok(done.as_bool().unwrap_or(false))
 }
 
-/// `base` (ending in `/`) + `manifest.json` (its bytes too), then each of `names`, verified.
-/// Files in `given` (e.g. the bytes another worker fetched) are used instead of fetching, once
-/// they pass the same check; the manifest too, if it is there.
+/// What [`load`] gives: the manifest's bytes and the required files, verified, and the
+/// optional files still to come.
+pub struct Loaded {
+    pub manifest_json: Vec<u8>,
+    pub required: VerifiedFiles,
+    /// The optional files the manifest lists, verified: asked for once the required files are
+    /// in (so these have the bandwidth first) and when first polled; their bytes count in no
+    /// progress.
+    pub optional: LocalBoxFuture<'static, Result<VerifiedFiles, Error>>,
+}
+
+/// `base` (ending in `/`) + `manifest.json` (its bytes too), then each of `names`, verified,
+/// with `progress` over their bytes; then, as [`Loaded::optional`], those of `optional` the
+/// manifest lists. Files in `given` (e.g. the bytes another worker fetched) are used instead of
+/// fetching, once they pass the same check; the manifest too, if it is there.
 pub async fn load(
     base: &str,
     names: &[&str],
     optional: &[&str],
-    given: &HashMap<String, Vec<u8>>,
+    given: HashMap<String, Vec<u8>>,
     progress: impl FnMut(Progress),
-) -> Result<(Vec<u8>, VerifiedFiles), Error> {
+) -> Result<Loaded, Error> {
     let base = if base.ends_with('/') {
         base.to_string()
     } else {
@@ -222,56 +244,133 @@ pub async fn load(
     let url = format!("{base}{}", manifest::FILE);
     let raw = match given.get(manifest::FILE) {
         Some(bytes) => bytes.clone(),
-        None => body(&url, &fetch(&url).await?, |_| {}).await?,
+        None => body(&url, &response(&url, request(&url)?).await?, |_| {}).await?,
     };
     let text = String::from_utf8(raw).map_err(|_| Error::Model(format!("{url} is not UTF-8")))?;
     let manifest = Manifest::parse(&text)?;
-    let wanted: Vec<&str> = names
+    let listed: Vec<String> = optional
+        .iter()
+        .filter(|n| manifest.entry(n).is_ok())
+        .map(|n| n.to_string())
+        .collect();
+    let everything_given = names
         .iter()
         .copied()
-        .chain(
-            optional
-                .iter()
-                .copied()
-                .filter(|n| manifest.entry(n).is_ok()),
-        )
-        .collect();
-    let mut total = 0;
-    for name in &wanted {
-        total += manifest.entry(name)?.bytes;
-    }
-    let cache = match wanted.iter().all(|n| given.contains_key(*n)) {
+        .chain(listed.iter().map(String::as_str))
+        .all(|n| given.contains_key(n));
+    let cache = match everything_given {
         true => None,
         false => open_cache().await,
     };
-    // every file at once (one round trip for all, not one each); the progress adds them up
-    let loaded = std::cell::Cell::new(0);
-    let progress = std::cell::RefCell::new(progress);
-    let reads = wanted.iter().map(|&name| {
-        let source = Source {
-            url: format!("{base}{name}"),
-            name,
-            manifest: &manifest,
-            given: given.get(name),
-            cache: cache.as_ref(),
-        };
-        let (loaded, progress) = (&loaded, &progress);
-        async move {
-            source
-                .read(|n, cached| {
-                    loaded.set(loaded.get() + n);
-                    (progress.borrow_mut())(Progress {
-                        file: name,
-                        loaded: loaded.get(),
-                        total,
-                        cached,
-                    });
-                })
-                .await
+    let from = Files {
+        base,
+        manifest,
+        given,
+        cache,
+    };
+    // the optional files' cached copies are looked up beside the required files' reads
+    let files = &from;
+    let stored = listed
+        .iter()
+        .map(|n| async move { files.source(n).stored().await });
+    let (required, stored) = futures_util::future::join(
+        from.read_all(names, progress),
+        futures_util::future::join_all(stored),
+    )
+    .await;
+    let required = required?;
+    // the others are asked for now, before `load` returns: the requests are out whatever this
+    // thread does next (a first generation holds it for a few hundred ms)
+    let asked: Vec<Later> = listed
+        .into_iter()
+        .zip(stored)
+        .map(|(name, hit)| match hit {
+            Some(file) => Later::Here(file),
+            None => {
+                let asked = request(&from.source(&name).url);
+                Later::Asked(name, asked)
+            }
+        })
+        .collect();
+    let optional = async move {
+        let reads = asked.into_iter().map(|later| {
+            let from = &from;
+            async move {
+                match later {
+                    Later::Here(file) => Ok(file),
+                    Later::Asked(name, asked) => from.source(&name).download(asked?, |_| {}).await,
+                }
+            }
+        });
+        let files = futures_util::future::try_join_all(reads).await?;
+        Ok(files.into_iter().collect())
+    };
+    Ok(Loaded {
+        manifest_json: text.into_bytes(),
+        required,
+        optional: optional.boxed_local(),
+    })
+}
+
+/// An optional file: here (handed over or cached, and verified), or asked for by its name.
+enum Later {
+    Here(VerifiedFile),
+    Asked(String, Result<js_sys::Promise, Error>),
+}
+
+/// Where the files of one load come from.
+struct Files {
+    base: String,
+    manifest: Manifest,
+    given: HashMap<String, Vec<u8>>,
+    cache: Option<Cache>,
+}
+
+impl Files {
+    /// Each of `names`, verified, all asked for at once (one round trip for all, not one each);
+    /// `progress` adds their bytes up.
+    async fn read_all(
+        &self,
+        names: &[&str],
+        progress: impl FnMut(Progress),
+    ) -> Result<VerifiedFiles, Error> {
+        let mut total = 0;
+        for name in names {
+            total += self.manifest.entry(name)?.bytes;
         }
-    });
-    let files = futures_util::future::try_join_all(reads).await?;
-    Ok((text.into_bytes(), files.into_iter().collect()))
+        let loaded = std::cell::Cell::new(0);
+        let progress = std::cell::RefCell::new(progress);
+        let reads = names.iter().map(|&name| {
+            let source = self.source(name);
+            let (loaded, progress) = (&loaded, &progress);
+            async move {
+                source
+                    .read(|n, cached| {
+                        loaded.set(loaded.get() + n);
+                        (progress.borrow_mut())(Progress {
+                            file: name,
+                            loaded: loaded.get(),
+                            total,
+                            cached,
+                        });
+                    })
+                    .await
+            }
+        });
+        let files = futures_util::future::try_join_all(reads).await?;
+        Ok(files.into_iter().collect())
+    }
+
+    /// Where the file `name` can come from.
+    fn source<'a>(&'a self, name: &'a str) -> Source<'a> {
+        Source {
+            url: format!("{}{name}", self.base),
+            name,
+            manifest: &self.manifest,
+            given: self.given.get(name),
+            cache: self.cache.as_ref(),
+        }
+    }
 }
 
 /// Where one model file can come from: bytes handed over, the Cache API, or the network.
@@ -287,19 +386,33 @@ impl Source<'_> {
     /// The file, verified; `on_bytes(n, cached)` as it arrives. A handed-over or cached copy
     /// that fails the manifest's check is fetched again.
     async fn read(&self, mut on_bytes: impl FnMut(u64, bool)) -> Result<VerifiedFile, Error> {
-        let hit = match (self.given, self.cache) {
-            (Some(bytes), _) => Some(bytes.clone()),
-            (None, Some(c)) => cached(c, &self.url).await,
-            (None, None) => None,
-        };
-        if let Some(bytes) = hit
-            && let Ok(file) = check(self.manifest, self.name, bytes).await
-        {
+        if let Some(file) = self.stored().await {
             on_bytes(self.manifest.entry(self.name)?.bytes, true);
             return Ok(file);
         }
-        let resp = fetch(&self.url).await?;
-        let bytes = body(&self.url, &resp, |n| on_bytes(n, false)).await?;
+        self.download(request(&self.url)?, |n| on_bytes(n, false))
+            .await
+    }
+
+    /// The handed-over or cached copy, if there is one and it passes the manifest's check.
+    async fn stored(&self) -> Option<VerifiedFile> {
+        let bytes = match (self.given, self.cache) {
+            (Some(bytes), _) => bytes.clone(),
+            (None, Some(c)) => cached(c, &self.url).await?,
+            (None, None) => return None,
+        };
+        check(self.manifest, self.name, bytes).await.ok()
+    }
+
+    /// The file from the network, by the `request` made for it, verified and then cached;
+    /// `on_bytes(n)` as it arrives.
+    async fn download(
+        &self,
+        request: js_sys::Promise,
+        on_bytes: impl FnMut(u64),
+    ) -> Result<VerifiedFile, Error> {
+        let resp = response(&self.url, request).await?;
+        let bytes = body(&self.url, &resp, on_bytes).await?;
         let file = check(self.manifest, self.name, bytes).await?;
         if let Some(c) = self.cache {
             store(c, &self.url, file.bytes());
