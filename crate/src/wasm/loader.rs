@@ -278,37 +278,10 @@ pub async fn load(
         futures_util::future::join_all(stored),
     )
     .await;
-    let required = required?;
-    // the others are asked for now, before `load` returns: the requests are out whatever this
-    // thread does next (a first generation holds it for a few hundred ms)
-    let asked: Vec<Later> = listed
-        .into_iter()
-        .zip(stored)
-        .map(|(name, hit)| match hit {
-            Some(file) => Later::Here(file),
-            None => {
-                let asked = request(&from.source(&name).url);
-                Later::Asked(name, asked)
-            }
-        })
-        .collect();
-    let optional = async move {
-        let reads = asked.into_iter().map(|later| {
-            let from = &from;
-            async move {
-                match later {
-                    Later::Here(file) => Ok(file),
-                    Later::Asked(name, asked) => from.source(&name).download(asked?, |_| {}).await,
-                }
-            }
-        });
-        let files = futures_util::future::try_join_all(reads).await?;
-        Ok(files.into_iter().collect())
-    };
     Ok(Loaded {
         manifest_json: text.into_bytes(),
-        required,
-        optional: optional.boxed_local(),
+        required: required?,
+        optional: from.ask(listed, stored),
     })
 }
 
@@ -359,6 +332,43 @@ impl Files {
         });
         let files = futures_util::future::try_join_all(reads).await?;
         Ok(files.into_iter().collect())
+    }
+
+    /// The optional files `names` ([`Loaded::optional`]), those not `stored` asked for now,
+    /// before this returns: the requests are out whatever this thread does next (a first
+    /// generation holds it for a few hundred ms).
+    fn ask(
+        self,
+        names: Vec<String>,
+        stored: Vec<Option<VerifiedFile>>,
+    ) -> LocalBoxFuture<'static, Result<VerifiedFiles, Error>> {
+        let asked: Vec<Later> = names
+            .into_iter()
+            .zip(stored)
+            .map(|(name, hit)| match hit {
+                Some(file) => Later::Here(file),
+                None => {
+                    let asked = request(&self.source(&name).url);
+                    Later::Asked(name, asked)
+                }
+            })
+            .collect();
+        async move {
+            let reads = asked.into_iter().map(|later| {
+                let from = &self;
+                async move {
+                    match later {
+                        Later::Here(file) => Ok(file),
+                        Later::Asked(name, asked) => {
+                            from.source(&name).download(asked?, |_| {}).await
+                        }
+                    }
+                }
+            });
+            let files = futures_util::future::try_join_all(reads).await?;
+            Ok(files.into_iter().collect())
+        }
+        .boxed_local()
     }
 
     /// Where the file `name` can come from.
