@@ -92,7 +92,7 @@ function show(g) {
   $("timings").innerHTML = [
     ["trunk + perturbed heads", t.headsMs], ...(model?.adapter.compute === "cpu" ? [["CLIP", t.clipMs], ["readback", t.readbackMs]]
       : [["CLIP (enqueue)", t.clipMs], ["GPU wait + readback", t.readbackMs]]),
-    ["total", t.totalMs], ["queued", t.queuedMs],
+    ["total", t.totalMs], ["waiting (queue, model files)", t.queuedMs],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v.toFixed(1)} ms</td></tr>`).join("");
   const row = $("samples-row");
   row.replaceChildren(...g.perturbed.map((rgba, i) => {
