@@ -219,9 +219,9 @@ pub async fn clear_cache() -> Result<bool, Error> {
 pub struct Loaded {
     pub manifest_json: Vec<u8>,
     pub required: VerifiedFiles,
-    /// The optional files the manifest lists, verified: asked for once the required files are
-    /// in (so these have the bandwidth first) and when first polled; their bytes count in no
-    /// progress.
+    /// The optional files the manifest lists, verified: those not cached were asked for once
+    /// the required files were in (so these had the bandwidth first), before `load` returned;
+    /// their bytes count in no progress.
     pub optional: LocalBoxFuture<'static, Result<VerifiedFiles, Error>>,
 }
 
