@@ -204,11 +204,19 @@ build_cpu() {
   wasm_manifest
 }
 
-# The built wasm modules' sizes and hashes in the served manifest: compressing hosts send no
-# usable Content-Length, and the download's progress needs a total; the worker fetches the
-# WebGPU module only when the manifest lists it. Written atomically (a page may be loading it).
+# What the site adds to the served manifest. `wasm`: the built modules' sizes and hashes
+# (compressing hosts send no usable Content-Length, and the download's progress needs a total;
+# the worker fetches the WebGPU module only when the manifest lists it). `first_files`: the model
+# files a generation starts with, as the CPU-only module itself says (`firstFiles()`, run in
+# node), so the worker can ask for them while it downloads that module. Written atomically (a
+# page may be loading it).
 wasm_manifest() {
-  python3 - "$ROOT/dist" <<'PY'
+  local first
+  first=$(cd "$ROOT/dist" && node --input-type=module -e '
+    const m = await import(process.cwd() + "/pkg/genuq_cpu.js");
+    m.initSync({ module: (await import("node:fs")).readFileSync("pkg/genuq_cpu_bg.wasm") });
+    console.log(JSON.stringify(m.firstFiles()));')
+  python3 - "$ROOT/dist" "$first" <<'PY'
 import hashlib, json, os, pathlib, sys
 dist = pathlib.Path(sys.argv[1])
 path = dist / "models/manifest.json"
@@ -217,6 +225,7 @@ manifest["wasm"] = {
     f.name: {"bytes": f.stat().st_size, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
     for f in sorted((dist / "pkg").glob("*_bg.wasm"))
 }
+manifest["first_files"] = json.loads(sys.argv[2])
 tmp = path.with_suffix(".tmp")
 tmp.write_text(json.dumps(manifest, indent=2) + "\n")
 os.replace(tmp, path)

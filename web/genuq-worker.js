@@ -41,6 +41,22 @@ async function manifest(src) {
   return { bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
 }
 
+/** Requests for the model files `names` in the folder `src` (the manifest's `first_files`: what
+ * a generation starts with) that no cache of this origin holds (a second visit asks for none),
+ * made now, while the module downloads; the wasm's loader awaits them (`Genuq.load`'s
+ * `requests`) and checks the bytes as its own downloads. Each body is read as it arrives: a
+ * body nobody reads yet would stall once the browser's buffer is full. */
+async function ask(src, names = []) {
+  const urls = names.map((name) => new URL(name, src).href);
+  const held = await Promise.all(urls.map((url) => self.caches?.match(url).catch(() => null)));
+  return Object.fromEntries(names.flatMap((name, i) => {
+    if (held[i]) return [];
+    const asked = fetch(urls[i], { cache: "no-cache" }).then(async (r) => new Response(await r.arrayBuffer(), r));
+    asked.catch(() => {}); // a failed request fails the load that awaits it
+    return [[name, asked]];
+  }));
+}
+
 /** One of the two modules (`which`: "cpu" or "full") instantiated; its compiled wasm. The
  * module compiles while it downloads (`compileStreaming`), and the glue loads meanwhile;
  * `sizes` (a promise of the manifest's `wasm` sizes) only sizes the progress. */
@@ -58,13 +74,15 @@ async function instantiate(which, msg, sizes, progress) {
  * Loads the wasm and the models. `msg`: {src (the models folder), compute ("auto", "webgpu",
  * "cpu"), modules: {cpu: {glue, wasm, module?}, full: {...}}, files? (another worker's model
  * files)}. "auto" starts the CPU-only module and asks it whether a hardware WebGPU adapter is
- * here; only then is the WebGPU module fetched.
+ * here; only then is the WebGPU module fetched. The files a generation starts with download
+ * beside the module (unless `files` has them).
  */
 async function load(msg, progress) {
   // the manifest and the module at once: the module's name does not depend on it
   const listing = manifest(msg.src);
   listing.catch(() => {}); // its error is thrown below, once the module is in
   const sizes = listing.then(({ json }) => json.wasm ?? {}, () => ({}));
+  const requests = msg.files ? {} : listing.then(({ json }) => ask(msg.src, json.first_files), () => ({}));
   let which = msg.compute === "webgpu" ? "full" : "cpu";
   let compiled = await instantiate(which, msg, sizes, progress);
   const { bytes, json } = await listing;
@@ -80,6 +98,7 @@ async function load(msg, progress) {
   genuq = await mod.Genuq.load(msg.src, {
     compute: msg.compute,
     files,
+    requests: await requests,
     onProgress: (p) => progress({ stage: "models", ...p }),
   });
   return {

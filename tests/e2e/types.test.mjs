@@ -15,7 +15,7 @@ const dist = process.env.GENUQ_DIST ?? path.resolve(path.dirname(new URL(import.
 const TSC = ["--noEmit", "--strict", "--target", "es2022", "--module", "esnext", "--moduleResolution", "bundler", "--lib", "esnext,dom"];
 
 const PROGRAM = (dist) => `
-import init, { Genuq, adapterInfo, classNames, colorBar, defaults, probeCompute } from "${dist}/pkg/genuq.js";
+import init, { Genuq, adapterInfo, classNames, colorBar, defaults, firstFiles, probeCompute } from "${dist}/pkg/genuq.js";
 import type { GenerateRequest, Generation, LoadProgress, ScoreName } from "${dist}/pkg/genuq.js";
 import { flagText, prerenderedPoster } from "${dist}/genuq-widget.js";
 
@@ -29,7 +29,9 @@ export async function use(): Promise<number> {
   const webgpu: boolean = probe.webgpu;
   const info = await adapterInfo("cpu");
   const kind: string = info.deviceType;
-  const genuq = await Genuq.load("models/", { compute: "cpu", onProgress: (p: LoadProgress) => void p.loaded });
+  const first: string[] = firstFiles();
+  const requests = Object.fromEntries(first.map((name) => [name, fetch(\`models/\${name}\`)]));
+  const genuq = await Genuq.load("models/", { compute: "cpu", requests, onProgress: (p: LoadProgress) => void p.loaded });
   const path: "webgpu" | "cpu" = genuq.adapter.compute;
   const request: GenerateRequest = { class: "sneaker", seed: 42, samples: d.samples, steps: d.steps, perturb: d.perturb, withSamples: true, heatmapScale: "reference" };
   const g: Generation = await genuq.generate(request);

@@ -1,7 +1,8 @@
 // End-to-end: the computation lives in Web Workers (web/genuq-pool.js, web/genuq-worker.js), on
 // the CPU path in headless Chromium without WebGPU: the CPU-only module is what "auto" loads,
 // the main thread stays free during a batch, the pool gives one worker's numbers, a stopped
-// worker loses nothing finished, and progress moves on a host that compresses.
+// worker loses nothing finished, progress moves on a host that compresses, and the model files
+// a generation starts with download beside the wasm.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launch, serve, watchErrors } from "./harness.mjs";
@@ -158,7 +159,10 @@ test("the page is ready to generate before the files the first generation needs 
   await page.goto(`${server.url}/?compute=cpu`);
   // the load resolves (the "shaders" stage: the first generation began) without the reference table
   await page.waitForFunction(() => window.genuqStageMs?.shaders, null, { timeout: 120_000 });
-  assert.ok(asked, "the reference table was asked for before the load resolved");
+  // (the route may hear of a worker's request after the page saw the load resolve: the
+  // worker's thread, busy with the first generation, reports it)
+  for (let i = 0; i < 50 && !asked; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(asked, "the reference table was asked for while the first result waits for it");
   await new Promise((r) => setTimeout(r, 1500));
   assert.notEqual(await page.evaluate(() => document.body.dataset.state), "ready", "no result without the reference table");
   release();
@@ -168,6 +172,35 @@ test("the page is ready to generate before the files the first generation needs 
   assert.match(await page.textContent("#percentile"), /further from real garments than \d+% of \S+ generations/);
   const wait = await page.evaluate(() => window.genuqFirstResultSplit.waitMs);
   assert.ok(wait > 500, `the first generation waited ${wait} ms for the table`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the files a generation starts with download beside the wasm (the manifest's first_files), each model file once", async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname.split("/").pop()));
+  // the module is held back until the student is asked for (at most 15 s): on a build that asks
+  // for the model files once the module runs, the student comes after the wait
+  let seen;
+  const student = new Promise((r) => (seen = r));
+  page.on("request", (r) => r.url().endsWith("/models/student.safetensors") && seen(true));
+  let early = false;
+  await page.route("**/pkg/genuq_cpu_bg.wasm", async (route) => {
+    early = await Promise.race([student, new Promise((r) => setTimeout(() => r(false), 15_000))]);
+    await route.continue();
+  });
+  await page.goto(`${server.url}/?compute=cpu`);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
+  assert.ok(early, "the student was asked for before the wasm arrived");
+  const manifest = await page.evaluate(async () => (await fetch("models/manifest.json")).json());
+  assert.deepEqual([...manifest.first_files].sort(), ["clip_image.safetensors", "posterior.json", "student.safetensors"]);
+  for (const name of manifest.files.map((f) => f.name).filter((n) => fetched.includes(n))) {
+    assert.equal(fetched.filter((n) => n === name).length, 1, `${name} is fetched once`);
+  }
+  assert.ok(manifest.first_files.every((n) => fetched.includes(n)), "each first file is fetched");
   assert.deepEqual(errors, []);
   await page.close();
 });

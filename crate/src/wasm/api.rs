@@ -44,6 +44,14 @@ pub async fn clear_cache() -> Result<bool, JsValue> {
     loader::clear_cache().await.map_err(|e| js_error(&e))
 }
 
+/// The model files a generation starts with (the others are asked for after them). The site's
+/// build lists them in the served manifest (`first_files`), so the worker asks for them while
+/// this module still downloads, and hands the requests to `Genuq.load`.
+#[wasm_bindgen(js_name = firstFiles)]
+pub fn first_files() -> Vec<String> {
+    REQUIRED.iter().map(|s| s.to_string()).collect()
+}
+
 /// The ten class names, index order.
 #[wasm_bindgen(js_name = classNames)]
 pub fn class_names() -> Vec<String> {
@@ -204,9 +212,14 @@ impl Genuq {
         options: JsValue,
     ) -> Result<Genuq, JsValue> {
         let options = LoadOptions::parse(options).map_err(|e| js_error(&e))?;
-        let (compute, progress, given) =
-            (|| Ok((options.compute()?, options.progress()?, options.files()?)))()
-                .map_err(|e: Error| js_error(&e))?;
+        let (compute, progress, given) = (|| {
+            let given = loader::Given {
+                files: options.files()?,
+                requests: options.requests()?,
+            };
+            Ok((options.compute()?, options.progress()?, given))
+        })()
+        .map_err(|e: Error| js_error(&e))?;
         let gpu = compute::device_for(compute)
             .await
             .map_err(|e| js_error(&e))?;

@@ -1,7 +1,8 @@
 //! Fetches the model files named in `manifest.json` with progress, checks each against the
 //! manifest (size and sha256), and keeps verified files in the browser's Cache API, so a second
 //! visit loads nothing over the network. A cached file that fails the check is fetched again.
-//! The files a first generation needs come first; the others are asked for after them.
+//! The files a first generation needs come first (by the caller's requests where it made them,
+//! as the worker does while the wasm downloads); the others are asked for after them.
 
 use std::collections::HashMap;
 
@@ -225,15 +226,24 @@ pub struct Loaded {
     pub optional: LocalBoxFuture<'static, Result<VerifiedFiles, Error>>,
 }
 
+/// What the caller brings to a [`load`]: files it has (e.g. the bytes another worker fetched),
+/// and requests it made already (e.g. while the wasm compiled), by file name.
+#[derive(Default)]
+pub struct Given {
+    pub files: HashMap<String, Vec<u8>>,
+    pub requests: HashMap<String, js_sys::Promise>,
+}
+
 /// `base` (ending in `/`) + `manifest.json` (its bytes too), then each of `names`, verified,
 /// with `progress` over their bytes; then, as [`Loaded::optional`], those of `optional` the
-/// manifest lists. Files in `given` (e.g. the bytes another worker fetched) are used instead of
-/// fetching, once they pass the same check; the manifest too, if it is there.
+/// manifest lists. Files in `given` are used instead of fetching, once they pass the same
+/// check (the manifest too, if it is there); for a file not given or cached, the request the
+/// caller made for it stands in for this loader's own.
 pub async fn load(
     base: &str,
     names: &[&str],
     optional: &[&str],
-    given: HashMap<String, Vec<u8>>,
+    given: Given,
     progress: impl FnMut(Progress),
 ) -> Result<Loaded, Error> {
     let base = if base.ends_with('/') {
@@ -242,7 +252,7 @@ pub async fn load(
         format!("{base}/")
     };
     let url = format!("{base}{}", manifest::FILE);
-    let raw = match given.get(manifest::FILE) {
+    let raw = match given.files.get(manifest::FILE) {
         Some(bytes) => bytes.clone(),
         None => body(&url, &response(&url, request(&url)?).await?, |_| {}).await?,
     };
@@ -257,7 +267,7 @@ pub async fn load(
         .iter()
         .copied()
         .chain(listed.iter().map(String::as_str))
-        .all(|n| given.contains_key(n));
+        .all(|n| given.files.contains_key(n));
     let cache = match everything_given {
         true => None,
         false => open_cache().await,
@@ -295,7 +305,7 @@ enum Later {
 struct Files {
     base: String,
     manifest: Manifest,
-    given: HashMap<String, Vec<u8>>,
+    given: Given,
     cache: Option<Cache>,
 }
 
@@ -348,7 +358,7 @@ impl Files {
             .map(|(name, hit)| match hit {
                 Some(file) => Later::Here(file),
                 None => {
-                    let asked = request(&self.source(&name).url);
+                    let asked = self.source(&name).request();
                     Later::Asked(name, asked)
                 }
             })
@@ -377,18 +387,21 @@ impl Files {
             url: format!("{}{name}", self.base),
             name,
             manifest: &self.manifest,
-            given: self.given.get(name),
+            given: self.given.files.get(name),
+            asked: self.given.requests.get(name),
             cache: self.cache.as_ref(),
         }
     }
 }
 
-/// Where one model file can come from: bytes handed over, the Cache API, or the network.
+/// Where one model file can come from: bytes handed over, the Cache API, or the network (by the
+/// caller's request, if it made one).
 struct Source<'a> {
     name: &'a str,
     url: String,
     manifest: &'a Manifest,
     given: Option<&'a Vec<u8>>,
+    asked: Option<&'a js_sys::Promise>,
     cache: Option<&'a Cache>,
 }
 
@@ -400,8 +413,15 @@ impl Source<'_> {
             on_bytes(self.manifest.entry(self.name)?.bytes, true);
             return Ok(file);
         }
-        self.download(request(&self.url)?, |n| on_bytes(n, false))
-            .await
+        self.download(self.request()?, |n| on_bytes(n, false)).await
+    }
+
+    /// The caller's request for this file, else one asked for now.
+    fn request(&self) -> Result<js_sys::Promise, Error> {
+        match self.asked {
+            Some(asked) => Ok(asked.clone()),
+            None => request(&self.url),
+        }
     }
 
     /// The handed-over or cached copy, if there is one and it passes the manifest's check.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use js_sys::{Array, Function, Object, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use serde::Deserialize;
 use serde::de;
 use tsify::Tsify;
@@ -45,6 +45,12 @@ pub struct LoadOptions {
     #[tsify(optional, type = "Record<string, Uint8Array>")]
     #[serde(default, with = "serde_wasm_bindgen::preserve")]
     pub files: JsValue,
+    /// Model files the page asked for already (`fetch` promises, e.g. made while the wasm
+    /// compiled): awaited instead of asking again, and checked as any download. A file that
+    /// is cached or among `files` leaves its request unused.
+    #[tsify(optional, type = "Record<string, Promise<Response>>")]
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub requests: JsValue,
 }
 
 impl LoadOptions {
@@ -56,11 +62,12 @@ impl LoadOptions {
                 compute: None,
                 on_progress: options,
                 files: JsValue::UNDEFINED,
+                requests: JsValue::UNDEFINED,
             });
         }
         if !options.is_object() {
             return Err(Error::InvalidInput(
-                "load() takes (src, {compute?, onProgress?, files?}) or (src, onProgress)".into(),
+                "load() takes (src, {compute?, onProgress?, files?, requests?}) or (src, onProgress)".into(),
             ));
         }
         serde_wasm_bindgen::from_value(options)
@@ -86,25 +93,46 @@ impl LoadOptions {
 
     /// The files given (name -> bytes), checked later against the manifest as fetched ones.
     pub fn files(&self) -> Result<HashMap<String, Vec<u8>>, Error> {
-        if self.files.is_undefined() || self.files.is_null() {
-            return Ok(HashMap::new());
-        }
-        let bad = |why: &str| Error::InvalidInput(format!("load options: files: {why}"));
-        let obj: &Object = self.files.dyn_ref().ok_or_else(|| bad("not an object"))?;
-        Object::entries(obj)
-            .iter()
-            .map(|pair| {
-                let pair: Array = pair.unchecked_into();
-                let name = pair
-                    .get(0)
-                    .as_string()
-                    .ok_or_else(|| bad("a name is not a string"))?;
-                let bytes: Uint8Array = pair
-                    .get(1)
-                    .dyn_into()
-                    .map_err(|_| bad(&format!("{name} is not a Uint8Array")))?;
-                Ok((name, bytes.to_vec()))
-            })
-            .collect()
+        by_name(&self.files, "files", |name, value| {
+            let bytes: Uint8Array = value
+                .dyn_into()
+                .map_err(|_| format!("{name} is not a Uint8Array"))?;
+            Ok(bytes.to_vec())
+        })
     }
+
+    /// The requests the page made (name -> a promise of its `Response`).
+    pub fn requests(&self) -> Result<HashMap<String, Promise>, Error> {
+        by_name(&self.requests, "requests", |name, value| {
+            value
+                .dyn_into()
+                .map_err(|_| format!("{name} is not a Promise"))
+        })
+    }
+}
+
+/// The plain object `value` (a map by file name, none when undefined or null), each value read
+/// by `read`; an error names the option (`what`) and the fault.
+fn by_name<T>(
+    value: &JsValue,
+    what: &str,
+    read: impl Fn(&str, JsValue) -> Result<T, String>,
+) -> Result<HashMap<String, T>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(HashMap::new());
+    }
+    let bad = |why: &str| Error::InvalidInput(format!("load options: {what}: {why}"));
+    let obj: &Object = value.dyn_ref().ok_or_else(|| bad("not an object"))?;
+    Object::entries(obj)
+        .iter()
+        .map(|pair| {
+            let pair: Array = pair.unchecked_into();
+            let name = pair
+                .get(0)
+                .as_string()
+                .ok_or_else(|| bad("a name is not a string"))?;
+            let value = read(&name, pair.get(1)).map_err(|why| bad(&why))?;
+            Ok((name, value))
+        })
+        .collect()
 }
