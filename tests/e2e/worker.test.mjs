@@ -204,3 +204,37 @@ test("the files a generation starts with download beside the wasm (the manifest'
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("Genuq.load({requests}): the caller's request stands in for the loader's own; a bad one fails as a download does; a wrong type is a GenuqInputError", async () => {
+  const page = await browser.newPage();
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname.split("/").pop()));
+  await page.goto(`${server.url}/style.css`); // a page of this origin that loads no models itself
+  const out = await page.evaluate(async () => {
+    const glue = await import("./pkg/genuq_cpu.js");
+    await glue.default({ module_or_path: "./pkg/genuq_cpu_bg.wasm" });
+    const load = async (options) => {
+      await glue.clearCache(); // a cached file would leave the request unused
+      return glue.Genuq.load("models/", { compute: "cpu", ...options }).then(() => "loaded", (e) => [e.name, e.message]);
+    };
+    const student = (body, init) => Promise.resolve(new Response(body, init));
+    return {
+      own: await load({ requests: { "student.safetensors": fetch("models/student.safetensors", { cache: "no-cache" }) } }),
+      corrupt: await load({ requests: { "student.safetensors": student("not a model") } }),
+      missing: await load({ requests: { "student.safetensors": student("", { status: 404, statusText: "Not Found" }) } }),
+      failed: await load({ requests: { "student.safetensors": Promise.reject(new TypeError("Failed to fetch")) } }),
+      notPromise: await load({ requests: { "student.safetensors": 5 } }),
+      notBytes: await load({ files: { "student.safetensors": 5 } }),
+    };
+  });
+  assert.equal(out.own, "loaded");
+  assert.equal(fetched.filter((n) => n === "student.safetensors").length, 1, "the student is fetched once, by the page");
+  assert.equal(out.corrupt[0], "GenuqModelError");
+  assert.match(out.corrupt[1], /student\.safetensors: 11 bytes, the manifest says \d+/);
+  assert.equal(out.missing[0], "GenuqModelError");
+  assert.match(out.missing[1], /downloading \S+student\.safetensors failed: HTTP 404/);
+  assert.deepEqual(out.failed, ["GenuqModelError", "model: downloading models/student.safetensors failed: Failed to fetch"]);
+  assert.deepEqual(out.notPromise, ["GenuqInputError", "invalid input: load options: requests: student.safetensors is not a Promise"]);
+  assert.deepEqual(out.notBytes, ["GenuqInputError", "invalid input: load options: files: student.safetensors is not a Uint8Array"]);
+  await page.close();
+});
