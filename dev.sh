@@ -213,8 +213,10 @@ build_cpu() {
 wasm_manifest() {
   local first
   first=$(cd "$ROOT/dist" && node --input-type=module -e '
-    const m = await import(process.cwd() + "/pkg/genuq_cpu.js");
-    m.initSync({ module: (await import("node:fs")).readFileSync("pkg/genuq_cpu_bg.wasm") });
+    import { readFileSync } from "node:fs";
+    import { pathToFileURL } from "node:url";
+    const m = await import(pathToFileURL("pkg/genuq_cpu.js").href);
+    m.initSync({ module: readFileSync("pkg/genuq_cpu_bg.wasm") });
     console.log(JSON.stringify(m.firstFiles()));')
   python3 - "$ROOT/dist" "$first" <<'PY'
 import hashlib, json, os, pathlib, sys

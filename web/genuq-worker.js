@@ -44,14 +44,18 @@ async function manifest(src) {
 /** Requests for the model files `names` in the folder `src` (the manifest's `first_files`: what
  * a generation starts with) that no cache of this origin holds (a second visit asks for none),
  * made now, while the module downloads; the wasm's loader awaits them (`Genuq.load`'s
- * `requests`) and checks the bytes as its own downloads. Each body is read as it arrives: a
- * body nobody reads yet would stall once the browser's buffer is full. */
-async function ask(src, names = []) {
-  const urls = names.map((name) => new URL(name, src).href);
+ * `requests`) and checks the bytes as its own downloads. (Any cache: the loader's own bucket
+ * is the wasm's to name. A file some other cache holds only loses its head start.) Each body
+ * is read on as it arrives, whoever reads it later: a body nobody reads would stall once the
+ * browser's buffer is full. */
+async function ask(src, names) {
+  const listed = Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
+  const urls = listed.map((name) => new URL(name, src).href);
   const held = await Promise.all(urls.map((url) => self.caches?.match(url).catch(() => null)));
-  return Object.fromEntries(names.flatMap((name, i) => {
+  const eager = () => new TransformStream(undefined, undefined, { highWaterMark: Infinity });
+  return Object.fromEntries(listed.flatMap((name, i) => {
     if (held[i]) return [];
-    const asked = fetch(urls[i], { cache: "no-cache" }).then(async (r) => new Response(await r.arrayBuffer(), r));
+    const asked = fetch(urls[i], { cache: "no-cache" }).then((r) => new Response(r.body?.pipeThrough(eager()) ?? null, r));
     asked.catch(() => {}); // a failed request fails the load that awaits it
     return [[name, asked]];
   }));
@@ -78,11 +82,12 @@ async function instantiate(which, msg, sizes, progress) {
  * beside the module (unless `files` has them).
  */
 async function load(msg, progress) {
+  const src = msg.src.endsWith("/") ? msg.src : `${msg.src}/`; // a folder, as the wasm's loader takes it
   // the manifest and the module at once: the module's name does not depend on it
-  const listing = manifest(msg.src);
+  const listing = manifest(src);
   listing.catch(() => {}); // its error is thrown below, once the module is in
   const sizes = listing.then(({ json }) => json.wasm ?? {}, () => ({}));
-  const requests = msg.files ? {} : listing.then(({ json }) => ask(msg.src, json.first_files), () => ({}));
+  const requests = msg.files ? {} : listing.then(({ json }) => ask(src, json.first_files)).catch(() => ({}));
   let which = msg.compute === "webgpu" ? "full" : "cpu";
   let compiled = await instantiate(which, msg, sizes, progress);
   const { bytes, json } = await listing;
@@ -95,7 +100,7 @@ async function load(msg, progress) {
     compiled = await instantiate(which, msg, sizes, progress);
   }
   const files = { "manifest.json": bytes, ...(msg.files ?? {}) };
-  genuq = await mod.Genuq.load(msg.src, {
+  genuq = await mod.Genuq.load(src, {
     compute: msg.compute,
     files,
     requests: await requests,

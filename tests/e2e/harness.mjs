@@ -15,10 +15,12 @@ const root = path.resolve(here, "../..");
 export const outDir = path.join(root, "test-output");
 
 /** Serves `dist` (the built site unless told otherwise) under /genuq/ on localhost; with `gzip`,
- * compressed without a Content-Length, as GitHub Pages and CDNs send it. */
-export async function serve(dist = process.env.GENUQ_DIST ?? path.join(root, "dist"), { gzip = false } = {}) {
+ * compressed without a Content-Length, as GitHub Pages and CDNs send it; with `hold` (a file
+ * name), that file's requests wait for `${url}/__release` (serve.py; `${url}/__arrivals` says
+ * when each request reached the server). */
+export async function serve(dist = process.env.GENUQ_DIST ?? path.join(root, "dist"), { gzip = false, hold = null } = {}) {
   const port = 18000 + Math.floor(Math.random() * 2000);
-  const args = [path.join(here, "serve.py"), dist, String(port), ...(gzip ? ["--gzip"] : [])];
+  const args = [path.join(here, "serve.py"), dist, String(port), ...(gzip ? ["--gzip"] : []), ...(hold ? ["--hold", hold] : [])];
   const proc = spawn("python3", args, { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {
     proc.stdout.once("data", resolve);

@@ -130,7 +130,8 @@ test("progress moves where the host compresses and sends no Content-Length (size
     const events = await page.evaluate(async () => {
       const m = await import("./genuq-widget.js");
       const seen = [];
-      await m.loadGenuq("models/", (p) => seen.push({ stage: p.stage, loaded: p.loaded, total: p.total, t: p.totalProgress }), "cpu", 1);
+      // (the folder named without its trailing slash: the worker takes it as a folder too)
+      await m.loadGenuq("models", (p) => seen.push({ stage: p.stage, loaded: p.loaded, total: p.total, t: p.totalProgress }), "cpu", 1);
       return seen;
     });
     const wasm = events.filter((e) => e.stage === "wasm");
@@ -146,34 +147,32 @@ test("progress moves where the host compresses and sends no Content-Length (size
 });
 
 test("the page is ready to generate before the files the first generation needs last, and that generation waits for them", async () => {
+  // the server holds the reference table back and says when its request arrived
+  const holding = await serve(undefined, { hold: "reference_u.json" });
   const page = await browser.newPage();
-  const errors = watchErrors(page);
-  let release;
-  const held = new Promise((r) => (release = r));
-  let asked = false;
-  await page.route("**/models/reference_u.json", async (route) => {
-    asked = true;
-    await held;
-    await route.continue();
-  });
-  await page.goto(`${server.url}/?compute=cpu`);
-  // the load resolves (the "shaders" stage: the first generation began) without the reference table
-  await page.waitForFunction(() => window.genuqStageMs?.shaders, null, { timeout: 120_000 });
-  // (the route may hear of a worker's request after the page saw the load resolve: the
-  // worker's thread, busy with the first generation, reports it)
-  for (let i = 0; i < 50 && !asked; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(asked, "the reference table was asked for while the first result waits for it");
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.notEqual(await page.evaluate(() => document.body.dataset.state), "ready", "no result without the reference table");
-  release();
-  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
-  assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
-  // the percentiles come from the table that came last
-  assert.match(await page.textContent("#percentile"), /further from real garments than \d+% of \S+ generations/);
-  const wait = await page.evaluate(() => window.genuqFirstResultSplit.waitMs);
-  assert.ok(wait > 500, `the first generation waited ${wait} ms for the table`);
-  assert.deepEqual(errors, []);
-  await page.close();
+  try {
+    const errors = watchErrors(page);
+    await page.goto(`${holding.url}/?compute=cpu`);
+    // the load resolves (the "shaders" stage: the first generation began) without the reference table
+    await page.waitForFunction(() => window.genuqStageMs?.shaders, null, { timeout: 120_000 });
+    const resolved = await page.evaluate(() => performance.timeOrigin + window.genuqStageMs.shaders);
+    const arrivals = await (await fetch(`${holding.url}/__arrivals`)).json();
+    const asked = arrivals.find(([p]) => p.endsWith("/models/reference_u.json"))?.[1];
+    assert.ok(asked !== undefined && asked < resolved, `the reference table was asked for before the load resolved (${asked && (asked - resolved).toFixed(1)} ms)`);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.notEqual(await page.evaluate(() => document.body.dataset.state), "ready", "no result without the reference table");
+    await fetch(`${holding.url}/__release`);
+    await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
+    // the percentiles come from the table that came last
+    assert.match(await page.textContent("#percentile"), /further from real garments than \d+% of \S+ generations/);
+    const wait = await page.evaluate(() => window.genuqFirstResultSplit.waitMs);
+    assert.ok(wait > 500, `the first generation waited ${wait} ms for the table`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    holding.kill();
+  }
 });
 
 test("the files a generation starts with download beside the wasm (the manifest's first_files), each model file once", async () => {
@@ -195,8 +194,12 @@ test("the files a generation starts with download beside the wasm (the manifest'
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, LONG);
   assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", await page.textContent("#status"));
   assert.ok(early, "the student was asked for before the wasm arrived");
-  const manifest = await page.evaluate(async () => (await fetch("models/manifest.json")).json());
-  assert.deepEqual([...manifest.first_files].sort(), ["clip_image.safetensors", "posterior.json", "student.safetensors"]);
+  const [manifest, first] = await page.evaluate(async () => {
+    const glue = await import("./pkg/genuq_cpu.js");
+    await glue.default({ module_or_path: "./pkg/genuq_cpu_bg.wasm" });
+    return [await (await fetch("models/manifest.json")).json(), glue.firstFiles()];
+  });
+  assert.deepEqual(manifest.first_files, first, "the served manifest lists what the module names");
   for (const name of manifest.files.map((f) => f.name).filter((n) => fetched.includes(n))) {
     assert.equal(fetched.filter((n) => n === name).length, 1, `${name} is fetched once`);
   }
@@ -223,6 +226,8 @@ test("Genuq.load({requests}): the caller's request stands in for the loader's ow
       corrupt: await load({ requests: { "student.safetensors": student("not a model") } }),
       missing: await load({ requests: { "student.safetensors": student("", { status: 404, statusText: "Not Found" }) } }),
       failed: await load({ requests: { "student.safetensors": Promise.reject(new TypeError("Failed to fetch")) } }),
+      notResponse: await load({ requests: { "student.safetensors": Promise.resolve("bytes") } }),
+      read: await load({ requests: { "student.safetensors": student("x").then(async (r) => (await r.text(), r)) } }),
       notPromise: await load({ requests: { "student.safetensors": 5 } }),
       notBytes: await load({ files: { "student.safetensors": 5 } }),
     };
@@ -234,6 +239,8 @@ test("Genuq.load({requests}): the caller's request stands in for the loader's ow
   assert.equal(out.missing[0], "GenuqModelError");
   assert.match(out.missing[1], /downloading \S+student\.safetensors failed: HTTP 404/);
   assert.deepEqual(out.failed, ["GenuqModelError", "model: downloading models/student.safetensors failed: Failed to fetch"]);
+  assert.deepEqual(out.notResponse, ["GenuqModelError", "model: downloading models/student.safetensors failed: the request gave no Response"]);
+  assert.deepEqual(out.read, ["GenuqModelError", "model: downloading models/student.safetensors failed: its Response was read already"]);
   assert.deepEqual(out.notPromise, ["GenuqInputError", "invalid input: load options: requests: student.safetensors is not a Promise"]);
   assert.deepEqual(out.notBytes, ["GenuqInputError", "invalid input: load options: files: student.safetensors is not a Uint8Array"]);
   await page.close();

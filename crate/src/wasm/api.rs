@@ -199,7 +199,9 @@ impl Genuq {
     /// Fetches the model files listed in `src`/manifest.json (checked by sha256, kept in the
     /// Cache API), picks the compute path (`compute`, default "auto": WebGPU on a hardware
     /// adapter, else the CPU; `adapter` says which and why) and builds the models there.
-    /// `onProgress` gets `{file, loaded, total, cached}` as bytes arrive. It resolves once the
+    /// `files` and `requests` stand in for fetches: bytes the caller has, requests it made
+    /// (those of [`first_files`], while this module downloaded). `onProgress` gets
+    /// `{file, loaded, total, cached}` as bytes arrive. It resolves once the
     /// files a generation starts with are in (the student, the posterior, CLIP); the rest (the
     /// reference table, the class prompts, realism's files) download after them, and the first
     /// generation waits for them before its scores. A bad one fails that generation (and each

@@ -115,12 +115,17 @@ fn request(url: &str) -> Result<js_sys::Promise, Error> {
     Ok(global()?.fetch(url, &init))
 }
 
-/// The response to the `request` for `url`, if it is a success.
+/// The response to the `request` for `url` (ours, or the caller's), if it is a success with a
+/// body still to read.
 async fn response(url: &str, request: js_sys::Promise) -> Result<Response, Error> {
     let resp: Response = JsFuture::from(request)
         .await
         .map_err(|e| network(url, js(e)))?
-        .unchecked_into();
+        .dyn_into()
+        .map_err(|_| network(url, "the request gave no Response"))?;
+    if resp.body_used() {
+        return Err(network(url, "its Response was read already"));
+    }
     if !resp.ok() {
         return Err(network(
             url,
@@ -228,7 +233,6 @@ pub struct Loaded {
 
 /// What the caller brings to a [`load`]: files it has (e.g. the bytes another worker fetched),
 /// and requests it made already (e.g. while the wasm compiled), by file name.
-#[derive(Default)]
 pub struct Given {
     pub files: HashMap<String, Vec<u8>>,
     pub requests: HashMap<String, js_sys::Promise>,

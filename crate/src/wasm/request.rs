@@ -47,7 +47,8 @@ pub struct LoadOptions {
     pub files: JsValue,
     /// Model files the page asked for already (`fetch` promises, e.g. made while the wasm
     /// compiled): awaited instead of asking again, and checked as any download. A file that
-    /// is cached or among `files` leaves its request unused.
+    /// is cached or among `files` leaves its request unused (not awaited: a rejection there is
+    /// the caller's to handle).
     #[tsify(optional, type = "Record<string, Promise<Response>>")]
     #[serde(default, with = "serde_wasm_bindgen::preserve")]
     pub requests: JsValue,
