@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { launch, serve, watchErrors } from "./harness.mjs";
 
 const LONG = { timeout: 300_000 };
-/** The wasm loader's Cache API bucket (crate/src/wasm/loader.rs). */
+/** The wasm's Cache API bucket (crate/src/wasm/cache.rs). */
 const BUCKET = "genuq-models";
 /** Put at the top of genuq-worker.js: the quota is full. */
 const FULL = `Cache.prototype.put = () => Promise.reject(new DOMException("the quota is full (stub)", "QuotaExceededError"));\n`;

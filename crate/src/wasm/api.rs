@@ -13,7 +13,7 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use super::generate_request::{GenerateRequest, HeatmapScale};
 use super::request::{self, LoadOptions};
 use super::types::{Defaults, Generation, LoadProgress, Probe};
-use super::{compute, loader};
+use super::{cache, compute, loader};
 use crate::Error;
 use crate::data::CLASS_NAMES;
 use crate::gpu::{AdapterInfo, Compute};
@@ -41,7 +41,7 @@ fn start() {
 /// memory, the next load downloads them again. Resolves true when there was a cache to delete.
 #[wasm_bindgen(js_name = clearCache)]
 pub async fn clear_cache() -> Result<bool, JsValue> {
-    loader::clear_cache().await.map_err(|e| js_error(&e))
+    cache::clear_cache().await.map_err(|e| js_error(&e))
 }
 
 /// The model files a generation starts with (the others are asked for after them). The site's

@@ -1,8 +1,9 @@
 //! Fetches the model files named in `manifest.json` with progress, checks each against the
-//! manifest (size and sha256), and keeps verified files in the browser's Cache API, so a second
-//! visit loads nothing over the network. A cached file that fails the check is fetched again.
-//! The files a first generation needs come first (by the caller's requests where it made them,
-//! as the worker does while the wasm downloads); the others are asked for after them.
+//! manifest (size and sha256), and keeps verified files in the browser's Cache API
+//! (`cache.rs`), so a second visit loads nothing over the network. A cached file that fails
+//! the check is fetched again. The files a first generation needs come first (by the caller's
+//! requests where it made them, as the worker does while the wasm downloads); the others are
+//! asked for after them.
 
 use std::collections::HashMap;
 
@@ -12,13 +13,12 @@ use futures_util::future::LocalBoxFuture;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response, SubtleCrypto};
+use web_sys::{Cache, ReadableStreamDefaultReader, RequestInit, Response};
 
+use super::cache::{cached, open_cache, store};
+use super::scope::{global, js};
 use crate::Error;
 use crate::manifest::{self, Manifest, VerifiedFile, VerifiedFiles};
-
-/// Cache API bucket; the manifest's hashes decide whether an entry is still good.
-const CACHE: &str = "genuq-models";
 
 /// Where loading stands, for the progress callback.
 pub struct Progress<'a> {
@@ -26,50 +26,6 @@ pub struct Progress<'a> {
     pub loaded: u64,
     pub total: u64,
     pub cached: bool,
-}
-
-/// The page's window or, in a Web Worker, the worker's scope: both fetch and cache.
-enum Scope {
-    Window(web_sys::Window),
-    Worker(web_sys::WorkerGlobalScope),
-}
-
-fn global() -> Result<Scope, Error> {
-    let g = js_sys::global();
-    if let Some(w) = g.dyn_ref::<web_sys::Window>() {
-        return Ok(Scope::Window(w.clone()));
-    }
-    g.dyn_into::<web_sys::WorkerGlobalScope>()
-        .map(Scope::Worker)
-        .map_err(|_| Error::Device("genuq needs a browser window or a Web Worker".into()))
-}
-
-impl Scope {
-    fn fetch(&self, url: &str, init: &RequestInit) -> js_sys::Promise {
-        match self {
-            Scope::Window(w) => w.fetch_with_str_and_init(url, init),
-            Scope::Worker(w) => w.fetch_with_str_and_init(url, init),
-        }
-    }
-
-    fn caches(&self) -> Result<web_sys::CacheStorage, JsValue> {
-        match self {
-            Scope::Window(w) => w.caches(),
-            Scope::Worker(w) => w.caches(),
-        }
-    }
-
-    /// WebCrypto's digests; `None` outside a secure context (plain http away from localhost).
-    fn subtle(&self) -> Option<SubtleCrypto> {
-        let crypto = match self {
-            Scope::Window(w) => w.crypto().ok()?,
-            Scope::Worker(w) => w.crypto().ok()?,
-        };
-        Reflect::get(&crypto, &"subtle".into())
-            .ok()?
-            .dyn_into()
-            .ok()
-    }
 }
 
 /// The sha256 of `bytes` by the browser's WebCrypto: native code, off this thread (in wasm the
@@ -93,15 +49,6 @@ async fn check(manifest: &Manifest, name: &str, bytes: Vec<u8>) -> Result<Verifi
         Some(sha256) => manifest.check_digest(name, bytes, &sha256),
         None => manifest.check(name, bytes),
     }
-}
-
-fn js(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 fn network(url: &str, why: impl std::fmt::Display) -> Error {
@@ -156,68 +103,6 @@ async fn body(url: &str, resp: &Response, mut on_bytes: impl FnMut(u64)) -> Resu
         bytes.extend(value.to_vec());
         on_bytes(value.length() as u64);
     }
-}
-
-async fn open_cache() -> Option<Cache> {
-    // Only in secure contexts (https, localhost); without it genuq just fetches every time.
-    let caches = global().ok()?.caches().ok()?;
-    JsFuture::from(caches.open(CACHE))
-        .await
-        .ok()
-        .map(|c| c.unchecked_into())
-}
-
-async fn cached(cache: &Cache, url: &str) -> Option<Vec<u8>> {
-    let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
-    let resp: Response = hit.dyn_into().ok()?;
-    let buf = JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
-    Some(Uint8Array::new(&buf).to_vec())
-}
-
-/// Keeps `bytes` in the cache under `url`, in the background: the load does not wait for the
-/// browser to write them. A full quota (`QuotaExceededError`) or a private window only costs the
-/// next visit a download: the file is used from memory, with a console note that says so.
-fn store(cache: &Cache, url: &str, bytes: &[u8]) {
-    let (cache, url, copy) = (cache.clone(), url.to_string(), Uint8Array::from(bytes));
-    wasm_bindgen_futures::spawn_local(async move {
-        let put = match Response::new_with_opt_buffer_source(Some(&copy)) {
-            Ok(resp) => JsFuture::from(cache.put_with_str(&url, &resp))
-                .await
-                .map(drop),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = put {
-            web_sys::console::warn_1(&not_cached(&url, &e).into());
-        }
-    });
-}
-
-/// The console note of a file the cache refused, with the browser's reason (e.g.
-/// `QuotaExceededError: ...`).
-fn not_cached(url: &str, e: &JsValue) -> String {
-    let name = Reflect::get(e, &"name".into())
-        .ok()
-        .and_then(|n| n.as_string());
-    let why = match name {
-        Some(n) => format!("{n}: {}", js(e.clone())),
-        None => js(e.clone()),
-    };
-    format!(
-        "genuq: {url} is not kept in the browser's cache ({why}); it is used from memory and the \
-         next visit downloads it again (clearCache() frees what genuq cached)"
-    )
-}
-
-/// Deletes genuq's cached model files (the Cache API bucket); models already loaded stay in
-/// memory. True when there was a cache to delete; false where the page has no Cache API.
-pub async fn clear_cache() -> Result<bool, Error> {
-    let Ok(caches) = global()?.caches() else {
-        return Ok(false);
-    };
-    let done = JsFuture::from(caches.delete(CACHE))
-        .await
-        .map_err(|e| Error::Device(format!("clearing the model cache: {}", js(e))))?;
-    Ok(done.as_bool().unwrap_or(false))
 }
 
 /// What [`load`] gives: the manifest's bytes and the required files, verified, and the

@@ -14,10 +14,14 @@ mod generate_request;
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
+mod cache;
+#[cfg(target_arch = "wasm32")]
 mod compute;
 #[cfg(target_arch = "wasm32")]
 mod loader;
 #[cfg(target_arch = "wasm32")]
 mod request;
+#[cfg(target_arch = "wasm32")]
+mod scope;
 #[cfg(target_arch = "wasm32")]
 mod types;
