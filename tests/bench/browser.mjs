@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { emulateNetwork, launch, serve } from "../e2e/harness.mjs";
+import { freshProfiles, median } from "./fresh.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const dist = process.env.GENUQ_DIST ?? path.join(root, "dist");
@@ -46,29 +47,23 @@ const NETWORK = { latency: 40, bps: 5e6 };
  * `network`, emulated): the median and each run's ms, and the bytes fetched before it in the
  * first run, by kind (the page and workers fetch nothing else until then). */
 async function firstResults(runs, site = server, network = null) {
-  const ms = [];
   let bytes = null;
-  for (let i = 0; i < runs; i++) {
-    const browser = await launch({ webgpu: true });
-    try {
-      const page = await browser.newPage();
-      if (network) await emulateNetwork(page, network);
-      const sizes = [];
-      page.on("requestfinished", (r) => sizes.push(r.sizes().then((s) => [new URL(r.url()).pathname, s.responseBodySize])));
-      await page.goto(`${site.url}/?compute=cpu`);
-      await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
-      ms.push(await page.evaluate(() => window.genuqFirstResultMs));
-      if (bytes) continue;
+  const ms = await freshProfiles(runs, async (browser, i) => {
+    const page = await browser.newPage();
+    if (network) await emulateNetwork(page, network);
+    const sizes = [];
+    page.on("requestfinished", (r) => sizes.push(r.sizes().then((s) => [new URL(r.url()).pathname, s.responseBodySize])));
+    await page.goto(`${site.url}/?compute=cpu`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+    if (i === 0) {
       bytes = { wasm: 0, models: 0, page: 0 };
       for (const [file, n] of await Promise.all(sizes)) {
         bytes[file.endsWith(".wasm") ? "wasm" : file.includes("/models/") ? "models" : "page"] += n;
       }
-    } finally {
-      await browser.close();
     }
-  }
-  const median = ms.slice().sort((a, b) => a - b)[Math.floor(ms.length / 2)];
-  return { median, ms, bytes: { ...bytes, total: bytes.wasm + bytes.models + bytes.page } };
+    return page.evaluate(() => window.genuqFirstResultMs);
+  });
+  return { median: median(ms), ms, bytes: { ...bytes, total: bytes.wasm + bytes.models + bytes.page } };
 }
 
 /** One compute path of the demo on a fresh profile: first result, then Genuq.bench() in the page. */

@@ -12,50 +12,45 @@
 // GitHub Pages does). TRACE=FILE: the first run also writes a Chrome trace (every thread: the
 // page, the worker, the compile threads; open it in ui.perfetto.dev) to FILE.
 import { writeFileSync } from "node:fs";
-import { emulateNetwork, launch, serve } from "../e2e/harness.mjs";
+import { emulateNetwork, serve } from "../e2e/harness.mjs";
+import { freshProfiles, line, medians } from "./fresh.mjs";
 
 const TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "v8.execute", "blink", "loading", "toplevel"];
 
 const runs = Number(process.env.RUNS ?? 5);
 const compute = process.env.COMPUTE ?? "cpu";
 const server = await serve(undefined, { gzip: process.env.GZIP === "1" });
-const rows = [];
+let rows;
 try {
-  for (let i = 0; i < runs; i++) {
-    const browser = await launch({ webgpu: true });
-    try {
-      const page = await browser.newPage();
-      if (process.env.LATENCY) await emulateNetwork(page, { latency: Number(process.env.LATENCY), bps: Number(process.env.BPS ?? 5e6) });
-      const tracing = process.env.TRACE && i === 0;
-      if (tracing) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
-      await page.goto(`${server.url}/?compute=${compute}`);
-      await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
-      if (tracing) writeFileSync(process.env.TRACE, await browser.stopTracing());
-      const t = await page.evaluate(() => ({
-        parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
-        ...window.genuqStageMs,
-        result: window.genuqFirstResultMs,
-        ...window.genuqFirstResultSplit,
-      }));
-      const row = {
-        "page and worker start": t.wasm,
-        "wasm fetch + compile": t.models - t.wasm,
-        "models fetch + check + load": t.shaders - t.models,
-        "first generation": t.result - t.shaders,
-        "of it in the worker": t.workerMs,
-        "of it waiting for files": t.waitMs,
-        "of it drawing": t.drawMs,
-        "first result": t.result,
-      };
-      rows.push(row);
-      console.log(`run ${i + 1}: ` + Object.entries(row).map(([k, v]) => `${k} ${Math.round(v)}`).join(", ") + ` (page parsed at ${Math.round(t.parsed)})`);
-    } finally {
-      await browser.close();
-    }
-  }
+  rows = await freshProfiles(runs, async (browser, i) => {
+    const page = await browser.newPage();
+    if (process.env.LATENCY) await emulateNetwork(page, { latency: Number(process.env.LATENCY), bps: Number(process.env.BPS ?? 5e6) });
+    const tracing = process.env.TRACE && i === 0;
+    if (tracing) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
+    await page.goto(`${server.url}/?compute=${compute}`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+    if (tracing) writeFileSync(process.env.TRACE, await browser.stopTracing());
+    const t = await page.evaluate(() => ({
+      parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+      ...window.genuqStageMs,
+      result: window.genuqFirstResultMs,
+      ...window.genuqFirstResultSplit,
+    }));
+    const row = {
+      "page and worker start": t.wasm,
+      "wasm fetch + compile": t.models - t.wasm,
+      "models fetch + check + load": t.shaders - t.models,
+      "first generation": t.result - t.shaders,
+      "of it in the worker": t.workerMs,
+      "of it waiting for files": t.waitMs,
+      "of it drawing": t.drawMs,
+      "first result": t.result,
+    };
+    console.log(`run ${i + 1}: ${line(row)} (page parsed at ${Math.round(t.parsed)})`);
+    return row;
+  });
 } finally {
   server.kill();
 }
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log("medians (ms): " + Object.keys(rows[0]).map((k) => `${k} ${Math.round(median(rows.map((r) => r[k])))}`).join(", "));
+console.log(`medians (ms): ${line(medians(rows))}`);
 process.exit(0);

@@ -10,7 +10,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { launch, serve } from "../e2e/harness.mjs";
+import { serve } from "../e2e/harness.mjs";
+import { freshProfiles, line, medians } from "./fresh.mjs";
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>floor</title>
 <script type="module">
@@ -40,26 +41,20 @@ function site(dist) {
 
 const dir = site(process.env.GENUQ_DIST ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../dist"));
 const server = await serve(dir);
-const rows = [];
+let rows;
 try {
-  for (let i = 0; i < Number(process.env.RUNS ?? 7); i++) {
-    const browser = await launch({ webgpu: true });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/index.html`);
-      await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 });
-      const t = await page.evaluate(() => ({ parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd, origin: performance.timeOrigin, ...window.floor }));
-      const row = { "page parsed": t.parsed, "worker up": t.up - t.origin, "module compiled": t.compiled - t.origin, "files in": t.filesIn - t.origin, "page told": t.done };
-      rows.push(row);
-      console.log(`run ${i + 1}: ` + Object.entries(row).map(([k, v]) => `${k} ${Math.round(v)}`).join(", "));
-    } finally {
-      await browser.close();
-    }
-  }
+  rows = await freshProfiles(Number(process.env.RUNS ?? 7), async (browser, i) => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 60_000 });
+    const t = await page.evaluate(() => ({ parsed: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd, origin: performance.timeOrigin, ...window.floor }));
+    const row = { "page parsed": t.parsed, "worker up": t.up - t.origin, "module compiled": t.compiled - t.origin, "files in": t.filesIn - t.origin, "page told": t.done };
+    console.log(`run ${i + 1}: ${line(row)}`);
+    return row;
+  });
 } finally {
   server.kill();
   rmSync(dir, { recursive: true, force: true });
 }
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log("medians (ms since navigation): " + Object.keys(rows[0]).map((k) => `${k} ${Math.round(median(rows.map((r) => r[k])))}`).join(", "));
+console.log(`medians (ms since navigation): ${line(medians(rows))}`);
 process.exit(0);
